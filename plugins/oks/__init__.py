@@ -1,0 +1,1 @@
+"""oks-pipeline: automatic private-pension enrolment (BES OKS) for Turkish employers."""

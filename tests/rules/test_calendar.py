@@ -1,0 +1,115 @@
+"""Business days and payment deadlines against the 2026 calendar of DOMAIN.md §5."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from oks.rules.calendar import (
+    ISTANBUL,
+    is_business_day,
+    is_half_day,
+    next_business_day,
+    payment_deadline,
+)
+
+# Official full-day holidays of 2026 (Kanun 2429), lunar ones as DOMAIN.md gives them.
+HOLIDAYS_2026 = [
+    date(2026, 1, 1),
+    date(2026, 3, 20), date(2026, 3, 21), date(2026, 3, 22),  # Ramazan Bayramı
+    date(2026, 4, 23),
+    date(2026, 5, 1),
+    date(2026, 5, 19),
+    date(2026, 5, 27), date(2026, 5, 28), date(2026, 5, 29), date(2026, 5, 30),  # Kurban Bayramı
+    date(2026, 7, 15),
+    date(2026, 8, 30),
+    date(2026, 10, 29),
+]  # fmt: skip
+HALF_DAYS_2026 = [date(2026, 3, 19), date(2026, 5, 26), date(2026, 10, 28)]
+
+
+@pytest.mark.parametrize("day", HOLIDAYS_2026, ids=str)
+def test_each_2026_holiday_is_not_a_business_day(day):
+    assert not is_business_day(day)
+    assert not is_half_day(day)
+
+
+@pytest.mark.parametrize("day", HALF_DAYS_2026, ids=str)
+def test_each_2026_half_day_is_a_business_day_with_a_cutoff(day):
+    assert is_business_day(day)
+    assert is_half_day(day)
+
+
+def test_2026_has_no_other_weekday_holidays():
+    day, closed = date(2026, 1, 1), []
+    while day.year == 2026:
+        if day.weekday() < 5 and not is_business_day(day):
+            closed.append(day)
+        day += timedelta(days=1)
+    assert closed == [d for d in HOLIDAYS_2026 if d.weekday() < 5]
+
+
+@pytest.mark.parametrize(
+    ("wage_paid_on", "due_on", "cutoff"),
+    [
+        (date(2026, 1, 30), date(2026, 2, 2), None),  # Friday → Monday
+        (date(2026, 1, 1), date(2026, 1, 2), None),  # wages paid on a holiday
+        (date(2026, 6, 13), date(2026, 6, 15), None),  # wages paid on a Saturday
+        (date(2026, 3, 18), date(2026, 3, 19), time(12, 0)),  # due on Ramazan arife
+        (date(2026, 3, 19), date(2026, 3, 23), None),  # across Ramazan Bayramı
+        (date(2026, 4, 22), date(2026, 4, 24), None),  # across 23 April
+        (date(2026, 4, 30), date(2026, 5, 4), None),  # across 1 May and a weekend
+        (date(2026, 5, 18), date(2026, 5, 20), None),  # across 19 May
+        (date(2026, 5, 25), date(2026, 5, 26), time(12, 0)),  # due on Kurban arife
+        (date(2026, 5, 26), date(2026, 6, 1), None),  # across Kurban Bayramı and a Sunday
+        (date(2026, 7, 14), date(2026, 7, 16), None),  # across 15 July
+        (date(2026, 8, 28), date(2026, 8, 31), None),  # 30 August falls on a Sunday
+        (date(2026, 10, 27), date(2026, 10, 28), time(12, 0)),  # due on 28 October
+        (date(2026, 10, 28), date(2026, 10, 30), None),  # across 29 October
+        (date(2025, 12, 31), date(2026, 1, 2), None),  # year end
+        (date(2026, 12, 31), date(2027, 1, 4), None),  # year end, New Year on a Friday
+    ],
+    ids=str,
+)
+def test_payment_deadline(wage_paid_on, due_on, cutoff):
+    deadline = payment_deadline(wage_paid_on)
+    assert deadline.due_on == due_on
+    assert deadline.cutoff == cutoff
+    assert deadline.half_day is (cutoff is not None)
+
+
+def test_due_at_is_the_cutoff_in_istanbul_on_a_half_day():
+    assert payment_deadline(date(2026, 5, 25)).due_at().isoformat() == "2026-05-26T12:00:00+03:00"
+    assert payment_deadline(date(2026, 5, 26)).due_at(time(16, 30)).tzinfo == ISTANBUL
+
+
+def test_skipped_days_name_the_holidays():
+    skipped = dict(payment_deadline(date(2026, 5, 26)).skipped_days())
+    assert sorted(skipped) == [date(2026, 5, d) for d in range(27, 32)]
+    assert skipped[date(2026, 5, 31)] == "Sunday"
+
+
+def test_half_day_cutoff_is_a_setting():
+    assert payment_deadline(date(2026, 10, 27), half_day_cutoff=time(11, 30)).cutoff == time(11, 30)
+
+
+@given(st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31)))
+def test_deadline_is_the_first_business_day_after_the_wage_day(wage_paid_on):
+    deadline = payment_deadline(wage_paid_on)
+    assert deadline.due_on > wage_paid_on
+    assert is_business_day(deadline.due_on)
+    between = wage_paid_on + timedelta(days=1)
+    while between < deadline.due_on:
+        assert not is_business_day(between)
+        between += timedelta(days=1)
+    assert (deadline.cutoff is not None) == is_half_day(deadline.due_on)
+    assert deadline.due_on - wage_paid_on <= timedelta(days=9)  # the longest closure is a bayram plus weekend
+
+
+@given(st.dates(min_value=date(2020, 1, 1), max_value=date(2035, 12, 31)))
+def test_next_business_day_is_idempotent_on_business_days(day):
+    following = next_business_day(day)
+    assert next_business_day(following - timedelta(days=1)) == following

@@ -1,0 +1,40 @@
+"""Masks keep values apart for a colleague but never let the value be rebuilt (KVKK)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from oks.privacy import mask_email, mask_field, mask_iban, mask_name, mask_phone, mask_tckn
+
+
+@pytest.mark.parametrize(
+    ("mask", "value", "expected"),
+    [
+        (mask_tckn, "17291716060", "172******60"),
+        (mask_tckn, None, ""),
+        (mask_iban, "TR33 0006 1005 1978 6457 8413 26", "TR33********************26"),
+        (mask_phone, "+905321234567", "+90********67"),
+        (mask_phone, "0532 123 45 67", "05*******67"),
+        (mask_name, "Ayşe Nur Yılmaz", "A*** N** Y*****"),
+        (mask_email, "ayse.yilmaz@example.com", "a**********@e******.com"),
+        (mask_email, "not-an-email", "n***********"),
+        (mask_tckn, "123", "***"),  # too short to show ends
+    ],
+)
+def test_masks(mask, value, expected):
+    assert mask(value) == expected
+
+
+def test_mask_field_masks_personal_fields_only():
+    assert mask_field("tckn", "17291716060") == "172******60"
+    assert mask_field("pek", "33030.00") == "33030.00"
+
+
+@given(st.text(alphabet="0123456789", min_size=6, max_size=30))
+def test_masked_digits_hide_most_of_the_value(digits):
+    for mask in (mask_tckn, mask_phone, mask_iban):
+        masked = mask(digits)
+        assert digits not in masked
+        assert sum(c != "*" for c in masked) <= 6
