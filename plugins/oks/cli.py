@@ -8,6 +8,7 @@ error).
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from datetime import date, datetime
@@ -126,6 +127,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 # --- entry point ---------------------------------------------------------------------------------
 
+# Sub-commands that live with their subject. Each module has ``register(commands)`` that adds its
+# sub-parsers, and imports its heavy dependencies only inside the handlers, so `oks --help` stays fast.
+COMMAND_MODULES = (
+    "oks.payroll.commands",
+    "oks.store.commands",
+    "oks.des.commands",
+)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -160,6 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--wage-paid-on", type=_parse_date, default=date.today(), metavar="DATE", help="wage payment day (default today)"
     )
     p.set_defaults(handler=_cmd_demo)
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(commands)
     return parser
 
 

@@ -1,0 +1,318 @@
+"""The OKS store schema (DESIGN.md §4), as SQLAlchemy Core tables.
+
+Core, not ORM: the pipeline moves rows in sets (INSERT … SELECT, COPY, UPDATE … FROM), never one object
+at a time. Money is NUMERIC(14, 2) and comes back as Decimal on SQLite and PostgreSQL alike. Column
+names are lower-case. Every change to this file goes with a migration under ``migrations/versions``.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata = sa.MetaData(naming_convention=NAMING)
+
+Money = sa.Numeric(14, 2, asdecimal=True)
+Rate = sa.Numeric(7, 5, asdecimal=True)
+
+
+def _now():
+    return sa.func.current_timestamp()
+
+
+def _timestamps():
+    return (
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+    )
+
+
+# --- master data ---------------------------------------------------------------------------------
+
+employers = sa.Table(
+    "employers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("vkn", sa.String(10), nullable=False, unique=True),
+    sa.Column("name", sa.String(250), nullable=False),
+    sa.Column("sector", sa.String(24), nullable=False, server_default="private"),
+    sa.Column("headcount", sa.Integer),
+    sa.Column("first_reached_five_on", sa.Date),
+    *_timestamps(),
+)
+
+contracts = sa.Table(
+    "contracts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("contract_no", sa.String(40), nullable=False, unique=True),
+    sa.Column("employer_id", sa.Integer, sa.ForeignKey("employers.id"), nullable=False, index=True),
+    sa.Column("insurer", sa.String(16), nullable=False),
+    sa.Column("starts_on", sa.Date, nullable=False),
+    sa.Column("ends_on", sa.Date),
+    sa.Column("rate", Rate),
+    sa.Column("fixed_amount", Money),
+    sa.Column("borne_by", sa.String(8), nullable=False, server_default="employee"),
+    sa.Column("fund_kind", sa.String(24), nullable=False, server_default="STANDARD"),
+    sa.Column("collection_iban", sa.String(34), nullable=False),
+    sa.Column("bank", sa.String(100)),
+    sa.Column("branch", sa.String(100)),
+    sa.Column("des_registered_at", sa.DateTime(timezone=True)),
+    sa.Column("ws_credentials_conn_id", sa.String(250)),
+    *_timestamps(),
+)
+
+employees = sa.Table(
+    "employees",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("employer_id", sa.Integer, sa.ForeignKey("employers.id"), nullable=False),
+    sa.Column("payroll_id", sa.String(40), nullable=False),
+    sa.Column("tckn", sa.String(11), nullable=False),
+    sa.Column("first_name", sa.String(100), nullable=False),
+    sa.Column("last_name", sa.String(100), nullable=False),
+    sa.Column("birth_date", sa.Date),
+    sa.Column("citizenship", sa.String(12)),
+    sa.Column("sgk_status", sa.String(4)),
+    sa.Column("hire_date", sa.Date),
+    sa.Column("exit_date", sa.Date),
+    sa.Column("iban", sa.String(34)),
+    sa.Column("mobile", sa.String(16)),
+    sa.Column("email", sa.String(254)),
+    sa.Column("has_oks_certificate", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("voluntary", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("last_run_id", sa.Integer),
+    *_timestamps(),
+    sa.UniqueConstraint("employer_id", "tckn"),
+)
+
+employee_history = sa.Table(
+    "employee_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("employee_id", sa.Integer, sa.ForeignKey("employees.id"), nullable=False, index=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id")),
+    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+    # The row as it was before the change (the current row holds the new values).
+    sa.Column("payroll_id", sa.String(40)),
+    sa.Column("first_name", sa.String(100)),
+    sa.Column("last_name", sa.String(100)),
+    sa.Column("birth_date", sa.Date),
+    sa.Column("citizenship", sa.String(12)),
+    sa.Column("sgk_status", sa.String(4)),
+    sa.Column("hire_date", sa.Date),
+    sa.Column("exit_date", sa.Date),
+    sa.Column("iban", sa.String(34)),
+    sa.Column("mobile", sa.String(16)),
+    sa.Column("email", sa.String(254)),
+    sa.Column("has_oks_certificate", sa.Boolean),
+    sa.Column("voluntary", sa.Boolean),
+)
+
+# --- enrolment -----------------------------------------------------------------------------------
+
+ENROLMENT_STATES = ("pending", "submitted", "enrolled", "rejected", "opted_out", "paused", "left")
+
+enrolments = sa.Table(
+    "enrolments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("employee_id", sa.Integer, sa.ForeignKey("employees.id"), nullable=False),
+    sa.Column("contract_id", sa.Integer, sa.ForeignKey("contracts.id"), nullable=False, index=True),
+    sa.Column("state", sa.String(12), nullable=False, server_default="pending"),
+    sa.Column("state_since", sa.Date),
+    sa.Column("reason", sa.String(200)),
+    sa.Column("policy_no", sa.String(40)),
+    sa.Column("rate_override", Rate),
+    sa.Column("amount_override", Money),
+    sa.Column("borne_by_override", sa.String(8)),
+    sa.Column("first_contribution_on", sa.Date),
+    sa.Column("notified_on", sa.Date),
+    sa.Column("opt_out_window_ends_on", sa.Date),
+    sa.Column("opted_out_on", sa.Date),
+    sa.Column("paused_until", sa.Date),
+    sa.Column("left_on", sa.Date),
+    *_timestamps(),
+    sa.UniqueConstraint("employee_id", "contract_id"),
+    sa.CheckConstraint(f"state IN {ENROLMENT_STATES!r}", name="state"),
+)
+
+enrolment_events = sa.Table(
+    "enrolment_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("enrolment_id", sa.Integer, sa.ForeignKey("enrolments.id"), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("source", sa.String(10), nullable=False),  # payroll | insurer | operator
+    # Unique per enrolment: the same event delivered twice (a DES event id, a run id) applies once.
+    sa.Column("event_key", sa.String(120), nullable=False),
+    sa.Column("effective_on", sa.Date, nullable=False),
+    sa.Column("notified_on", sa.Date),
+    sa.Column("from_state", sa.String(12)),
+    sa.Column("to_state", sa.String(12), nullable=False),
+    sa.Column("detail", sa.JSON),
+    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+    sa.UniqueConstraint("enrolment_id", "event_key"),
+)
+
+# --- runs and their data -------------------------------------------------------------------------
+
+runs = sa.Table(
+    "runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("run_key", sa.String(250), nullable=False, unique=True),  # e.g. the Airflow run id
+    sa.Column("period", sa.String(7), nullable=False, index=True),
+    sa.Column("employers", sa.JSON),
+    sa.Column("dry_run", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("source", sa.String(250)),
+    sa.Column("state", sa.String(16), nullable=False, server_default="running"),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("summary", sa.JSON),
+)
+
+payroll_lines = sa.Table(
+    "payroll_lines",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("row_no", sa.Integer, nullable=False),  # 1-based position in the source (data rows)
+    sa.Column("employer_vkn", sa.String(10), nullable=False),
+    sa.Column("employer_name", sa.String(250)),
+    sa.Column("employer_sector", sa.String(24)),
+    sa.Column("employer_headcount", sa.Integer),
+    sa.Column("workplace_sgk_no", sa.String(40)),
+    sa.Column("payroll_id", sa.String(40), nullable=False),
+    sa.Column("tckn", sa.String(20), nullable=False),  # as extracted; validation normalizes
+    sa.Column("first_name", sa.String(100)),
+    sa.Column("last_name", sa.String(100)),
+    sa.Column("birth_date", sa.Date),
+    sa.Column("citizenship", sa.String(12)),
+    sa.Column("sgk_status", sa.String(4)),
+    sa.Column("hire_date", sa.Date),
+    sa.Column("exit_date", sa.Date),
+    sa.Column("iban", sa.String(40)),
+    sa.Column("mobile", sa.String(30)),
+    sa.Column("email", sa.String(254)),
+    sa.Column("has_oks_certificate", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("voluntary", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("contract_no", sa.String(40), nullable=False),
+    sa.Column("rate_override", Rate),
+    sa.Column("amount_override", Money),
+    sa.Column("borne_by", sa.String(8)),
+    sa.Column("period", sa.String(7), nullable=False),
+    sa.Column("payment_kind", sa.String(16), nullable=False, server_default="regular"),
+    sa.Column("pek", Money, nullable=False),
+    sa.Column("sgk_days", sa.Integer, nullable=False),
+    sa.Column("wage_paid_on", sa.Date, nullable=False),
+    sa.UniqueConstraint("run_id", "row_no"),
+)
+
+OUTCOMES = ("contributed", "quarantined", "not_eligible", "inactive", "rejected")
+
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("row_no", sa.Integer, nullable=False),
+    sa.Column("payroll_id", sa.String(40)),
+    sa.Column("stage", sa.String(12), nullable=False),  # extract | validate | insurer
+    sa.Column("field", sa.String(40), nullable=False),
+    sa.Column("rule", sa.String(120), nullable=False),  # reason code or expectation name
+    sa.Column("message", sa.String(500), nullable=False),  # masked: never a full personal value
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+)
+
+contributions = sa.Table(
+    "contributions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("payroll_line_id", sa.Integer, sa.ForeignKey("payroll_lines.id", ondelete="CASCADE"), nullable=False, unique=True),
+    sa.Column("employee_id", sa.Integer, sa.ForeignKey("employees.id")),
+    sa.Column("contract_id", sa.Integer, sa.ForeignKey("contracts.id")),
+    sa.Column("enrolment_id", sa.Integer, sa.ForeignKey("enrolments.id")),
+    sa.Column("period", sa.String(7), nullable=False),
+    sa.Column("payment_kind", sa.String(16), nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(120), nullable=False),
+    sa.Column("basis", Money),
+    sa.Column("rate", Rate),
+    sa.Column("amount", Money, nullable=False, server_default="0"),
+    sa.CheckConstraint(f"outcome IN {OUTCOMES!r}", name="outcome"),
+)
+
+# --- DES and money -------------------------------------------------------------------------------
+
+des_requests = sa.Table(
+    "des_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(24), nullable=False),  # personnel_list | payment | contract | ...
+    sa.Column("contract_no", sa.String(40), nullable=False),
+    sa.Column("period", sa.String(7)),
+    sa.Column("payment_kind", sa.String(16)),
+    # Stored before the call: a retry after a crash finds it and re-attaches instead of sending twice.
+    sa.Column("idempotency_key", sa.String(120), nullable=False, unique=True),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("des_id", sa.String(80)),
+    sa.Column("state", sa.String(16), nullable=False, server_default="recorded"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.String(500)),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id")),
+    *_timestamps(),
+    sa.Index("ix_des_requests_contract_period", "contract_no", "period", "kind"),
+)
+
+OBLIGATION_STATES = ("due", "instructed", "paid", "late")
+
+payment_obligations = sa.Table(
+    "payment_obligations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("contract_id", sa.Integer, sa.ForeignKey("contracts.id"), nullable=False),
+    sa.Column("period", sa.String(7), nullable=False),
+    sa.Column("payment_kind", sa.String(16), nullable=False),
+    sa.Column("wage_paid_on", sa.Date, nullable=False),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("due_on", sa.Date, nullable=False, index=True),
+    sa.Column("cutoff", sa.Time),
+    sa.Column("state", sa.String(12), nullable=False, server_default="due"),
+    sa.Column("reference", sa.String(140), nullable=False),
+    sa.Column("collection_iban", sa.String(34), nullable=False),
+    sa.Column("des_payment_id", sa.String(80)),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id")),
+    sa.Column("paid_at", sa.DateTime(timezone=True)),
+    sa.Column("confirmed_by", sa.String(120)),
+    *_timestamps(),
+    sa.UniqueConstraint("contract_id", "period", "payment_kind", "wage_paid_on"),
+    sa.CheckConstraint(f"state IN {OBLIGATION_STATES!r}", name="state"),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("dedupe_key", sa.String(200), nullable=False, unique=True),
+    sa.Column("obligation_id", sa.Integer, sa.ForeignKey("payment_obligations.id")),
+    sa.Column("level", sa.String(12), nullable=False),  # warn | page | overdue
+    sa.Column("channel", sa.String(40), nullable=False),
+    sa.Column("message", sa.String(2000), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+)
+
+des_event_cursors = sa.Table(
+    "des_event_cursors",
+    metadata,
+    sa.Column("contract_no", sa.String(40), primary_key=True),
+    sa.Column("cursor", sa.String(120)),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+)
