@@ -1,0 +1,114 @@
+"""The OKS store: SQLite embedded by default, PostgreSQL in production (DESIGN.md §4).
+
+``open_store()`` is the one way in. It picks the database from, in order: the URL given, the
+``OKS_STORE_URL`` environment variable, the ``oks_store`` Airflow connection, and finally the
+embedded SQLite file ``$OKS_HOME/store.sqlite`` — so a new user needs no configuration at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+__all__ = ["STORE_CONN_ID", "oks_home", "default_store_url", "open_store", "migrate", "downgrade", "is_postgres"]
+
+log = logging.getLogger(__name__)
+
+STORE_CONN_ID = "oks_store"
+
+
+def oks_home() -> Path:
+    """The project's local home: the embedded store, reports and Data Docs live here."""
+    return Path(os.environ.get("OKS_HOME") or Path.home() / ".oks")
+
+
+def default_store_url() -> str:
+    return f"sqlite:///{oks_home() / 'store.sqlite'}"
+
+
+def _url_from_airflow(conn_id: str) -> str | None:
+    try:
+        from airflow.sdk import BaseHook  # noqa: PLC0415 - Airflow only when a connection is looked up
+    except ImportError:  # pragma: no cover - Airflow is always installed with the project
+        return None
+    try:
+        conn = BaseHook.get_connection(conn_id)
+    except Exception:  # noqa: BLE001 - no such connection (or no Airflow context): fall back
+        return None
+    uri = conn.get_uri()
+    # Airflow spells PostgreSQL "postgres://"; SQLAlchemy wants a driver.
+    if uri.startswith("postgres://"):
+        uri = "postgresql+psycopg2://" + uri[len("postgres://") :]
+    return uri
+
+
+def resolve_store_url(url: str | None = None) -> str:
+    return url or os.environ.get("OKS_STORE_URL") or _url_from_airflow(STORE_CONN_ID) or default_store_url()
+
+
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cursor = dbapi_conn.cursor()
+    # Foreign keys are off by default in SQLite; WAL lets Airflow tasks read while one writes.
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create_store_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(parsed, connect_args={"timeout": 30})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(parsed, pool_pre_ping=True)
+
+
+def open_store(url: str | None = None, *, upgrade: bool = True) -> Engine:
+    """An engine on the store, migrated to the newest schema unless ``upgrade=False``."""
+    engine = create_store_engine(resolve_store_url(url))
+    log.info("OKS store: %s", engine.url.render_as_string(hide_password=True))
+    if upgrade:
+        migrate(engine)
+    return engine
+
+
+def _alembic_config(connection):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", "oks.store:migrations")
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Upgrade the store's schema to ``revision`` (Alembic)."""
+    from alembic import command
+
+    with engine.begin() as connection:
+        command.upgrade(_alembic_config(connection), revision)
+
+
+def downgrade(engine: Engine, revision: str = "base") -> None:
+    from alembic import command
+
+    with engine.begin() as connection:
+        command.downgrade(_alembic_config(connection), revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
