@@ -1,0 +1,167 @@
+"""The enrolment lifecycle (DOMAIN.md §6) as a pure state machine.
+
+::
+
+    pending ──SUBMIT──▶ submitted ──ENROL(policy no)──▶ enrolled ──OPT_OUT (in window)──▶ opted_out
+       ▲                    │                             │  ▲  ╰──PAUSE (≤ 3 months)──▶ paused ──RESUME──╯
+       │                    ╰──REJECT(reason)──▶ rejected │  ╰──────────────────────────────╯
+       ╰──RESUBMIT (identity fixed)─────────────────╯     ╰──LEAVE / CANCEL / OPT_OUT (after window)──▶ left
+    opted_out, left ──RE_ENROL──▶ pending
+
+Cayma (opt-out) is possible for 2 months from the insurer's notice to the employee, with a refund;
+after that the employee may still leave (ayrılma) at any time, without a refund — so an OPT_OUT that
+arrives after the window ends the enrolment as ``left``, reason ``opt_out_after_window``. The insurer
+is the authority on its own events: the project records what it says rather than refusing it.
+"""
+
+from __future__ import annotations
+
+import calendar as _calendar
+import enum
+from dataclasses import dataclass, field
+from datetime import date
+
+__all__ = [
+    "OPT_OUT_WINDOW_MONTHS",
+    "MAX_PAUSE_MONTHS",
+    "EventKind",
+    "IllegalTransition",
+    "Transition",
+    "add_months",
+    "opt_out_window_ends_on",
+    "transition",
+    "ACTIVE_STATES",
+]
+
+OPT_OUT_WINDOW_MONTHS = 2
+MAX_PAUSE_MONTHS = 3
+ACTIVE_STATES = frozenset({"pending", "submitted", "enrolled"})
+"""States in which contributions are deducted (pending and submitted: from the first wage)."""
+
+
+class EventKind(str, enum.Enum):
+    SUBMIT = "SUBMIT"
+    ENROL = "ENROL"
+    REJECT = "REJECT"
+    RESUBMIT = "RESUBMIT"
+    NOTIFY = "NOTIFY"
+    OPT_OUT = "OPT_OUT"
+    PAUSE = "PAUSE"
+    RESUME = "RESUME"
+    LEAVE = "LEAVE"
+    CANCEL = "CANCEL"
+    RE_ENROL = "RE_ENROL"
+
+
+# event → (states it may come from, state it leads to)
+_RULES: dict[EventKind, tuple[frozenset[str], str]] = {
+    EventKind.SUBMIT: (frozenset({"pending"}), "submitted"),
+    EventKind.ENROL: (frozenset({"submitted"}), "enrolled"),
+    EventKind.REJECT: (frozenset({"submitted"}), "rejected"),
+    EventKind.RESUBMIT: (frozenset({"rejected"}), "pending"),
+    EventKind.NOTIFY: (frozenset({"enrolled"}), "enrolled"),
+    EventKind.OPT_OUT: (frozenset({"enrolled", "paused"}), "opted_out"),
+    EventKind.PAUSE: (frozenset({"enrolled", "paused"}), "paused"),  # from paused: a renewal
+    EventKind.RESUME: (frozenset({"paused"}), "enrolled"),
+    EventKind.LEAVE: (frozenset({"enrolled", "paused"}), "left"),
+    EventKind.CANCEL: (frozenset({"pending", "submitted", "enrolled", "paused"}), "left"),
+    EventKind.RE_ENROL: (frozenset({"opted_out", "left"}), "pending"),
+}
+
+
+class IllegalTransition(ValueError):
+    """An event that the enrolment's current state does not allow, or that lacks what it needs."""
+
+    def __init__(self, message: str, *, state: str, event: str) -> None:
+        super().__init__(message)
+        self.state = state
+        self.event = event
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The outcome of one event: the new state, why, and the enrolment fields it sets."""
+
+    from_state: str
+    to_state: str
+    reason: str | None = None
+    updates: dict[str, object] = field(default_factory=dict)
+    refund_due: bool = False
+
+
+def add_months(d: date, months: int) -> date:
+    """Same day ``months`` later, clamped to the month's last day (31 Dec + 2 months = 28/29 Feb)."""
+    month_index = d.month - 1 + months
+    year, month = d.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(d.day, _calendar.monthrange(year, month)[1]))
+
+
+def opt_out_window_ends_on(notified_on: date) -> date:
+    """Last day of the cayma (opt-out) window: two months from the insurer's notice."""
+    return add_months(notified_on, OPT_OUT_WINDOW_MONTHS)
+
+
+def transition(
+    state: str,
+    event: EventKind | str,
+    *,
+    effective_on: date,
+    notified_on: date | None = None,
+    policy_no: str | None = None,
+    reason: str | None = None,
+    paused_until: date | None = None,
+    opt_out_window_ends: date | None = None,
+) -> Transition:
+    """Apply ``event`` to an enrolment in ``state``; raises :class:`IllegalTransition` if not allowed."""
+    kind = EventKind(event)
+    allowed_from, to_state = _RULES[kind]
+    if state not in allowed_from:
+        raise IllegalTransition(
+            f"cannot {kind.value} an enrolment that is {state} (allowed from: {', '.join(sorted(allowed_from))})",
+            state=state,
+            event=kind.value,
+        )
+    updates: dict[str, object] = {}
+
+    if kind is EventKind.ENROL:
+        if not policy_no:
+            raise IllegalTransition("ENROL needs the insurer's policy number", state=state, event=kind.value)
+        updates.update(policy_no=policy_no, reason=None)
+    elif kind is EventKind.REJECT:
+        if not reason:
+            raise IllegalTransition("REJECT needs the insurer's reason", state=state, event=kind.value)
+        updates.update(reason=reason)
+    elif kind is EventKind.NOTIFY:
+        notice = notified_on or effective_on
+        updates.update(notified_on=notice, opt_out_window_ends_on=opt_out_window_ends_on(notice))
+    elif kind is EventKind.OPT_OUT:
+        notice_of_opt_out = notified_on or effective_on
+        if opt_out_window_ends is not None and notice_of_opt_out > opt_out_window_ends:
+            # Past the cayma window the employee can only leave the plan: no refund.
+            return Transition(state, "left", "opt_out_after_window", {"left_on": effective_on, "paused_until": None})
+        updates.update(opted_out_on=effective_on, paused_until=None)
+        return Transition(state, to_state, "opted_out_in_window", updates, refund_due=True)
+    elif kind is EventKind.PAUSE:
+        if paused_until is None:
+            raise IllegalTransition("PAUSE needs the date the pause ends", state=state, event=kind.value)
+        latest = add_months(effective_on, MAX_PAUSE_MONTHS)
+        if not effective_on < paused_until <= latest:
+            raise IllegalTransition(
+                f"a pause runs at most {MAX_PAUSE_MONTHS} months: from {effective_on} until {latest} at the latest "
+                f"(asked until {paused_until})",
+                state=state,
+                event=kind.value,
+            )
+        updates.update(paused_until=paused_until)
+    elif kind is EventKind.RESUME:
+        updates.update(paused_until=None)
+    elif kind in (EventKind.LEAVE, EventKind.CANCEL):
+        updates.update(left_on=effective_on, paused_until=None)
+    elif kind is EventKind.RE_ENROL:
+        updates.update(
+            policy_no=None, reason=None, notified_on=None, opt_out_window_ends_on=None,
+            opted_out_on=None, left_on=None, first_contribution_on=None,
+        )  # fmt: skip
+    if kind is EventKind.CANCEL:
+        reason = reason or "cancelled_by_insurer"
+    return Transition(state, to_state, reason, updates)
