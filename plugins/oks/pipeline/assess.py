@@ -1,0 +1,237 @@
+"""Pipeline step: decide, for every valid payroll line of a run, what happens to it.
+
+Outcomes (DESIGN.md §6): ``contributed`` (to be deducted and sent — the amount comes in the next
+step), ``not_eligible`` (reason), ``inactive`` (opted out, paused, left), ``rejected`` (by the insurer).
+Quarantined lines already have their outcome. New eligible people get a ``pending`` enrolment.
+
+The per-line decision is a pure function (:func:`decide`) over the rules; the step around it streams
+lines in chunks and writes decisions and new enrolments in bulk.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from oks.rules.eligibility import AgeReference, assess_employee, employer_in_scope_from
+from oks.store.schema import contributions, enrolments
+
+__all__ = ["Decision", "decide", "assess_eligibility"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Decision:
+    outcome: str  # contributed | not_eligible | inactive | rejected
+    reason: str
+    enrol: bool = False  # create a pending enrolment for this person and contract
+
+
+def decide(
+    *,
+    wage_paid_on: date,
+    hire_date: date | None,
+    birth_date: date,
+    citizenship: str,
+    sgk_status: str,
+    has_oks_certificate: bool,
+    voluntary: bool,
+    employer_headcount: int | None,
+    employer_sector: str,
+    employer_first_reached_five_on: date | None,
+    enrolment_state: str | None,
+    enrolment_reason: str | None = None,
+    paused_until: date | None = None,
+    age_reference: AgeReference | str = AgeReference.YEAR_START,
+) -> Decision:
+    """The outcome of one payroll line.
+
+    An existing enrolment decides by its state — the age test is made once, at inclusion, so an
+    enrolled employee who turns 45 stays enrolled. Without one, the employee is assessed with the
+    inclusion date the law gives: the later of the hire date and the employer's in-scope date.
+    """
+    if enrolment_state is not None:
+        if enrolment_state in ("pending", "submitted", "enrolled"):
+            return Decision("contributed", f"enrolment_{enrolment_state}")
+        if enrolment_state == "paused":
+            if paused_until is not None and paused_until < wage_paid_on:
+                return Decision("contributed", "pause_ended")
+            return Decision("inactive", "paused")
+        if enrolment_state in ("opted_out", "left"):
+            return Decision("inactive", enrolment_state)
+        if enrolment_state == "rejected":
+            return Decision("rejected", enrolment_reason or "rejected_by_insurer")
+        raise ValueError(f"unknown enrolment state {enrolment_state!r}")
+
+    in_scope_from = employer_in_scope_from(
+        employer_headcount or 0, employer_sector or "private", employer_first_reached_five_on
+    )
+    if in_scope_from is None or in_scope_from > wage_paid_on:
+        return Decision("not_eligible", "employer_not_in_scope")
+    inclusion_date = max(d for d in (hire_date, in_scope_from) if d is not None)
+    if inclusion_date > wage_paid_on:
+        inclusion_date = wage_paid_on  # paid before the recorded hire date: include from this wage
+    assessment = assess_employee(
+        birth_date=birth_date,
+        citizenship=citizenship,
+        sgk_status=sgk_status,
+        inclusion_date=inclusion_date,
+        has_oks_certificate=has_oks_certificate,
+        voluntary=voluntary,
+        age_reference=age_reference,
+    )
+    if assessment.eligible:
+        return Decision("contributed", assessment.reason, enrol=True)
+    return Decision("not_eligible", assessment.reason)
+
+
+_LINES = sa.text(
+    """
+    SELECT p.id AS line_id, p.period, p.payment_kind, p.wage_paid_on, p.hire_date, p.birth_date,
+           p.citizenship, p.sgk_status, p.has_oks_certificate, p.voluntary,
+           er.headcount, er.sector, er.first_reached_five_on,
+           e.id AS employee_id, c.id AS contract_id,
+           en.state AS enrolment_state, en.reason AS enrolment_reason, en.paused_until
+    FROM payroll_lines p
+    JOIN employers er ON er.vkn = p.employer_vkn
+    JOIN employees e ON e.employer_id = er.id AND e.tckn = p.tckn
+    JOIN contracts c ON c.contract_no = p.contract_no
+    LEFT JOIN enrolments en ON en.employee_id = e.id AND en.contract_id = c.id
+    WHERE p.run_id = :run_id
+      AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.run_id = p.run_id AND q.row_no = p.row_no)
+    ORDER BY p.row_no
+    """
+).columns(  # typed, so SQLite hands back dates and booleans as PostgreSQL does
+    sa.column("line_id", sa.Integer),
+    sa.column("period", sa.String),
+    sa.column("payment_kind", sa.String),
+    sa.column("wage_paid_on", sa.Date),
+    sa.column("hire_date", sa.Date),
+    sa.column("birth_date", sa.Date),
+    sa.column("citizenship", sa.String),
+    sa.column("sgk_status", sa.String),
+    sa.column("has_oks_certificate", sa.Boolean),
+    sa.column("voluntary", sa.Boolean),
+    sa.column("headcount", sa.Integer),
+    sa.column("sector", sa.String),
+    sa.column("first_reached_five_on", sa.Date),
+    sa.column("employee_id", sa.Integer),
+    sa.column("contract_id", sa.Integer),
+    sa.column("enrolment_state", sa.String),
+    sa.column("enrolment_reason", sa.String),
+    sa.column("paused_until", sa.Date),
+)
+
+
+def assess_eligibility(
+    engine: Engine,
+    run_id: int,
+    *,
+    age_reference: AgeReference | str = AgeReference.YEAR_START,
+    chunk_size: int = 10_000,
+) -> dict[str, object]:
+    """Decide every valid line of the run; returns counts by outcome and reason."""
+    outcomes: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+    with engine.begin() as conn:
+        conn.execute(sa.delete(contributions).where(contributions.c.run_id == run_id))
+        result = conn.execute(_LINES.execution_options(yield_per=chunk_size), {"run_id": run_id})
+        for chunk in result.partitions(chunk_size):
+            decided, new_enrolments = [], {}
+            for line in chunk:
+                decision = decide(
+                    wage_paid_on=line.wage_paid_on,
+                    hire_date=line.hire_date,
+                    birth_date=line.birth_date,
+                    citizenship=line.citizenship,
+                    sgk_status=line.sgk_status,
+                    has_oks_certificate=bool(line.has_oks_certificate),
+                    voluntary=bool(line.voluntary),
+                    employer_headcount=line.headcount,
+                    employer_sector=line.sector,
+                    employer_first_reached_five_on=line.first_reached_five_on,
+                    enrolment_state=line.enrolment_state,
+                    enrolment_reason=line.enrolment_reason,
+                    paused_until=line.paused_until,
+                    age_reference=age_reference,
+                )
+                outcomes[decision.outcome] += 1
+                reasons[f"{decision.outcome}:{decision.reason}"] += 1
+                decided.append(
+                    {
+                        "run_id": run_id,
+                        "payroll_line_id": line.line_id,
+                        "employee_id": line.employee_id,
+                        "contract_id": line.contract_id,
+                        "period": line.period,
+                        "payment_kind": line.payment_kind,
+                        "outcome": decision.outcome,
+                        "reason": decision.reason,
+                    }
+                )
+                if decision.enrol:
+                    new_enrolments[(line.employee_id, line.contract_id)] = line.wage_paid_on
+            _create_pending_enrolments(conn, new_enrolments)
+            conn.execute(sa.insert(contributions), decided)
+        # Attach every decision to its enrolment in one statement (new ones included).
+        conn.execute(
+            sa.update(contributions)
+            .where(contributions.c.run_id == run_id)
+            .values(
+                enrolment_id=sa.select(enrolments.c.id)
+                .where(
+                    enrolments.c.employee_id == contributions.c.employee_id,
+                    enrolments.c.contract_id == contributions.c.contract_id,
+                )
+                .scalar_subquery()
+            )
+        )
+        _check_every_valid_line_decided(conn, run_id, sum(outcomes.values()))
+    summary = {"run_id": run_id, "lines": sum(outcomes.values()), **dict(outcomes), "by_reason": dict(reasons)}
+    log.info("assessed run %s: %s", run_id, dict(outcomes))
+    return summary
+
+
+def _check_every_valid_line_decided(conn, run_id: int, decided: int) -> None:
+    valid = conn.execute(
+        sa.text(
+            """
+            SELECT COUNT(*) FROM payroll_lines p
+            WHERE p.run_id = :run_id
+              AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.run_id = p.run_id AND q.row_no = p.row_no)
+            """
+        ),
+        {"run_id": run_id},
+    ).scalar_one()
+    if valid != decided:
+        # A valid line without an employee or contract record would end with no outcome at all.
+        raise RuntimeError(
+            f"run {run_id}: {valid - decided} of {valid} valid lines have no employee or contract record; "
+            "run register_employees (after validation) and load the contract master first"
+        )
+
+
+def _create_pending_enrolments(conn, wanted: dict[tuple[int, int], date]) -> None:
+    if not wanted:
+        return
+    existing = {
+        (row.employee_id, row.contract_id)
+        for row in conn.execute(
+            sa.select(enrolments.c.employee_id, enrolments.c.contract_id).where(
+                enrolments.c.employee_id.in_(sorted({employee for employee, _ in wanted}))
+            )
+        )
+    }
+    rows = [
+        {"employee_id": employee, "contract_id": contract, "state": "pending", "state_since": on}
+        for (employee, contract), on in wanted.items()
+        if (employee, contract) not in existing
+    ]
+    if rows:
+        conn.execute(sa.insert(enrolments), rows)
