@@ -64,7 +64,9 @@ def store(database_url):
 def run_month(store, tmp_path, rows, contract_rows, run_key="r", period="2026-10"):
     payroll = write_csv(tmp_path / f"{run_key}.csv", rows)
     master = write_contracts_csv(tmp_path / f"{run_key}-contracts.csv", contract_rows)
-    summary = extract_payroll(store, run_key=run_key, period=period, source=CsvSource(payroll), contracts_source=open_contract_master(master))
+    summary = extract_payroll(
+        store, run_key=run_key, period=period, source=CsvSource(payroll), contracts_source=open_contract_master(master)
+    )
     register_employees(store, summary["run_id"])
     return summary["run_id"]
 

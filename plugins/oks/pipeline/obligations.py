@@ -1,0 +1,202 @@
+"""Payment obligations: what must be paid to which insurer account, by when (DOMAIN.md §5).
+
+One obligation per contract, period, payment kind and wage payment day — a contract with two pay days
+(blue- and white-collar) owes two transfers with two deadlines. The amount is the sum of the run's
+contributions, so the accounting invariant (contributions = payment = obligation) holds by
+construction and is checked again by reconciliation. A paid obligation is never changed silently:
+a re-run that computes another amount for it stops for a human.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from oks.rules.calendar import payment_deadline
+from oks.store.schema import Money, contracts, payment_obligations
+
+__all__ = ["ObligationConflict", "PaymentInstruction", "record_payment_obligations", "confirm_payment", "reference_text"]
+
+log = logging.getLogger(__name__)
+
+
+class ObligationConflict(RuntimeError):
+    """A re-computed amount differs from an obligation that has already been paid or instructed."""
+
+
+@dataclass(frozen=True)
+class PaymentInstruction:
+    """What operations send to the bank: no personal data, only the employer's own obligation."""
+
+    obligation_id: int
+    insurer: str
+    contract_no: str
+    period: str
+    payment_kind: str
+    amount: Decimal
+    collection_iban: str
+    reference: str
+    wage_paid_on: date
+    due_on: date
+    cutoff: time | None
+
+    def as_text(self) -> str:
+        by = f"{self.due_on:%d.%m.%Y}" + (f" before {self.cutoff:%H:%M}" if self.cutoff else "")
+        return (
+            f"Pay {self.amount:,.2f} TL to {self.insurer} account {self.collection_iban}, "
+            f"reference \"{self.reference}\", by {by} (wages paid {self.wage_paid_on:%d.%m.%Y})."
+        )
+
+
+def reference_text(contract_no: str, period: str, payment_kind: str) -> str:
+    """The transfer's description: the insurer matches payments by contract number and period."""
+    kind = "ARA ODEME" if payment_kind == "supplementary" else "DUZENLI"  # supplementary | regular
+    return f"OKS {contract_no} {period} {kind}"
+
+
+_TOTALS = sa.text(
+    """
+    SELECT k.contract_id, c.contract_no, c.insurer, c.collection_iban, k.period, k.payment_kind,
+           p.wage_paid_on, SUM(k.amount) AS amount
+    FROM contributions k
+    JOIN payroll_lines p ON p.id = k.payroll_line_id
+    JOIN contracts c ON c.id = k.contract_id
+    WHERE k.run_id = :run_id AND k.outcome = 'contributed' AND k.amount > 0
+      AND (:contract_no IS NULL OR c.contract_no = :contract_no)
+    GROUP BY k.contract_id, c.contract_no, c.insurer, c.collection_iban, k.period, k.payment_kind, p.wage_paid_on
+    ORDER BY c.contract_no, k.payment_kind, p.wage_paid_on
+    """
+).columns(
+    sa.column("contract_id", sa.Integer),
+    sa.column("contract_no", sa.String),
+    sa.column("insurer", sa.String),
+    sa.column("collection_iban", sa.String),
+    sa.column("period", sa.String),
+    sa.column("payment_kind", sa.String),
+    sa.column("wage_paid_on", sa.Date),
+    sa.column("amount", Money),
+)
+
+
+def record_payment_obligations(
+    engine: Engine, run_id: int, *, contract_no: str | None = None, des_payment_ids: dict[str, str] | None = None
+) -> list[PaymentInstruction]:
+    """Create or refresh the run's obligations (optionally for one contract); return the instructions."""
+    instructions = []
+    with engine.begin() as conn:
+        for total in conn.execute(_TOTALS, {"run_id": run_id, "contract_no": contract_no}):
+            deadline = payment_deadline(total.wage_paid_on)
+            key = dict(
+                contract_id=total.contract_id,
+                period=total.period,
+                payment_kind=total.payment_kind,
+                wage_paid_on=total.wage_paid_on,
+            )
+            existing = conn.execute(
+                sa.select(payment_obligations.c.id, payment_obligations.c.amount, payment_obligations.c.state)
+                .where(*(payment_obligations.c[k] == v for k, v in key.items()))
+                .with_for_update()
+            ).first()
+            reference = reference_text(total.contract_no, total.period, total.payment_kind)
+            values = dict(
+                amount=total.amount,
+                due_on=deadline.due_on,
+                cutoff=deadline.cutoff,
+                reference=reference,
+                collection_iban=total.collection_iban,
+                run_id=run_id,
+                des_payment_id=(des_payment_ids or {}).get(f"{total.contract_no}/{total.payment_kind}"),
+            )
+            if existing is None:
+                obligation_id = conn.execute(
+                    sa.insert(payment_obligations).values(**key, **values, state="due").returning(payment_obligations.c.id)
+                ).scalar_one()
+            elif existing.state in ("paid", "instructed") and existing.amount != total.amount:
+                raise ObligationConflict(
+                    f"{total.contract_no} {total.period} {total.payment_kind} (wages {total.wage_paid_on}): "
+                    f"obligation {existing.id} is {existing.state} for {existing.amount} TL but this run computes "
+                    f"{total.amount} TL — a second transfer for the month is never made automatically; "
+                    "reconcile with the insurer and correct the payroll or the obligation by hand"
+                )
+            else:
+                obligation_id = existing.id
+                if existing.state == "due":
+                    conn.execute(
+                        sa.update(payment_obligations)
+                        .where(payment_obligations.c.id == existing.id)
+                        .values(**{k: v for k, v in values.items() if v is not None or k != "des_payment_id"},
+                                updated_at=sa.func.current_timestamp())
+                    )  # fmt: skip
+            instructions.append(
+                PaymentInstruction(
+                    obligation_id=obligation_id,
+                    insurer=total.insurer,
+                    contract_no=total.contract_no,
+                    period=total.period,
+                    payment_kind=total.payment_kind,
+                    amount=total.amount,
+                    collection_iban=total.collection_iban,
+                    reference=reference,
+                    wage_paid_on=total.wage_paid_on,
+                    due_on=deadline.due_on,
+                    cutoff=deadline.cutoff,
+                )
+            )
+    log.info("run %s: %d payment obligations recorded", run_id, len(instructions))
+    return instructions
+
+
+def confirm_payment(
+    engine: Engine,
+    *,
+    obligation_id: int | None = None,
+    contract_no: str | None = None,
+    period: str | None = None,
+    payment_kind: str = "regular",
+    paid_at: datetime | None = None,
+    confirmed_by: str,
+    amount: Decimal | None = None,
+) -> list[int]:
+    """Mark obligations paid (by id, or all of a contract's period and kind); stops their alerts.
+
+    With ``amount`` the confirmation is checked against what is owed, so a short transfer is not
+    confirmed as if it were whole. Returns the ids confirmed; confirming twice is harmless.
+    """
+    if obligation_id is None and not (contract_no and period):
+        raise ValueError("name the obligation: its id, or contract number and period")
+    query = sa.select(payment_obligations.c.id, payment_obligations.c.amount, payment_obligations.c.state)
+    if obligation_id is not None:
+        query = query.where(payment_obligations.c.id == obligation_id)
+    else:
+        query = query.join(contracts, contracts.c.id == payment_obligations.c.contract_id).where(
+            contracts.c.contract_no == contract_no,
+            payment_obligations.c.period == period,
+            payment_obligations.c.payment_kind == payment_kind,
+        )
+    with engine.begin() as conn:
+        found = conn.execute(query.with_for_update()).all()
+        if not found:
+            raise LookupError(
+                f"no payment obligation {obligation_id}" if obligation_id is not None
+                else f"no payment obligation for {contract_no} {period} {payment_kind}"
+            )  # fmt: skip
+        owed = sum((row.amount for row in found), Decimal("0"))
+        if amount is not None and Decimal(amount) != owed:
+            raise ValueError(f"transfer of {Decimal(amount):,.2f} TL does not match the {owed:,.2f} TL owed")
+        ids = [row.id for row in found]
+        conn.execute(
+            sa.update(payment_obligations)
+            .where(payment_obligations.c.id.in_(ids), payment_obligations.c.state != "paid")
+            .values(
+                state="paid",
+                paid_at=paid_at or sa.func.current_timestamp(),
+                confirmed_by=confirmed_by,
+                updated_at=sa.func.current_timestamp(),
+            )
+        )
+    return ids
