@@ -1,0 +1,123 @@
+"""Pipeline step: alert on-call about unpaid payment obligations, from the store alone.
+
+The watch reads obligations, not runs: a failed or stuck monthly run cannot hide a payment that is due.
+Each planned alert is claimed in the ``alerts`` table under its dedupe key *per channel* before it is
+sent; a send that fails releases its claim so the next watch run tries again, and a channel that
+works is never blocked by one that does not. The senders are handed in (Airflow notifiers in
+production, anything callable in tests), so this step knows nothing of Airflow.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from oks.rules.alert_schedule import AlertPolicy, alerts_due
+from oks.rules.calendar import Deadline
+from oks.store.schema import alerts, contracts, employers, payment_obligations
+
+__all__ = ["OutgoingAlert", "AlertDeliveryError", "watch_deadlines"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class OutgoingAlert:
+    level: str  # warn | page | overdue
+    subject: str
+    body: str
+    dedupe_key: str
+    obligation_id: int
+
+
+class AlertDeliveryError(RuntimeError):
+    """Some alerts could not be delivered; they stay unclaimed and are retried by the next run."""
+
+
+Sender = Callable[[OutgoingAlert], None]
+
+
+def watch_deadlines(
+    engine: Engine,
+    *,
+    now: datetime,
+    senders: Mapping[str, Sender],
+    policy: AlertPolicy = AlertPolicy(),
+) -> dict[str, object]:
+    """Send what is due now for every obligation not yet paid; returns counts (sent, already sent, failed)."""
+    if not senders:
+        raise ValueError("no alert channel configured: on-call would never hear about a missed deadline")
+    query = (
+        sa.select(
+            payment_obligations,
+            contracts.c.contract_no,
+            contracts.c.insurer,
+            employers.c.name.label("employer_name"),
+        )
+        .join(contracts, contracts.c.id == payment_obligations.c.contract_id)
+        .join(employers, employers.c.id == contracts.c.employer_id)
+        .where(payment_obligations.c.state != "paid")
+        .order_by(payment_obligations.c.due_on, payment_obligations.c.id)
+    )
+    sent = skipped = 0
+    failures: list[str] = []
+    with engine.connect() as conn:
+        open_obligations = conn.execute(query).all()
+    for obligation in open_obligations:
+        deadline = Deadline(obligation.wage_paid_on, obligation.due_on, obligation.cutoff)
+        what = (
+            f"{obligation.amount:,.2f} TL to {obligation.insurer} (contract {obligation.contract_no}, "
+            f"{obligation.employer_name}), {obligation.period} {obligation.payment_kind}, "
+            f"IBAN {obligation.collection_iban}, reference \"{obligation.reference}\""
+        )
+        for planned in alerts_due(
+            obligation_key=f"obligation:{obligation.id}", deadline=deadline, paid=False, now=now, what=what, policy=policy
+        ):
+            subject = f"[OKS {planned.level.upper()}] {obligation.contract_no} {obligation.period}: {planned.message.split(':', 1)[0]}"
+            alert = OutgoingAlert(planned.level, subject, planned.message, planned.dedupe_key, obligation.id)
+            for channel, send in senders.items():
+                key = f"{planned.dedupe_key}:{channel}"
+                if not _claim(engine, key, alert, channel):
+                    skipped += 1
+                    continue
+                try:
+                    send(alert)
+                except Exception as exc:  # noqa: BLE001 - any channel failure: release and report
+                    _release(engine, key)
+                    failures.append(f"{channel}: {key}: {type(exc).__name__}: {exc}")
+                    log.error("alert %s not delivered on %s: %s", key, channel, exc)
+                else:
+                    sent += 1
+                    log.info("alert %s sent on %s", key, channel)
+    summary = {"obligations_open": len(open_obligations), "sent": sent, "already_sent": skipped, "failed": len(failures)}
+    if failures:
+        raise AlertDeliveryError(f"{len(failures)} alert(s) not delivered, will retry: " + "; ".join(failures[:5]))
+    return summary
+
+
+def _claim(engine: Engine, key: str, alert: OutgoingAlert, channel: str) -> bool:
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.insert(alerts).values(
+                    dedupe_key=key,
+                    obligation_id=alert.obligation_id,
+                    level=alert.level,
+                    channel=channel,
+                    message=alert.body[:2000],
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def _release(engine: Engine, key: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.delete(alerts).where(alerts.c.dedupe_key == key))

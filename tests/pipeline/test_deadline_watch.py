@@ -1,0 +1,78 @@
+"""The deadline watch: alerts from the store, each once per channel, retried when a channel fails."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from oks.pipeline.deadline_watch import AlertDeliveryError, watch_deadlines
+from oks.pipeline.obligations import confirm_payment, record_payment_obligations
+from oks.rules.calendar import ISTANBUL
+from oks.store.schema import alerts
+from tests.payroll_files import person
+from tests.pipeline.test_assess_contribute import store  # noqa: F401 - fixture
+from tests.pipeline.test_obligations import month
+
+DUE_MORNING = datetime(2026, 11, 2, 9, 30, tzinfo=ISTANBUL)  # wages Fri 30 Oct → due Mon 2 Nov
+
+
+@pytest.fixture
+def obligation(store, tmp_path):
+    run_id = month(store, tmp_path, [person(1, pek=Decimal("40000"), wage_paid_on=date(2026, 10, 30))])
+    (instruction,) = record_payment_obligations(store, run_id)
+    return instruction
+
+
+def collector():
+    got = []
+    return got, got.append
+
+
+def test_each_alert_once_per_channel(store, obligation):
+    mail, send_mail = collector()
+    hook, send_hook = collector()
+    first = watch_deadlines(store, now=DUE_MORNING, senders={"email": send_mail, "webhook": send_hook})
+    again = watch_deadlines(store, now=DUE_MORNING.replace(hour=10), senders={"email": send_mail, "webhook": send_hook})
+    assert (first["sent"], again["sent"], again["already_sent"]) == (2, 0, 2)
+    assert len(mail) == len(hook) == 1
+    assert mail[0].level == "page" and mail[0].subject.startswith("[OKS PAGE] AG-2026-001 2026-10: Due TODAY")
+    assert "1,200.00 TL to AGESA" in mail[0].body and "OKS AG-2026-001 2026-10 DUZENLI" in mail[0].body
+
+
+def test_a_failing_channel_is_retried_and_does_not_block_the_other(store, obligation):
+    mail, send_mail = collector()
+
+    def broken(alert):
+        raise ConnectionError("webhook down")
+
+    with pytest.raises(AlertDeliveryError, match="1 alert\\(s\\) not delivered, will retry: webhook"):
+        watch_deadlines(store, now=DUE_MORNING, senders={"email": send_mail, "webhook": broken})
+    hook, send_hook = collector()
+    retried = watch_deadlines(store, now=DUE_MORNING, senders={"email": send_mail, "webhook": send_hook})
+    assert (len(mail), len(hook), retried["sent"]) == (1, 1, 1)
+
+
+def test_steps_escalate_and_stop_once_paid(store, obligation):
+    got, send = collector()
+    for now in [
+        datetime(2026, 10, 30, 10, 0, tzinfo=ISTANBUL),  # the business day before: warn
+        DUE_MORNING,
+        datetime(2026, 11, 2, 16, 15, tzinfo=ISTANBUL),  # before the bank closes
+        datetime(2026, 11, 3, 9, 5, tzinfo=ISTANBUL),  # overdue
+        datetime(2026, 11, 3, 15, 0, tzinfo=ISTANBUL),  # same day: no second overdue
+    ]:
+        watch_deadlines(store, now=now, senders={"email": send})
+    assert [a.dedupe_key.split(":", 2)[2] for a in got] == ["warn", "due_morning", "before_cutoff", "overdue:2026-11-03"]
+    confirm_payment(store, obligation_id=obligation.obligation_id, confirmed_by="ops")
+    summary = watch_deadlines(store, now=datetime(2026, 11, 4, 9, 5, tzinfo=ISTANBUL), senders={"email": send})
+    assert (summary["obligations_open"], len(got)) == (0, 4)
+    with store.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(alerts)).scalar_one() == 4
+
+
+def test_no_channel_is_a_configuration_error(store, obligation):
+    with pytest.raises(ValueError, match="no alert channel configured"):
+        watch_deadlines(store, now=DUE_MORNING, senders={})
