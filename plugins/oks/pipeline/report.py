@@ -1,0 +1,201 @@
+"""Pipeline step: the run report — one HTML page and CSV files operations can open and forward.
+
+Per contract and insurer: how many people contributed, were rejected, quarantined, not eligible or
+inactive; amounts; payment obligations with due dates. Then the quarantine and the insurer's
+rejections, person by person — masked (KVKK), because the report is mailed around. Charts are
+inline SVG: the page is one self-contained file, no plotting library, no network.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from oks.privacy import mask_name, mask_tckn
+from oks.store.enrolments import refunds_owed
+from oks.store.schema import Money
+
+__all__ = ["publish_report"]
+
+OUTCOME_ORDER = ("contributed", "rejected", "quarantined", "not_eligible", "inactive")
+
+_BY_CONTRACT = sa.text(
+    """
+    SELECT COALESCE(c.contract_no, p.contract_no) AS contract_no, COALESCE(c.insurer, '?') AS insurer,
+           COALESCE(k.outcome, CASE WHEN q.row_no IS NOT NULL THEN 'quarantined' END) AS outcome,
+           COUNT(*) AS people, COALESCE(SUM(k.amount), 0) AS amount
+    FROM payroll_lines p
+    LEFT JOIN contributions k ON k.payroll_line_id = p.id
+    LEFT JOIN contracts c ON c.id = k.contract_id
+    LEFT JOIN (SELECT DISTINCT run_id, row_no FROM quarantine WHERE stage = 'validate') q
+           ON q.run_id = p.run_id AND q.row_no = p.row_no
+    WHERE p.run_id = :run_id
+    GROUP BY 1, 2, 3
+    ORDER BY 1, 3
+    """
+).columns(sa.column("contract_no", sa.String), sa.column("insurer", sa.String), sa.column("outcome", sa.String),
+          sa.column("people", sa.Integer), sa.column("amount", Money))  # fmt: skip
+
+_QUARANTINE = sa.text(
+    """
+    SELECT q.row_no, q.payroll_id, q.stage, q.field, q.rule, q.message, p.contract_no, p.tckn, p.first_name, p.last_name
+    FROM quarantine q
+    LEFT JOIN payroll_lines p ON p.run_id = q.run_id AND p.row_no = q.row_no
+    WHERE q.run_id = :run_id
+    ORDER BY q.row_no, q.field
+    """
+)
+
+_OBLIGATIONS = sa.text(
+    """
+    SELECT c.contract_no, c.insurer, o.period, o.payment_kind, o.wage_paid_on, o.amount, o.due_on, o.cutoff,
+           o.state, o.collection_iban, o.reference
+    FROM payment_obligations o JOIN contracts c ON c.id = o.contract_id
+    WHERE o.run_id = :run_id
+    ORDER BY o.due_on, c.contract_no
+    """
+).columns(amount=Money, wage_paid_on=sa.Date, due_on=sa.Date, cutoff=sa.Time)
+
+
+@dataclass(frozen=True)
+class ReportPaths:
+    html: Path
+    summary_csv: Path
+    quarantine_csv: Path
+
+
+def publish_report(
+    engine: Engine, run_id: int, *, out_dir: Path, data_docs: str | None = None
+) -> dict[str, object]:
+    """Write ``report.html``, ``summary.csv`` and ``quarantine.csv`` for the run into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with engine.connect() as conn:
+        run = conn.execute(sa.text("SELECT run_key, period, state FROM runs WHERE id = :id"), {"id": run_id}).one()
+        by_contract = conn.execute(_BY_CONTRACT, {"run_id": run_id}).all()
+        quarantined = conn.execute(_QUARANTINE, {"run_id": run_id}).all()
+        obligations = conn.execute(_OBLIGATIONS, {"run_id": run_id}).all()
+        refunds = refunds_owed(conn, run_id=run_id)
+
+    table: dict[tuple[str, str], dict[str, object]] = defaultdict(lambda: {o: 0 for o in OUTCOME_ORDER} | {"amount": Decimal("0")})
+    for row in by_contract:
+        entry = table[(row.contract_no, row.insurer)]
+        entry[row.outcome] = entry.get(row.outcome, 0) + row.people
+        entry["amount"] += row.amount
+    paths = ReportPaths(out_dir / "report.html", out_dir / "summary.csv", out_dir / "quarantine.csv")
+
+    with paths.summary_csv.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["contract_no", "insurer", *OUTCOME_ORDER, "amount"])
+        for (contract_no, insurer), entry in sorted(table.items()):
+            writer.writerow([contract_no, insurer, *(entry[o] for o in OUTCOME_ORDER), f"{entry['amount']:.2f}"])
+
+    masked_rows = [_masked_quarantine(q) for q in quarantined]
+    with paths.quarantine_csv.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["row_no", "payroll_id", "person", "tckn", "contract_no", "stage", "field", "rule", "message"])
+        writer.writerows(masked_rows)
+
+    insurer_totals: dict[str, Decimal] = defaultdict(Decimal)
+    for (_, insurer), entry in table.items():
+        insurer_totals[insurer] += entry["amount"]
+    reasons: dict[str, int] = defaultdict(int)
+    for q in quarantined:
+        reasons[f"{q.field}: {q.rule}"] += 1
+
+    paths.html.write_text(
+        _page(run, table, masked_rows, obligations, refunds, insurer_totals, reasons, data_docs), encoding="utf-8"
+    )
+    totals = {o: sum(int(e[o]) for e in table.values()) for o in OUTCOME_ORDER}
+    # Rows that could not even be staged belong to no contract; they are counted here and listed below.
+    totals["malformed"] = len({q.row_no for q in quarantined if q.stage == "extract"})
+    return {
+        "run_id": run_id,
+        "report": str(paths.html),
+        "summary_csv": str(paths.summary_csv),
+        "quarantine_csv": str(paths.quarantine_csv),
+        **totals,
+        "amount": str(sum((e["amount"] for e in table.values()), Decimal("0"))),
+        "refunds_owed": len(refunds),
+    }
+
+
+def _masked_quarantine(q) -> list[object]:
+    person = " ".join(filter(None, (q.first_name, q.last_name)))
+    return [q.row_no, q.payroll_id or "", mask_name(person), mask_tckn(q.tckn) if q.tckn else "", q.contract_no or "",
+            q.stage, q.field, q.rule, q.message]  # fmt: skip
+
+
+def _bar_chart(title: str, values: dict[str, Decimal | int], unit: str = "") -> str:
+    """A horizontal bar chart as inline SVG."""
+    if not values:
+        return f"<p><em>{html.escape(title)}: nothing to show.</em></p>"
+    items = sorted(values.items(), key=lambda kv: kv[1], reverse=True)[:15]
+    top = max(float(v) for _, v in items) or 1.0
+    bar_h, label_w, width = 22, 260, 720
+    rows = []
+    for i, (label, value) in enumerate(items):
+        y = i * (bar_h + 6)
+        w = max(1.0, (width - label_w - 120) * float(value) / top)
+        shown = f"{value:,.2f}{unit}" if isinstance(value, Decimal) else f"{value:,}{unit}"
+        rows.append(
+            f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">{html.escape(label)}</text>'
+            f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="#2b6cb0"/>'
+            f'<text x="{label_w + w + 6:.1f}" y="{y + 15}">{html.escape(shown)}</text>'
+        )
+    height = len(items) * (bar_h + 6)
+    return (
+        f"<figure><figcaption>{html.escape(title)}</figcaption>"
+        f'<svg role="img" aria-label="{html.escape(title)}" width="{width}" height="{height}" '
+        f'font-family="sans-serif" font-size="12">{"".join(rows)}</svg></figure>'
+    )
+
+
+def _page(run, table, masked_rows, obligations, refunds, insurer_totals, reasons, data_docs) -> str:
+    e = html.escape
+    head = "".join(f"<th>{e(h)}</th>" for h in ("contract", "insurer", *OUTCOME_ORDER, "amount (TL)"))
+    body = "".join(
+        f"<tr><td>{e(c)}</td><td>{e(i)}</td>" + "".join(f"<td class=n>{entry[o]}</td>" for o in OUTCOME_ORDER)
+        + f"<td class=n>{entry['amount']:,.2f}</td></tr>"
+        for (c, i), entry in sorted(table.items())
+    )  # fmt: skip
+    obligation_rows = "".join(
+        f"<tr><td>{e(o.contract_no)}</td><td>{e(o.insurer)}</td><td>{e(o.period)} {e(o.payment_kind)}</td>"
+        f"<td>{o.wage_paid_on}</td><td class=n>{o.amount:,.2f}</td><td><b>{o.due_on}</b>"
+        f"{' before ' + o.cutoff.strftime('%H:%M') if o.cutoff else ''}</td><td>{e(o.state)}</td>"
+        f"<td>{e(o.collection_iban)}</td><td>{e(o.reference)}</td></tr>"
+        for o in obligations
+    )
+    quarantine_rows = "".join(
+        "<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in row) + "</tr>" for row in masked_rows[:2000]
+    )
+    more = f"<p>… and {len(masked_rows) - 2000} more in quarantine.csv</p>" if len(masked_rows) > 2000 else ""
+    refund_note = (
+        f"<p class=warn>{len(refunds)} deduction(s) were made after an effective opt-out and are owed back to the employees.</p>"
+        if refunds else ""
+    )  # fmt: skip
+    docs = f'<p>Data Docs of the validation: <a href="{e(data_docs)}">{e(data_docs)}</a></p>' if data_docs else ""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>OKS run {e(run.run_key)} — {e(run.period)}</title>
+<style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}table{{border-collapse:collapse;margin:1em 0}}
+td,th{{border:1px solid #ccc;padding:4px 8px;font-size:13px}}th{{background:#edf2f7}}.n{{text-align:right}}
+.warn{{color:#9b2c2c;font-weight:bold}}figcaption{{font-weight:bold;margin:1em 0 .5em}}</style></head>
+<body><h1>OKS monthly run — {e(run.period)}</h1>
+<p>Run <code>{e(run.run_key)}</code>, state <b>{e(run.state)}</b>. Personal data is masked.</p>{docs}
+<h2>Per contract and insurer</h2><table><tr>{head}</tr>{body}</table>
+{_bar_chart("Contributions per insurer (TL)", dict(insurer_totals))}
+<h2>Payments to make</h2>
+<table><tr><th>contract</th><th>insurer</th><th>period</th><th>wages paid</th><th>amount (TL)</th><th>due</th>
+<th>state</th><th>insurer IBAN</th><th>reference</th></tr>{obligation_rows}</table>{refund_note}
+<h2>Quarantine and rejections ({len(masked_rows)})</h2>
+{_bar_chart("Quarantine reasons", dict(reasons))}
+<table><tr><th>row</th><th>payroll id</th><th>person</th><th>TCKN</th><th>contract</th><th>stage</th><th>field</th>
+<th>rule</th><th>message</th></tr>{quarantine_rows}</table>{more}
+</body></html>
+"""
