@@ -1,0 +1,1 @@
+"""Airflow-facing parts: notifiers, triggers, sensors, deadline references, callbacks."""

@@ -1,0 +1,187 @@
+"""Airflow notifiers that reach on-call: e-mail (the SMTP provider), a generic webhook, an outbox file.
+
+Channels come from Airflow connections, so credentials never live in code:
+
+- ``oks_alert_smtp`` — an SMTP connection; extra ``{"to": ["oncall@…"], "from_email": "oks@…"}``.
+- ``oks_alert_webhook`` — an HTTP connection to any JSON webhook (chat bridges, incident tools);
+  extra ``{"endpoint": "/hooks/oks"}``.
+- the outbox — always on: JSON lines in ``$OKS_HOME/alerts/outbox.jsonl``, so even a machine with no
+  mail or webhook configured keeps a record that an alert was due.
+
+The same senders serve the deadline watch, the DAG's failure callbacks and the Deadline Alert.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from airflow.sdk.bases.notifier import BaseNotifier
+
+log = logging.getLogger(__name__)
+
+SMTP_CONN_ID = "oks_alert_smtp"
+WEBHOOK_CONN_ID = "oks_alert_webhook"
+
+__all__ = ["SMTP_CONN_ID", "WEBHOOK_CONN_ID", "WebhookNotifier", "OutboxNotifier", "alert_senders", "OnCallNotifier"]
+
+
+def _connection(conn_id: str):
+    from airflow.sdk import BaseHook
+
+    try:
+        return BaseHook.get_connection(conn_id)
+    except Exception:  # noqa: BLE001 - not configured: that channel is simply absent
+        return None
+
+
+def _payload(level: str, subject: str, text: str, **extra) -> dict:
+    return {"source": "oks-pipeline", "level": level, "subject": subject, "text": text, **extra}
+
+
+class WebhookNotifier(BaseNotifier):
+    """POST a JSON alert to the ``oks_alert_webhook`` connection (HttpHook; async in the triggerer)."""
+
+    template_fields = ("subject", "text")
+
+    def __init__(self, *, subject: str, text: str, level: str = "page", http_conn_id: str = WEBHOOK_CONN_ID, extra: dict | None = None):
+        super().__init__()
+        self.subject, self.text, self.level = subject, text, level
+        self.http_conn_id = http_conn_id
+        self.extra = extra or {}
+
+    def _endpoint(self) -> str:
+        conn = _connection(self.http_conn_id)
+        return (conn.extra_dejson.get("endpoint") if conn else None) or ""
+
+    def notify(self, context) -> None:
+        from airflow.providers.http.hooks.http import HttpHook
+
+        hook = HttpHook(method="POST", http_conn_id=self.http_conn_id)
+        hook.run(
+            endpoint=self._endpoint(),
+            json=_payload(self.level, self.subject, self.text, **self.extra),
+            extra_options={"timeout": 10, "check_response": True},
+        )
+
+    async def async_notify(self, context) -> None:
+        from airflow.providers.http.hooks.http import HttpAsyncHook
+
+        hook = HttpAsyncHook(method="POST", http_conn_id=self.http_conn_id)
+        await hook.run(endpoint=self._endpoint(), json=_payload(self.level, self.subject, self.text, **self.extra))
+
+
+class OutboxNotifier(BaseNotifier):
+    """Append the alert to ``$OKS_HOME/alerts/outbox.jsonl`` — the channel that is always there."""
+
+    template_fields = ("subject", "text")
+
+    def __init__(self, *, subject: str, text: str, level: str = "page", extra: dict | None = None, path: Path | None = None):
+        super().__init__()
+        self.subject, self.text, self.level, self.extra = subject, text, level, extra or {}
+        self.path = path
+
+    def notify(self, context) -> None:
+        from oks.store import oks_home
+
+        path = self.path or oks_home() / "alerts" / "outbox.jsonl"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        record = _payload(self.level, self.subject, self.text, at=datetime.now(timezone.utc).isoformat(), **self.extra)
+        with path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+    async def async_notify(self, context) -> None:
+        self.notify(context)
+
+
+def _smtp_notifier(conn, *, subject: str, text: str):
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    to = conn.extra_dejson.get("to")
+    if not to:
+        raise ValueError(f"connection {SMTP_CONN_ID} has no 'to' in its extra: on-call would receive nothing")
+    body = "<pre style=\"font-family:sans-serif;white-space:pre-wrap\">" + _escape(text) + "</pre>"
+    return SmtpNotifier(
+        to=to, from_email=conn.extra_dejson.get("from_email"), smtp_conn_id=SMTP_CONN_ID, subject=subject, html_content=body
+    )
+
+
+def _escape(text: str) -> str:
+    import html
+
+    return html.escape(text)
+
+
+def notifiers_for(subject: str, text: str, level: str, **extra) -> dict[str, BaseNotifier]:
+    """One notifier per configured channel, named by channel."""
+    notifiers: dict[str, BaseNotifier] = {"outbox": OutboxNotifier(subject=subject, text=text, level=level, extra=extra)}
+    smtp = _connection(SMTP_CONN_ID)
+    if smtp is not None:
+        notifiers["email"] = _smtp_notifier(smtp, subject=subject, text=text)
+    if _connection(WEBHOOK_CONN_ID) is not None:
+        notifiers["webhook"] = WebhookNotifier(subject=subject, text=text, level=level, extra=extra)
+    return notifiers
+
+
+def alert_senders() -> dict[str, Callable]:
+    """Senders for :func:`oks.pipeline.deadline_watch.watch_deadlines`, one per configured channel."""
+    channels = ["outbox"]
+    if _connection(SMTP_CONN_ID) is not None:
+        channels.append("email")
+    if _connection(WEBHOOK_CONN_ID) is not None:
+        channels.append("webhook")
+
+    def sender(channel: str) -> Callable:
+        def send(alert) -> None:
+            notifiers = notifiers_for(alert.subject, alert.body, alert.level, dedupe_key=alert.dedupe_key, obligation_id=alert.obligation_id)
+            notifiers[channel].notify({})
+
+        return send
+
+    return {channel: sender(channel) for channel in channels}
+
+
+class OnCallNotifier(BaseNotifier):
+    """Failure callback: tells on-call which task failed, why, and what to do (the task's doc_md).
+
+    The exception text is masked by the tasks themselves (they never put personal data in errors);
+    the message carries ids and counts only.
+    """
+
+    def __init__(self, *, level: str = "page"):
+        super().__init__()
+        self.level = level
+
+    def _message(self, context) -> tuple[str, str]:
+        ti = context.get("ti") or context.get("task_instance")
+        task = context.get("task")
+        dag_id = getattr(ti, "dag_id", "?")
+        task_id = getattr(ti, "task_id", "?")
+        run_id = getattr(ti, "run_id", context.get("run_id", "?"))
+        error = context.get("exception")
+        doc = (getattr(task, "doc_md", None) or "").strip()
+        what_to_do = doc.split("**If it fails**", 1)[1].strip() if "**If it fails**" in doc else doc
+        subject = f"[OKS FAILED] {dag_id}.{task_id} ({run_id})"
+        text = "\n".join(
+            filter(
+                None,
+                [
+                    f"Task {task_id} of {dag_id} failed in run {run_id}.",
+                    f"Error: {type(error).__name__}: {error}" if error else None,
+                    f"Log: {getattr(ti, 'log_url', '')}" if getattr(ti, "log_url", None) else None,
+                    f"What to do: {what_to_do}" if what_to_do else None,
+                ],
+            )
+        )
+        return subject, text
+
+    def notify(self, context) -> None:
+        subject, text = self._message(context)
+        for channel, notifier in notifiers_for(subject, text, self.level).items():
+            try:
+                notifier.notify(context)
+            except Exception:  # noqa: BLE001 - one broken channel must not hide the failure on the others
+                log.exception("failure alert not delivered on %s", channel)
