@@ -1,0 +1,93 @@
+"""The DES gateway: what the pipeline needs from DES, whoever provides it.
+
+The pipeline depends on this protocol only. :class:`oks.des.client.DesClient` implements it over the
+project's HTTP contract (``openapi.yaml``); an adapter for the real DES, or for an insurer's own web
+service, implements the same methods and replaces it without touching the pipeline.
+
+Promises every implementation keeps:
+
+- ``submit_personnel`` and ``submit_payment`` are safe to repeat: the same work submitted again
+  (after a crash, a retry, a re-run) re-attaches to what DES already holds, never creates a second
+  list or payment. At most one REGULAR payment per contract and period exists; when DES holds one
+  with other content, :class:`~oks.des.errors.PaymentConflict` stops for a human.
+- Failures are :class:`~oks.des.errors.DesUnavailable` (retryable later) or
+  :class:`~oks.des.errors.DesApiError` (a business error; retrying will not help).
+- Reads are paged (``offset``/``limit``) so memory is bounded by the page, not by the headcount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Protocol, runtime_checkable
+
+from oks.des.models import (
+    Contract,
+    ContractRegistration,
+    EventsPage,
+    PaymentItem,
+    PaymentKind,
+    PaymentPage,
+    PaymentReceipt,
+    PaymentSubmission,
+    Person,
+    PersonnelListPage,
+    PersonnelListReceipt,
+    PersonnelSubmission,
+    WsCredentials,
+    WsCredentialsReceipt,
+)
+
+
+@runtime_checkable
+class DesGateway(Protocol):
+    def register_contract(self, registration: ContractRegistration) -> Contract:
+        """Register an insurer contract on DES; the same data again is a no-op."""
+        ...
+
+    def store_ws_credentials(self, contract_no: str, credentials: WsCredentials) -> WsCredentialsReceipt:
+        """Store the insurer's web-service credentials for the contract (needed before sending)."""
+        ...
+
+    def submit_personnel(
+        self, contract_no: str, period: str, people: Iterable[Person | Mapping], *, run_id: int | None = None
+    ) -> PersonnelSubmission:
+        """Submit the period's personnel list (in batches if large); returns the list DES holds."""
+        ...
+
+    def send_personnel_to_insurer(self, list_id: str) -> PersonnelListReceipt:
+        """Send a submitted list on to the insurer (repeating it is harmless)."""
+        ...
+
+    def read_personnel_results(self, list_id: str, *, offset: int = 0, limit: int | None = None) -> PersonnelListPage:
+        """The list's state and one page of per-person results (policy numbers, rejections)."""
+        ...
+
+    def submit_payment(
+        self,
+        contract_no: str,
+        period: str,
+        kind: PaymentKind,
+        wage_paid_on: date,
+        items: Iterable[PaymentItem | Mapping],
+        *,
+        run_id: int | None = None,
+    ) -> PaymentSubmission:
+        """Submit the period's contributions (in batches if large); returns the payment DES holds."""
+        ...
+
+    def send_payment_to_insurer(self, payment_id: str) -> PaymentReceipt:
+        """Send a submitted payment on to the insurer (repeating it is harmless)."""
+        ...
+
+    def read_payment(self, payment_id: str, *, offset: int = 0, limit: int | None = None) -> PaymentPage:
+        """The payment's state and one page of per-item results."""
+        ...
+
+    def read_events(self, contract_no: str, *, after: str | None = None, limit: int | None = None) -> EventsPage:
+        """Status events (opt-outs, pauses, exits, …) after ``after``, with the cursor to store."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
