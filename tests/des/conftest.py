@@ -245,17 +245,19 @@ OKS = str(Path(sys.executable).parent / "oks")
 
 def run_simulator(db: Path, ready: Path, *args: str, port: int = 0) -> SimProcess:
     ready.unlink(missing_ok=True)
+    log = open(db.with_suffix(".log"), "a")  # a file, not a pipe: a chatty server must never block on it
     process = subprocess.Popen(
         [OKS, "simulator", "--db", str(db), "--port", str(port), "--ready-file", str(ready), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ},
+        stdout=log, stderr=subprocess.STDOUT, text=True, env={**os.environ},
     )
+    log.close()
     try:
         wait_until(lambda: ready.exists() or process.poll() is not None, timeout=30, what="simulator start")
     except AssertionError:
         process.kill()
         raise
     if process.poll() is not None:
-        raise AssertionError(f"simulator exited: {process.stdout.read()}")
+        raise AssertionError(f"simulator exited: {db.with_suffix('.log').read_text()}")
     url = ready.read_text()
     return SimProcess(process, url, int(url.rsplit(":", 1)[1]))
 
@@ -264,14 +266,12 @@ class RawApi:
     """Plain HTTP against the contract (for what the client never sends: reused keys, bad bodies, …).
     Every answer is checked against the contract too."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, customer_no: str = DEMO_CUSTOMER.customer_no, tckn_: str = DEMO_CUSTOMER.tckn, password: str = PASSWORD) -> None:
         self.url = url
         self.http = requests.Session()
         self.http.hooks["response"].append(response_hook())
         self.token = self.http.post(
-            url + "/api/v1/auth/token",
-            json={"customer_no": DEMO_CUSTOMER.customer_no, "tckn": DEMO_CUSTOMER.tckn, "password": PASSWORD},
-            timeout=10,
+            url + "/api/v1/auth/token", json={"customer_no": customer_no, "tckn": tckn_, "password": password}, timeout=10
         ).json()["access_token"]
 
     def __call__(self, method: str, path: str, *, key: str | None = None, token: str | None = "default", **kw) -> requests.Response:

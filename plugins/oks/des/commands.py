@@ -45,6 +45,7 @@ def _cmd_simulator(args: argparse.Namespace) -> int:
         hang_seconds=args.hang_seconds,
         outage_from=now + args.outage_after if args.outage_for else 0.0,
         outage_until=now + args.outage_after + args.outage_for if args.outage_for else 0.0,
+        path_contains=args.fault_path,
         seed=args.seed,
     ).validate()
     serve(
@@ -96,6 +97,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     faults.add_argument("--hang-seconds", type=float, default=30.0, metavar="SECONDS", help="how long a hanging answer is held")
     faults.add_argument("--outage-after", type=float, default=0.0, metavar="SECONDS", help="start an outage this long after start-up")
     faults.add_argument("--outage-for", type=float, default=0.0, metavar="SECONDS", help="length of that outage (0: none)")
+    faults.add_argument("--fault-path", metavar="TEXT", help="inject faults only into requests whose path contains TEXT")
     faults.add_argument("--seed", type=int, help="random seed for reproducible faults")
     p.add_argument("--ready-file", type=Path, metavar="FILE", help="write the URL here once serving (for scripts)")
     p.add_argument("--access-log", action="store_true", help="log every request")

@@ -11,6 +11,8 @@ control endpoints, so a test can always inspect and repair the simulator it is t
 - ``latency``: seconds each answer is held after the work is done (ends early if the client leaves).
 - ``hang_rate`` / ``hang_seconds``: share of answers held ``hang_seconds`` (a client read timeout).
 - ``outage_from`` / ``outage_until`` (epoch seconds): every request answered 503 in that window.
+- ``path_contains``: if set, faults touch only requests whose path contains this text (e.g.
+  ``/payments`` to slow down payments while tokens and lists flow freely).
 
 Counters (in memory, reset by a restart) tell tests what happened.
 """
@@ -46,6 +48,7 @@ class FaultConfig:
     hang_seconds: float = 30.0
     outage_from: float = 0.0
     outage_until: float = 0.0
+    path_contains: str | None = None
     seed: int | None = None
 
     def validate(self) -> FaultConfig:
@@ -150,10 +153,15 @@ class FaultMiddleware:
         self.faults = faults
 
     async def __call__(self, scope: Scope, receive, send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/api/"):
+        config = self.faults.config
+        if (
+            scope["type"] != "http"
+            or not scope["path"].startswith("/api/")
+            or (config.path_contains and config.path_contains not in scope["path"])
+        ):
             await self.app(scope, receive, send)
             return
-        faults, config, now = self.faults, self.faults.config, time.time()
+        faults, now = self.faults, time.time()
         number = faults.count("api_requests")
         if config.outage_from <= now < config.outage_until:
             faults.count("outage_rejections")

@@ -126,6 +126,7 @@ class FaultsUpdate(_Body):
     hang_seconds: Annotated[float, Field(ge=0)] | None = None
     outage_after: Annotated[float, Field(ge=0)] | None = None  # seconds from now
     outage_for: Annotated[float, Field(ge=0)] | None = None  # seconds; 0 ends an outage
+    path_contains: str | None = None
     seed: int | None = None
 
 
