@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from oks.payroll.columns import Column
 
@@ -77,19 +78,34 @@ def parse_money(value: object) -> Decimal:
     return result.quantize(Decimal("0.01"))
 
 
+_DAY_FIRST = re.compile(r"(\d{1,2})[./-](\d{1,2})[./-](\d{4})")
+_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T]00:00(?::00)?)?")
+
+
+@lru_cache(maxsize=8192)
+def _date_from_text(text: str) -> date:
+    # Regexes instead of strptime: a payroll has millions of date cells and few distinct values.
+    match = _DAY_FIRST.fullmatch(text)
+    if match:
+        day, month, year = (int(g) for g in match.groups())
+    else:
+        match = _ISO.fullmatch(text)
+        if not match:
+            raise CellError("date", "not a date (expected 31.10.2026 or 2026-10-31)")
+        year, month, day = (int(g) for g in match.groups())
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise CellError("date", "no such day (expected 31.10.2026 or 2026-10-31)") from None
+
+
 def parse_date(value: object) -> date:
     """``31.10.2026`` (Turkish), ``31/10/2026``, ``2026-10-31``, or a date cell."""
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
-    text = str(value).strip()
-    for fmt in ("%d.%m.%Y", "%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%Y-%m-%d %H:%M:%S"):
-        try:
-            return datetime.strptime(text, fmt).date()
-        except ValueError:
-            continue
-    raise CellError("date", "not a date (expected 31.10.2026 or 2026-10-31)")
+    return _date_from_text(str(value).strip())
 
 
 def parse_period(value: object) -> str:

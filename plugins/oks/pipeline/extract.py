@@ -69,7 +69,8 @@ def extract_payroll(
         run_id = start_run(conn, run_key=run_key, period=period, employers=employers, dry_run=dry_run, source=source.name)
         clear_run_data(conn, run_id)
 
-    counts: Counter[str] = Counter()
+    # Every count present even when zero: summaries are read by people and by the report.
+    counts: Counter[str] = Counter(dict.fromkeys(("rows_read", "lines", "malformed_rows", "outside_period", "outside_employers"), 0))
     reasons: Counter[str] = Counter()
     lines: list[dict] = []
     bad: list[dict] = []
