@@ -96,7 +96,7 @@ def _date_from_text(text: str) -> date:
     try:
         return date(year, month, day)
     except ValueError:
-        raise CellError("date", "no such day (expected 31.10.2026 or 2026-10-31)") from None
+        raise CellError("date", "not a date: no such day (expected 31.10.2026 or 2026-10-31)") from None
 
 
 def parse_date(value: object) -> date:
