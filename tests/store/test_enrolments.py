@@ -133,3 +133,26 @@ def test_deductions_after_an_effective_opt_out_are_owed_back(store):
         owed = refunds_owed(conn)
     assert [(r.wage_paid_on, r.amount) for r in owed] == [(date(2026, 11, 30), Decimal("950.00"))]
     assert owed[0].opted_out_on == date(2026, 11, 15)
+
+
+def test_bulk_application_in_order_skipping_seen_and_returning_refusals(store):
+    from oks.store.enrolments import EventSpec, apply_events
+
+    with store.begin() as conn:
+        a, b, c = (new_enrolment(conn, employee=n) for n in (1, 2, 3))
+        on = date(2026, 11, 2)
+        specs = [
+            EventSpec(a, "SUBMIT", "payroll", "run:1:submit", on),
+            EventSpec(a, "ENROL", "insurer", "list:1:a", on, policy_no="P-A"),  # after SUBMIT in the same batch
+            EventSpec(b, "SUBMIT", "payroll", "run:1:submit", on),
+            EventSpec(b, "REJECT", "insurer", "list:1:b", on, reason="IDENTITY_MISMATCH"),
+            EventSpec(c, "ENROL", "insurer", "list:1:c", on, policy_no="P-C"),  # c is pending: refused
+            EventSpec(a, "ENROL", "insurer", "list:1:a", on, policy_no="P-A"),  # a duplicate within the batch
+        ]
+        first = apply_events(conn, specs)
+        again = apply_events(conn, specs)
+        states = {row.id: (row.state, row.policy_no, row.reason) for row in conn.execute(sa.select(enrolments))}
+    assert (len(first.applied), first.already_applied, len(first.refused)) == (4, 1, 1)
+    assert "cannot ENROL an enrolment that is pending" in first.refused[0][1]
+    assert (len(again.applied), again.already_applied, len(again.refused)) == (0, 5, 1)
+    assert states == {a: ("enrolled", "P-A", None), b: ("rejected", None, "IDENTITY_MISMATCH"), c: ("pending", None, None)}

@@ -8,6 +8,7 @@ recorded once and changes nothing the second time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from oks.rules.lifecycle import EventKind, IllegalTransition, transition
 from oks.store.schema import contributions, enrolment_events, enrolments, payroll_lines
 
-__all__ = ["SOURCES", "AppliedEvent", "ensure_enrolment", "apply_event", "refunds_owed"]
+__all__ = ["SOURCES", "AppliedEvent", "EventSpec", "BulkOutcome", "ensure_enrolment", "apply_event", "apply_events", "refunds_owed"]
 
 SOURCES = ("payroll", "insurer", "operator")
 
@@ -53,6 +54,106 @@ def ensure_enrolment(conn: Connection, *, employee_id: int, contract_id: int, on
         ).scalar_one()
 
 
+@dataclass(frozen=True)
+class EventSpec:
+    """One event to apply: what happened to which enrolment, according to whom."""
+
+    enrolment_id: int
+    kind: EventKind | str
+    source: str
+    event_key: str
+    effective_on: date
+    notified_on: date | None = None
+    policy_no: str | None = None
+    reason: str | None = None
+    paused_until: date | None = None
+    detail: dict | None = None
+
+
+@dataclass
+class BulkOutcome:
+    applied: list[AppliedEvent]
+    already_applied: int
+    refused: list[tuple[EventSpec, str]]  # (event, why) — illegal transitions, left for a human
+
+
+_CHUNK = 2000
+
+
+def apply_events(conn: Connection, specs: Sequence[EventSpec]) -> BulkOutcome:
+    """Apply many events in a few statements: current states and known keys are read in bulk, the
+    lifecycle decides each event in order (several for one enrolment apply one after the other),
+    and events and final enrolment rows are written in bulk. Illegal events are returned, not
+    applied; events seen before are skipped."""
+    for spec in specs:
+        if spec.source not in SOURCES:
+            raise ValueError(f"event source must be one of {', '.join(SOURCES)} (got {spec.source!r})")
+    ids = sorted({spec.enrolment_id for spec in specs})
+    current: dict[int, dict] = {}
+    known: dict[tuple[int, str], tuple[str, str]] = {}
+    for i in range(0, len(ids), _CHUNK):
+        part = ids[i : i + _CHUNK]
+        for row in conn.execute(sa.select(enrolments).where(enrolments.c.id.in_(part)).with_for_update()):
+            current[row.id] = dict(row._mapping)
+        for row in conn.execute(
+            sa.select(enrolment_events.c.enrolment_id, enrolment_events.c.event_key, enrolment_events.c.from_state,
+                      enrolment_events.c.to_state).where(enrolment_events.c.enrolment_id.in_(part))
+        ):  # fmt: skip
+            known[(row.enrolment_id, row.event_key)] = (row.from_state, row.to_state)
+    missing = set(ids) - set(current)
+    if missing:
+        raise LookupError(f"no enrolment {', '.join(map(str, sorted(missing)[:5]))}")
+
+    outcome = BulkOutcome([], 0, [])
+    new_events: list[dict] = []
+    changed: dict[int, dict] = {}
+    for spec in specs:
+        kind = EventKind(spec.kind)
+        if (spec.enrolment_id, spec.event_key) in known:
+            outcome.already_applied += 1
+            continue
+        row = current[spec.enrolment_id]
+        try:
+            step = transition(
+                row["state"], kind, effective_on=spec.effective_on, notified_on=spec.notified_on,
+                policy_no=spec.policy_no, reason=spec.reason, paused_until=spec.paused_until,
+                opt_out_window_ends=row["opt_out_window_ends_on"],
+            )  # fmt: skip
+        except IllegalTransition as exc:
+            outcome.refused.append((spec, f"enrolment {spec.enrolment_id}: {exc}"))
+            continue
+        values = dict(step.updates)
+        if step.to_state != row["state"]:
+            values.update(state=step.to_state, state_since=spec.effective_on)
+        if kind is not EventKind.NOTIFY:  # a notice leaves the last reason as it was
+            values.setdefault("reason", step.reason)
+        row.update(values)
+        changed.setdefault(spec.enrolment_id, {}).update(values)
+        known[(spec.enrolment_id, spec.event_key)] = (step.from_state, step.to_state)
+        new_events.append(
+            {"enrolment_id": spec.enrolment_id, "kind": kind.value, "source": spec.source, "event_key": spec.event_key,
+             "effective_on": spec.effective_on, "notified_on": spec.notified_on, "from_state": step.from_state,
+             "to_state": step.to_state, "detail": spec.detail}
+        )  # fmt: skip
+        outcome.applied.append(
+            AppliedEvent(spec.enrolment_id, spec.event_key, True, step.from_state, step.to_state, step.refund_due)
+        )
+    if new_events:
+        conn.execute(sa.insert(enrolment_events), new_events)
+    # One UPDATE per distinct set of changed columns (usually one or two shapes for a whole batch).
+    by_shape: dict[tuple[str, ...], list[dict]] = {}
+    for enrolment_id, values in changed.items():
+        by_shape.setdefault(tuple(sorted(values)), []).append({"_id": enrolment_id, **values})
+    for columns, rows in by_shape.items():
+        conn.execute(
+            sa.update(enrolments)
+            .where(enrolments.c.id == sa.bindparam("_id"))
+            .values({c: sa.bindparam(c) for c in columns} | {"updated_at": sa.func.current_timestamp()}),
+            rows,
+        )
+    return outcome
+
+
 def apply_event(
     conn: Connection,
     enrolment_id: int,
@@ -69,63 +170,32 @@ def apply_event(
 ) -> AppliedEvent:
     """Apply one event to an enrolment. Raises :class:`IllegalTransition` for a transition the
     lifecycle does not allow; an event already applied (same key) is a no-op."""
-    if source not in SOURCES:
-        raise ValueError(f"event source must be one of {', '.join(SOURCES)} (got {source!r})")
-    kind = EventKind(kind)
-    current = conn.execute(
-        sa.select(enrolments).where(enrolments.c.id == enrolment_id).with_for_update()
-    ).first()
-    if current is None:
-        raise LookupError(f"no enrolment {enrolment_id}")
-
+    spec = EventSpec(enrolment_id, kind, source, event_key, effective_on, notified_on, policy_no, reason, paused_until, detail)
+    try:
+        with conn.begin_nested():
+            outcome = apply_events(conn, [spec])
+    except IntegrityError:  # the same event applied concurrently: that one counts
+        applied = conn.execute(
+            sa.select(enrolment_events.c.from_state, enrolment_events.c.to_state).where(
+                enrolment_events.c.enrolment_id == enrolment_id, enrolment_events.c.event_key == event_key
+            )
+        ).one()
+        return AppliedEvent(enrolment_id, event_key, False, applied.from_state, applied.to_state)
+    if outcome.refused:
+        (_, message), = outcome.refused
+        raise IllegalTransition(message, state=current_state(conn, enrolment_id), event=EventKind(kind).value)
+    if outcome.applied:
+        return outcome.applied[0]
     seen = conn.execute(
         sa.select(enrolment_events.c.from_state, enrolment_events.c.to_state).where(
             enrolment_events.c.enrolment_id == enrolment_id, enrolment_events.c.event_key == event_key
         )
-    ).first()
-    if seen is not None:
-        return AppliedEvent(enrolment_id, event_key, False, seen.from_state, seen.to_state)
+    ).one()
+    return AppliedEvent(enrolment_id, event_key, False, seen.from_state, seen.to_state)
 
-    try:
-        outcome = transition(
-            current.state,
-            kind,
-            effective_on=effective_on,
-            notified_on=notified_on,
-            policy_no=policy_no,
-            reason=reason,
-            paused_until=paused_until,
-            opt_out_window_ends=current.opt_out_window_ends_on,
-        )
-    except IllegalTransition as exc:
-        raise IllegalTransition(f"enrolment {enrolment_id}: {exc}", state=exc.state, event=exc.event) from None
 
-    try:
-        with conn.begin_nested():
-            conn.execute(
-                sa.insert(enrolment_events).values(
-                    enrolment_id=enrolment_id,
-                    kind=kind.value,
-                    source=source,
-                    event_key=event_key,
-                    effective_on=effective_on,
-                    notified_on=notified_on,
-                    from_state=outcome.from_state,
-                    to_state=outcome.to_state,
-                    detail=detail,
-                )
-            )
-    except IntegrityError:  # the same event applied concurrently: that one counts
-        return AppliedEvent(enrolment_id, event_key, False, outcome.from_state, outcome.to_state)
-
-    values = dict(outcome.updates)
-    if outcome.to_state != current.state:
-        values.update(state=outcome.to_state, state_since=effective_on)
-    if kind is not EventKind.NOTIFY:  # a notice leaves the last reason as it was
-        values.setdefault("reason", outcome.reason)
-    values["updated_at"] = sa.func.current_timestamp()
-    conn.execute(sa.update(enrolments).where(enrolments.c.id == enrolment_id).values(**values))
-    return AppliedEvent(enrolment_id, event_key, True, outcome.from_state, outcome.to_state, outcome.refund_due)
+def current_state(conn: Connection, enrolment_id: int) -> str:
+    return conn.execute(sa.select(enrolments.c.state).where(enrolments.c.id == enrolment_id)).scalar_one()
 
 
 def refunds_owed(conn: Connection, *, run_id: int | None = None) -> list[sa.Row]:
