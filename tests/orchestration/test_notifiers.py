@@ -14,8 +14,16 @@ from oks.pipeline.obligations import record_payment_obligations
 from oks.rules.calendar import ISTANBUL
 from tests.alert_receivers import SmtpListener, WebhookReceiver
 from tests.payroll_files import person
-from tests.pipeline.test_assess_contribute import store  # noqa: F401 - fixture
 from tests.pipeline.test_obligations import month
+
+
+@pytest.fixture
+def store(database_url):
+    from oks.store import open_store
+
+    engine = open_store(database_url)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture

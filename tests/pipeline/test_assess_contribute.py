@@ -12,7 +12,6 @@ from oks.payroll.sources import CsvSource, open_contract_master
 from oks.pipeline.assess import assess_eligibility, decide
 from oks.pipeline.contribute import compute_contributions
 from oks.pipeline.extract import extract_payroll, register_employees
-from oks.store import open_store
 from oks.store.schema import contributions, enrolments, payroll_lines, quarantine
 from tests.payroll_files import contract, person, write_contracts_csv, write_csv
 
@@ -52,13 +51,6 @@ BASE = dict(
 def test_decide(overrides, outcome, reason, enrol):
     decision = decide(**{**BASE, **overrides})
     assert (decision.outcome, decision.reason, decision.enrol) == (outcome, reason, enrol)
-
-
-@pytest.fixture
-def store(database_url):
-    engine = open_store(database_url)
-    yield engine
-    engine.dispose()
 
 
 def run_month(store, tmp_path, rows, contract_rows, run_key="r", period="2026-10"):

@@ -13,7 +13,6 @@ from oks.pipeline.obligations import confirm_payment, record_payment_obligations
 from oks.rules.calendar import ISTANBUL
 from oks.store.schema import alerts
 from tests.payroll_files import person
-from tests.pipeline.test_assess_contribute import store  # noqa: F401 - fixture
 from tests.pipeline.test_obligations import month
 
 DUE_MORNING = datetime(2026, 11, 2, 9, 30, tzinfo=ISTANBUL)  # wages Fri 30 Oct → due Mon 2 Nov

@@ -10,16 +10,8 @@ import sqlalchemy as sa
 
 from oks.payroll.sources import CsvSource, PayrollStructureError, SqlSource, open_contract_master, open_source, sql_params
 from oks.pipeline.extract import extract_payroll, register_employees
-from oks.store import open_store
 from oks.store.schema import contracts, employee_history, employees, employers, payroll_lines, quarantine, runs
 from tests.payroll_files import CONTRACT, VKN, contract, person, write_contracts_csv, write_csv, write_xlsx
-
-
-@pytest.fixture
-def store(database_url):
-    engine = open_store(database_url)
-    yield engine
-    engine.dispose()
 
 
 def snapshot(engine, run_id):

@@ -13,7 +13,7 @@ from oks.pipeline.contribute import compute_contributions
 from oks.pipeline.obligations import ObligationConflict, confirm_payment, record_payment_obligations
 from oks.store.schema import payment_obligations
 from tests.payroll_files import contract, person
-from tests.pipeline.test_assess_contribute import run_month, store  # noqa: F401 - fixture
+from tests.pipeline.test_assess_contribute import run_month
 
 D = Decimal
 

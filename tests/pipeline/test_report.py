@@ -8,7 +8,6 @@ from decimal import Decimal
 from oks.pipeline.obligations import record_payment_obligations
 from oks.pipeline.report import publish_report
 from tests.payroll_files import person
-from tests.pipeline.test_assess_contribute import store  # noqa: F401 - fixture
 from tests.pipeline.test_obligations import month
 
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from oks.rules.eligibility import AgeReference, assess_employee, employer_in_scope_from
+from oks.store.enrolments import EventSpec, apply_events
 from oks.store.schema import contributions, enrolments
 
 __all__ = ["Decision", "decide", "assess_eligibility"]
@@ -31,6 +32,7 @@ class Decision:
     outcome: str  # contributed | not_eligible | inactive | rejected
     reason: str
     enrol: bool = False  # create a pending enrolment for this person and contract
+    resubmit: bool = False  # a rejected enrolment whose payroll data has changed since: send it again
 
 
 def decide(
@@ -48,6 +50,7 @@ def decide(
     enrolment_state: str | None,
     enrolment_reason: str | None = None,
     paused_until: date | None = None,
+    changed_since_rejection: bool = False,
     age_reference: AgeReference | str = AgeReference.YEAR_START,
 ) -> Decision:
     """The outcome of one payroll line.
@@ -66,6 +69,9 @@ def decide(
         if enrolment_state in ("opted_out", "left"):
             return Decision("inactive", enrolment_state)
         if enrolment_state == "rejected":
+            if changed_since_rejection:
+                # Payroll corrected the person (a name, a birth date): try the insurer again.
+                return Decision("contributed", "resubmitted", resubmit=True)
             return Decision("rejected", enrolment_reason or "rejected_by_insurer")
         raise ValueError(f"unknown enrolment state {enrolment_state!r}")
 
@@ -97,7 +103,10 @@ _LINES = sa.text(
            p.citizenship, p.sgk_status, p.has_oks_certificate, p.voluntary,
            er.headcount, er.sector, er.first_reached_five_on,
            e.id AS employee_id, c.id AS contract_id,
-           en.state AS enrolment_state, en.reason AS enrolment_reason, en.paused_until
+           en.id AS enrolment_id, en.state AS enrolment_state, en.reason AS enrolment_reason, en.paused_until,
+           EXISTS (SELECT 1 FROM employee_history h
+                   WHERE h.employee_id = e.id AND en.state = 'rejected' AND h.changed_at >= en.updated_at)
+             AS changed_since_rejection
     FROM payroll_lines p
     JOIN employers er ON er.vkn = p.employer_vkn
     JOIN employees e ON e.employer_id = er.id AND e.tckn = p.tckn
@@ -125,7 +134,9 @@ _LINES = sa.text(
     sa.column("contract_id", sa.Integer),
     sa.column("enrolment_state", sa.String),
     sa.column("enrolment_reason", sa.String),
+    sa.column("enrolment_id", sa.Integer),
     sa.column("paused_until", sa.Date),
+    sa.column("changed_since_rejection", sa.Boolean),
 )
 
 
@@ -143,7 +154,7 @@ def assess_eligibility(
         conn.execute(sa.delete(contributions).where(contributions.c.run_id == run_id))
         result = conn.execute(_LINES.execution_options(yield_per=chunk_size), {"run_id": run_id})
         for chunk in result.partitions(chunk_size):
-            decided, new_enrolments = [], {}
+            decided, new_enrolments, resubmits = [], {}, {}
             for line in chunk:
                 decision = decide(
                     wage_paid_on=line.wage_paid_on,
@@ -159,6 +170,7 @@ def assess_eligibility(
                     enrolment_state=line.enrolment_state,
                     enrolment_reason=line.enrolment_reason,
                     paused_until=line.paused_until,
+                    changed_since_rejection=bool(line.changed_since_rejection),
                     age_reference=age_reference,
                 )
                 outcomes[decision.outcome] += 1
@@ -177,7 +189,13 @@ def assess_eligibility(
                 )
                 if decision.enrol:
                     new_enrolments[(line.employee_id, line.contract_id)] = line.wage_paid_on
+                if decision.resubmit:
+                    resubmits[line.enrolment_id] = line.wage_paid_on
             _create_pending_enrolments(conn, new_enrolments)
+            apply_events(
+                conn,
+                [EventSpec(e, "RESUBMIT", "payroll", f"run:{run_id}:resubmit", on) for e, on in resubmits.items()],
+            )
             conn.execute(sa.insert(contributions), decided)
         # Attach every decision to its enrolment in one statement (new ones included).
         conn.execute(

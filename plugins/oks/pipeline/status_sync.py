@@ -1,0 +1,95 @@
+"""Pipeline step: pull each contract's status events from DES and apply them before deducting.
+
+Employees often opt out, pause or leave directly with the insurer (DOMAIN.md §6); the next deduction
+must already know. Events are read after the contract's stored cursor and applied with their DES id
+as the event key, and the cursor moves in the same transaction as the events it covers — so a crash
+re-reads a page and applies nothing twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from oks.des.gateway import DesGateway
+from oks.rules.identity import normalize_tckn
+from oks.rules.lifecycle import MAX_PAUSE_MONTHS, add_months
+from oks.store.enrolments import EventSpec, apply_events
+from oks.store.schema import contracts, des_event_cursors
+
+__all__ = ["EVENT_KINDS", "sync_insurer_status"]
+
+log = logging.getLogger(__name__)
+
+EVENT_KINDS = {"OPTED_OUT": "OPT_OUT", "PAUSED": "PAUSE", "RESUMED": "RESUME", "LEFT": "LEAVE", "CANCELLED": "CANCEL"}
+"""DES event type → enrolment lifecycle event."""
+
+_ENROLMENTS = sa.text(
+    """
+    SELECT en.id, e.tckn FROM enrolments en
+    JOIN employees e ON e.id = en.employee_id
+    JOIN contracts c ON c.id = en.contract_id
+    WHERE c.contract_no = :contract_no
+    """
+)
+
+
+def _spec(event, enrolment_id: int) -> EventSpec:
+    kind = EVENT_KINDS[event.type]
+    # DES says a pause started, not until when: the law's longest pause applies until it says RESUMED.
+    paused_until = add_months(event.effective_on, MAX_PAUSE_MONTHS) if kind == "PAUSE" else None
+    return EventSpec(
+        enrolment_id, kind, "insurer", f"des-event:{event.id}", event.effective_on,
+        notified_on=event.notified_on, paused_until=paused_until, detail={"des_type": event.type},
+    )  # fmt: skip
+
+
+def sync_insurer_status(engine: Engine, gateway: DesGateway, *, contract_nos: Sequence[str] | None = None) -> dict[str, object]:
+    """Apply every new DES status event of the registered contracts; returns counts by event type."""
+    query = sa.select(contracts.c.contract_no).where(contracts.c.des_registered_at.is_not(None)).order_by(contracts.c.contract_no)
+    if contract_nos is not None:
+        query = query.where(contracts.c.contract_no.in_(list(contract_nos)))
+    with engine.connect() as conn:
+        numbers = list(conn.execute(query).scalars())
+        cursors = dict(conn.execute(sa.select(des_event_cursors.c.contract_no, des_event_cursors.c.cursor)).all())
+    counts: Counter[str] = Counter()
+    for contract_no in numbers:
+        with engine.connect() as conn:
+            by_tckn = {normalize_tckn(t): e for e, t in conn.execute(_ENROLMENTS, {"contract_no": contract_no})}
+        cursor = cursors.get(contract_no)
+        while True:
+            page = gateway.read_events(contract_no, after=cursor)
+            specs = []
+            for event in page.events:
+                counts[event.type] += 1
+                enrolment = by_tckn.get(event.tckn)
+                if enrolment is None or event.type not in EVENT_KINDS:
+                    counts["unmatched"] += 1
+                    continue
+                specs.append(_spec(event, enrolment))
+            with engine.begin() as conn:
+                outcome = apply_events(conn, specs)
+                _store_cursor(conn, contract_no, page.next_cursor)
+            counts["applied"] += len(outcome.applied)
+            counts["already_applied"] += outcome.already_applied
+            counts["not_applied"] += len(outcome.refused)
+            for _, why in outcome.refused:
+                log.warning("contract %s: DES event not applied: %s", contract_no, why)
+            if not page.events or page.next_cursor == cursor:
+                break
+            cursor = page.next_cursor
+    return {"contracts": len(numbers), **{k.lower(): v for k, v in counts.items()}}
+
+
+def _store_cursor(conn, contract_no: str, cursor: str | None) -> None:
+    updated = conn.execute(
+        sa.update(des_event_cursors)
+        .where(des_event_cursors.c.contract_no == contract_no)
+        .values(cursor=cursor, updated_at=sa.func.current_timestamp())
+    ).rowcount
+    if not updated:
+        conn.execute(sa.insert(des_event_cursors).values(contract_no=contract_no, cursor=cursor))

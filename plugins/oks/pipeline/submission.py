@@ -1,0 +1,361 @@
+"""Pipeline steps that talk to DES, per contract: register, send personnel, record the insurer's
+answers, send the payment, record the transfer.
+
+Each step takes a :class:`~oks.des.gateway.DesGateway` — the HTTP client against the real service or
+the simulator, or any other adapter — and the store engine; none knows it runs in Airflow. Repeating
+a step is safe: the gateway re-attaches to what DES already holds (idempotency keys recorded before
+each call), and enrolment events carry keys, so a re-run neither sends twice nor counts twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from oks.des.gateway import DesGateway, iter_payment_items, iter_personnel_results
+from oks.des.models import ContractRegistration, PaymentItem, Person, WsCredentials
+from oks.privacy import mask_tckn
+from oks.rules.calendar import next_business_day
+from oks.rules.identity import InvalidIdentifier, normalize_iban, normalize_mobile, normalize_tckn
+from oks.store.enrolments import EventSpec, apply_events
+from oks.store.schema import Money, contracts, contributions, employers, enrolments, quarantine, runs
+from oks.store.snapshot import insert_quarantine
+
+__all__ = [
+    "DES_INSURERS",
+    "contracts_with_work",
+    "register_contracts",
+    "submit_personnel",
+    "record_personnel_results",
+    "submit_payments",
+    "record_payment_results",
+]
+
+log = logging.getLogger(__name__)
+
+DES_INSURERS = ("AGESA", "ANADOLU", "FIBA")
+CredentialsFor = Callable[[str, str], WsCredentials | None]
+
+
+def _run(conn, run_id: int):
+    return conn.execute(sa.select(runs.c.period, runs.c.dry_run).where(runs.c.id == run_id)).one()
+
+
+def contracts_with_work(engine: Engine, run_id: int) -> list[str]:
+    """Contract numbers with at least one contribution in the run: the DES work to map over."""
+    with engine.connect() as conn:
+        return list(
+            conn.execute(
+                sa.select(contracts.c.contract_no)
+                .join(contributions, contributions.c.contract_id == contracts.c.id)
+                .where(contributions.c.run_id == run_id, contributions.c.outcome == "contributed")
+                .distinct()
+                .order_by(contracts.c.contract_no)
+            ).scalars()
+        )
+
+
+def register_contracts(
+    engine: Engine, gateway: DesGateway, run_id: int, contract_nos: Sequence[str], *, credentials_for: CredentialsFor
+) -> dict[str, object]:
+    """Register each contract on DES (idempotent) and store its insurer WS credentials once."""
+    registered = 0
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(contracts, employers.c.vkn)
+            .join(employers, employers.c.id == contracts.c.employer_id)
+            .where(contracts.c.contract_no.in_(list(contract_nos)))
+        ).all()
+    for row in rows:
+        if row.insurer not in DES_INSURERS:
+            raise ValueError(
+                f"contract {row.contract_no}: insurer {row.insurer} does not take OKS data through DES "
+                f"(DES insurers: {', '.join(DES_INSURERS)}); send it the insurer's own way"
+            )
+        contract = gateway.register_contract(
+            ContractRegistration(
+                contract_no=row.contract_no, insurer=row.insurer, starts_on=row.starts_on, ends_on=row.ends_on, employer_vkn=row.vkn
+            ),
+            run_id=run_id,
+        )
+        if not contract.ws_credentials_set:
+            credentials = credentials_for(row.contract_no, row.insurer)
+            if credentials is None:
+                raise ValueError(
+                    f"contract {row.contract_no}: DES has no {row.insurer} web-service credentials and none are "
+                    "configured; add the Airflow connection named in docs (oks_ws_<contract>) or oks_ws_default"
+                )
+            gateway.store_ws_credentials(row.contract_no, credentials)
+        if row.des_registered_at is None:
+            with engine.begin() as conn:
+                conn.execute(
+                    sa.update(contracts)
+                    .where(contracts.c.id == row.id)
+                    .values(des_registered_at=sa.func.current_timestamp())
+                )
+        registered += 1
+    return {"contracts_registered": registered}
+
+
+_PEOPLE = sa.text(
+    """
+    SELECT DISTINCT en.id AS enrolment_id, en.state, en.policy_no, e.tckn, e.first_name, e.last_name, e.birth_date,
+           e.mobile, e.email, e.iban, e.hire_date, c.fund_kind
+    FROM contributions k
+    JOIN enrolments en ON en.id = k.enrolment_id
+    JOIN employees e ON e.id = en.employee_id
+    JOIN contracts c ON c.id = k.contract_id
+    WHERE k.run_id = :run_id AND c.contract_no = :contract_no AND k.outcome = 'contributed'
+      AND en.state IN ('pending', 'submitted')
+    ORDER BY e.tckn
+    """
+).columns(
+    sa.column("enrolment_id", sa.Integer), sa.column("state", sa.String), sa.column("policy_no", sa.String),
+    sa.column("tckn", sa.String), sa.column("first_name", sa.String), sa.column("last_name", sa.String),
+    sa.column("birth_date", sa.Date), sa.column("mobile", sa.String), sa.column("email", sa.String),
+    sa.column("iban", sa.String), sa.column("hire_date", sa.Date), sa.column("fund_kind", sa.String),
+)  # fmt: skip
+
+
+def _person(row) -> Person:
+    """The DES record of an employee, identifiers in their canonical form. The rows passed validation,
+    so a failure here is a bug, reported masked."""
+    try:
+        return Person(
+            tckn=normalize_tckn(row.tckn),
+            first_name=row.first_name,
+            last_name=row.last_name,
+            birth_date=row.birth_date,
+            mobile=normalize_mobile(row.mobile),
+            email=row.email or None,
+            iban=normalize_iban(row.iban) if row.iban else None,
+            fund_kind=row.fund_kind or "STANDARD",
+            hire_date=row.hire_date,
+            action="ENROL",
+        )
+    except InvalidIdentifier as exc:
+        raise ValueError(f"enrolment {row.enrolment_id}: {exc.message} — it should have been quarantined") from None
+
+
+def submit_personnel(engine: Engine, gateway: DesGateway, run_id: int, contract_no: str) -> dict[str, object]:
+    """Send the people the insurer has not answered yet — new enrolments, resubmissions, and any
+    left waiting by an interrupted run — and forward the list to the insurer.
+
+    People already enrolled are not sent again, so a re-run of a month whose answers are in sends
+    nothing, and a re-run interrupted before the answers sends the very same list (same key: DES
+    re-attaches). Returns ``list_id`` None when there is nobody to send.
+    """
+    with engine.connect() as conn:
+        period, dry_run = _run(conn, run_id)
+        rows = conn.execute(_PEOPLE, {"run_id": run_id, "contract_no": contract_no}).all()
+    if not rows:
+        return {"contract_no": contract_no, "list_id": None, "people": 0}
+    if dry_run:
+        return {"contract_no": contract_no, "list_id": None, "people": len(rows), "dry_run": True}
+    submission = gateway.submit_personnel(contract_no, period, [_person(r) for r in rows], run_id=run_id)
+    gateway.send_personnel_to_insurer(submission.list_id)
+    today = date.today()
+    with engine.begin() as conn:
+        outcome = apply_events(
+            conn,
+            [
+                EventSpec(r.enrolment_id, "SUBMIT", "payroll", f"personnel-list:{submission.list_id}", today)
+                for r in rows
+                if r.state == "pending"
+            ],
+        )
+    log.info("contract %s: personnel list %s, %d people (%d newly submitted)", contract_no, submission.list_id, len(rows), len(outcome.applied))
+    return {"contract_no": contract_no, "list_id": submission.list_id, "people": len(rows), "reattached": submission.reattached}
+
+
+_ENROLMENTS_BY_TCKN = sa.text(
+    """
+    SELECT en.id, e.tckn FROM enrolments en
+    JOIN employees e ON e.id = en.employee_id
+    JOIN contracts c ON c.id = en.contract_id
+    WHERE c.contract_no = :contract_no
+    """
+)
+
+
+def _mark_rejected(conn, run_id: int, rejected: dict[int, tuple[str, str, str]], stage_note: str) -> None:
+    """Contributions of rejected enrolments: outcome ``rejected``, nothing paid; the people go to the
+    quarantine with the insurer's reason (masked) so operations can fix them for next month."""
+    if not rejected:
+        return
+    ids = list(rejected)
+    lines = conn.execute(
+        sa.text(
+            "SELECT k.id, k.enrolment_id, p.row_no, p.payroll_id FROM contributions k "
+            "JOIN payroll_lines p ON p.id = k.payroll_line_id WHERE k.run_id = :run_id AND k.enrolment_id IN :ids"
+        ).bindparams(sa.bindparam("ids", expanding=True)),
+        {"run_id": run_id, "ids": ids},
+    ).all()
+    for chunk_start in range(0, len(lines), 2000):
+        chunk = lines[chunk_start : chunk_start + 2000]
+        conn.execute(
+            sa.update(contributions)
+            .where(contributions.c.id == sa.bindparam("_id"))
+            .values(outcome="rejected", reason=sa.bindparam("_reason"), amount=0),
+            [{"_id": line.id, "_reason": rejected[line.enrolment_id][0]} for line in chunk],
+        )
+    conn.execute(
+        sa.delete(quarantine).where(
+            quarantine.c.run_id == run_id, quarantine.c.stage == "insurer", quarantine.c.row_no.in_([l.row_no for l in lines])
+        )
+    )
+    insert_quarantine(
+        conn,
+        [
+            {
+                "run_id": run_id, "row_no": line.row_no, "payroll_id": line.payroll_id, "stage": "insurer",
+                "field": "tckn" if rejected[line.enrolment_id][0] == "IDENTITY_MISMATCH" else "person",
+                "rule": rejected[line.enrolment_id][0],
+                "message": f"TCKN {mask_tckn(rejected[line.enrolment_id][1])}: {stage_note} {rejected[line.enrolment_id][0]}"
+                           f" — {rejected[line.enrolment_id][2]}"[:500],
+            }
+            for line in lines
+        ],
+    )  # fmt: skip
+
+
+def record_personnel_results(engine: Engine, gateway: DesGateway, run_id: int, contract_no: str, list_id: str) -> dict[str, object]:
+    """Apply the insurer's answers on a completed list: policy numbers, or rejections with reasons."""
+    with engine.connect() as conn:
+        by_tckn = {normalize_tckn(tckn): enrolment for enrolment, tckn in conn.execute(_ENROLMENTS_BY_TCKN, {"contract_no": contract_no})}
+    specs, rejected, statuses = [], {}, Counter()
+    today = date.today()
+    for result in iter_personnel_results(gateway, list_id):
+        statuses[result.status] += 1
+        enrolment = by_tckn.get(result.tckn)
+        if enrolment is None:
+            log.warning("list %s: result for %s matches no enrolment of %s", list_id, mask_tckn(result.tckn), contract_no)
+            statuses["unmatched"] += 1
+            continue
+        key = f"personnel-list:{list_id}:{result.seq}"
+        if result.status == "ENROLLED":
+            specs.append(EventSpec(enrolment, "ENROL", "insurer", key, today, policy_no=result.policy_no))
+        elif result.status == "REJECTED":
+            code = result.error.code if result.error else "REJECTED"
+            specs.append(EventSpec(enrolment, "REJECT", "insurer", key, today, reason=code))
+            rejected[enrolment] = (code, result.tckn, result.error.message if result.error else "")
+    with engine.begin() as conn:
+        outcome = apply_events(conn, specs)
+        _mark_rejected(conn, run_id, rejected, "rejected by the insurer:")
+    for spec, why in outcome.refused:
+        log.warning("list %s: insurer answer not applied: %s", list_id, why)
+    return {
+        "contract_no": contract_no, "list_id": list_id, **{k.lower(): v for k, v in statuses.items()},
+        "applied": len(outcome.applied), "not_applied": len(outcome.refused),
+    }  # fmt: skip
+
+
+_ITEMS = sa.text(
+    """
+    SELECT k.payment_kind, e.tckn, en.policy_no, SUM(k.amount) AS amount, MIN(p.wage_paid_on) AS wage_paid_on
+    FROM contributions k
+    JOIN payroll_lines p ON p.id = k.payroll_line_id
+    JOIN enrolments en ON en.id = k.enrolment_id
+    JOIN employees e ON e.id = en.employee_id
+    JOIN contracts c ON c.id = k.contract_id
+    WHERE k.run_id = :run_id AND c.contract_no = :contract_no AND k.outcome = 'contributed' AND k.amount > 0
+    GROUP BY k.payment_kind, e.tckn, en.policy_no
+    ORDER BY k.payment_kind, e.tckn
+    """
+).columns(sa.column("payment_kind", sa.String), sa.column("tckn", sa.String), sa.column("policy_no", sa.String),
+          sa.column("amount", Money), sa.column("wage_paid_on", sa.Date))  # fmt: skip
+
+
+def submit_payments(engine: Engine, gateway: DesGateway, run_id: int, contract_no: str) -> dict[str, object]:
+    """Send the contract's contributions for the period — one payment per kind — and forward them.
+
+    A contract with several pay days sends one REGULAR payment for the month (DES holds at most one),
+    dated by the earliest wage day: that is the deadline that bites first.
+    """
+    with engine.connect() as conn:
+        period, dry_run = _run(conn, run_id)
+        rows = conn.execute(_ITEMS, {"run_id": run_id, "contract_no": contract_no}).all()
+    missing_policy = [r for r in rows if not r.policy_no]
+    if missing_policy:
+        raise RuntimeError(
+            f"contract {contract_no}: {len(missing_policy)} contributed people have no policy number yet "
+            f"(e.g. {mask_tckn(missing_policy[0].tckn)}); wait for the insurer's answer before paying"
+        )
+    by_kind: dict[str, list] = defaultdict(list)
+    for row in rows:
+        by_kind[row.payment_kind].append(row)
+    payments = {}
+    for kind, items in sorted(by_kind.items()):
+        total = sum((r.amount for r in items), Decimal("0"))
+        if dry_run:
+            payments[kind] = {"payment_id": None, "total": str(total), "items": len(items)}
+            continue
+        submission = gateway.submit_payment(
+            contract_no, period, kind.upper(), min(r.wage_paid_on for r in items),
+            [PaymentItem(tckn=normalize_tckn(r.tckn), policy_no=r.policy_no, amount=r.amount) for r in items],
+            run_id=run_id,
+        )  # fmt: skip
+        gateway.send_payment_to_insurer(submission.payment_id)
+        payments[kind] = {"payment_id": submission.payment_id, "total": str(submission.total), "items": submission.items,
+                          "reattached": submission.reattached, "adopted": submission.adopted}  # fmt: skip
+    return {"contract_no": contract_no, "payments": payments}
+
+
+def _notify_first_contributions(engine: Engine, contract_no: str, payment_id: str, *, accepted: set[str]) -> None:
+    """The insurer tells an employee of the plan the business day after the first contribution
+    arrives; that notice opens the two-month opt-out (cayma) window."""
+    notice_on = next_business_day(date.today())
+    with engine.begin() as conn:
+        waiting = [
+            enrolment for enrolment, tckn in conn.execute(
+                sa.text(
+                    "SELECT en.id, e.tckn FROM enrolments en JOIN employees e ON e.id = en.employee_id "
+                    "JOIN contracts c ON c.id = en.contract_id "
+                    "WHERE c.contract_no = :contract_no AND en.state = 'enrolled' AND en.notified_on IS NULL"
+                ),
+                {"contract_no": contract_no},
+            )
+            if normalize_tckn(tckn) in accepted
+        ]
+        apply_events(conn, [EventSpec(e, "NOTIFY", "insurer", f"payment:{payment_id}:notice", notice_on) for e in waiting])
+        if waiting:
+            conn.execute(
+                sa.update(enrolments).where(enrolments.c.id.in_(waiting), enrolments.c.first_contribution_on.is_(None))
+                .values(first_contribution_on=date.today())
+            )  # fmt: skip
+
+
+def record_payment_results(engine: Engine, gateway: DesGateway, run_id: int, contract_no: str, payment_id: str) -> dict[str, object]:
+    """After the transfer: items the insurer refused are not paid (outcome ``rejected``, quarantined)."""
+    page = gateway.read_payment(payment_id)
+    rejected_tckns: dict[str, tuple[str, str]] = {}
+    statuses: Counter[str] = Counter()
+    accepted_tckns: list[str] = []
+    for item in iter_payment_items(gateway, payment_id, first=page):
+        statuses[item.status] += 1
+        if item.status == "ACCEPTED":
+            accepted_tckns.append(item.tckn)
+        if item.status == "REJECTED":
+            rejected_tckns[item.tckn] = (item.error.code if item.error else "REJECTED", item.error.message if item.error else "")
+    if rejected_tckns:
+        with engine.begin() as conn:
+            by_tckn = {normalize_tckn(t): e for e, t in conn.execute(_ENROLMENTS_BY_TCKN, {"contract_no": contract_no})}
+            _mark_rejected(
+                conn, run_id,
+                {by_tckn[t]: (code, t, message) for t, (code, message) in rejected_tckns.items() if t in by_tckn},
+                "payment refused by the insurer:",
+            )  # fmt: skip
+    if page.state == "TRANSFERRED":
+        _notify_first_contributions(engine, contract_no, payment_id, accepted={
+            normalize_tckn(t) for t in accepted_tckns
+        })
+    return {
+        "contract_no": contract_no, "payment_id": payment_id, "state": page.state,
+        "accepted_total": str(page.accepted_total), **{k.lower(): v for k, v in statuses.items()},
+    }  # fmt: skip

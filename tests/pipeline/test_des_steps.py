@@ -1,0 +1,117 @@
+"""The DES steps end to end against the real simulator: enrol, reject, pay, never twice, opt-outs."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from oks.des.models import WsCredentials
+from oks.pipeline.assess import assess_eligibility
+from oks.pipeline.contribute import compute_contributions
+from oks.pipeline.obligations import record_payment_obligations
+from oks.pipeline.status_sync import sync_insurer_status
+from oks.pipeline.submission import (
+    contracts_with_work,
+    record_payment_results,
+    record_personnel_results,
+    register_contracts,
+    submit_payments,
+    submit_personnel,
+)
+from oks.store.schema import contributions, enrolments, payroll_lines, quarantine
+from tests.payroll_files import CONTRACT, contract, person
+from tests.pipeline.test_assess_contribute import run_month
+
+D = Decimal
+CREDENTIALS = WsCredentials(user="oks", password="secret")
+
+
+def register_file(tmp_path, rows, mismatch=()):
+    lines = ["tckn,first_name,last_name,birth_date"]
+    for r in rows:
+        last = "Başkası" if r["payroll_id"] in mismatch else r["last_name"]
+        lines.append(f"{r['tckn']},{r['first_name']},{last},{r['birth_date'].isoformat()}")
+    path = tmp_path / "identity_register.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def wait(read, done, *, seconds=20):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = read()
+        if done(value):
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"still waiting: {value}")
+
+
+def month_through_des(store, gateway, sim, tmp_path, rows, run_key, period="2026-10"):
+    run_id = run_month(store, tmp_path, rows, [contract()], run_key=run_key, period=period)
+    sync_insurer_status(store, gateway)
+    assess_eligibility(store, run_id)
+    compute_contributions(store, run_id)
+    (contract_no,) = contracts_with_work(store, run_id)
+    register_contracts(store, gateway, run_id, [contract_no], credentials_for=lambda *_: CREDENTIALS)
+    listed = submit_personnel(store, gateway, run_id, contract_no)
+    results = {}
+    if listed["list_id"]:  # nobody new to send: nothing to wait for
+        wait(lambda: gateway.read_personnel_results(listed["list_id"], limit=1).state, lambda s: s == "COMPLETED")
+        results = record_personnel_results(store, gateway, run_id, contract_no, listed["list_id"])
+    paid = submit_payments(store, gateway, run_id, contract_no)
+    payment_id = paid["payments"]["regular"]["payment_id"]
+    wait(lambda: gateway.read_payment(payment_id, limit=1).state, lambda s: s in ("TRANSFERRED", "REJECTED"))
+    transfer = record_payment_results(store, gateway, run_id, contract_no, payment_id)
+    instructions = record_payment_obligations(store, run_id, des_payment_ids={f"{contract_no}/regular": payment_id})
+    return run_id, results, paid, transfer, instructions
+
+
+def test_a_month_with_a_rejection_then_a_rerun_then_an_opt_out(store, gateway, sim, tmp_path):
+    rows = [person(n, pek=D("40000") + n) for n in range(1, 6)]
+    sim.load_register(register_file(tmp_path, rows, mismatch={"P00004"}))
+
+    run_id, results, paid, transfer, (instruction,) = month_through_des(store, gateway, sim, tmp_path, rows, "oct")
+    assert results["contract_no"] == CONTRACT
+    assert (results["enrolled"], results["rejected"]) == (4, 1)
+    regular = paid["payments"]["regular"]
+    assert (regular["items"], D(regular["total"])) == (4, D("4800"))  # 3% of 40001..40005 without person 4, truncated
+    assert transfer["state"] == "TRANSFERRED" and D(transfer["accepted_total"]) == D("4800")
+    assert instruction.amount == D("4800") and instruction.due_on == date(2026, 11, 2)
+    with store.connect() as conn:
+        outcomes = dict(conn.execute(
+            sa.select(payroll_lines.c.payroll_id, contributions.c.outcome)
+            .join(contributions, contributions.c.payroll_line_id == payroll_lines.c.id)
+        ).all())  # fmt: skip
+        (rejected,) = conn.execute(sa.select(quarantine).where(quarantine.c.stage == "insurer")).all()
+        states = sorted(conn.execute(sa.select(enrolments.c.state)).scalars())
+    assert outcomes["P00004"] == "rejected" and list(outcomes.values()).count("contributed") == 4
+    assert rejected.rule == "IDENTITY_MISMATCH" and person(4)["tckn"] not in rejected.message
+    assert states == ["enrolled"] * 4 + ["rejected"]
+
+    # The same month run again: DES keeps one list and one payment, the totals do not move.
+    again = month_through_des(store, gateway, sim, tmp_path, rows, "oct")
+    assert again[2]["payments"]["regular"]["payment_id"] == regular["payment_id"]
+    assert again[4][0].obligation_id == instruction.obligation_id and again[4][0].amount == D("4800")
+    state = sim.state()
+    assert (len(state["personnel_lists"]), len(state["payments"])) == (1, 1)
+
+    # Person 2 opts out directly with the insurer; November deducts nothing for them. Payroll corrects
+    # person 4's surname to the register's: they are sent again and enrolled.
+    sim.event(CONTRACT, "OPTED_OUT", person(2)["tckn"], effective_on="2026-11-10", notified_on="2026-11-10")
+    november = [{**r, "period": "2026-11", "wage_paid_on": date(2026, 11, 30)} for r in rows]
+    november[3]["last_name"] = "Başkası"
+    nov_run, *_ = month_through_des(store, gateway, sim, tmp_path, november, "nov", period="2026-11")
+    with store.connect() as conn:
+        by_person = dict(conn.execute(
+            sa.select(payroll_lines.c.payroll_id, contributions.c.outcome)
+            .join(contributions, contributions.c.payroll_line_id == payroll_lines.c.id)
+            .where(contributions.c.run_id == nov_run)
+        ).all())  # fmt: skip
+    assert by_person["P00002"] == "inactive"
+    assert by_person["P00004"] == "contributed"
+    with store.connect() as conn:
+        assert sorted(conn.execute(sa.select(enrolments.c.state)).scalars()) == ["enrolled"] * 4 + ["opted_out"]
+    assert sorted(p["kind"] for p in sim.state()["payments"]) == ["REGULAR", "REGULAR"]  # October and November
