@@ -6,12 +6,14 @@ import time
 from datetime import date
 from decimal import Decimal
 
+import pytest
 import sqlalchemy as sa
 
 from oks.des.models import WsCredentials
 from oks.pipeline.assess import assess_eligibility
 from oks.pipeline.contribute import compute_contributions
 from oks.pipeline.obligations import record_payment_obligations
+from oks.pipeline.reconcile import InvariantBroken, reconcile_run
 from oks.pipeline.status_sync import sync_insurer_status
 from oks.pipeline.submission import (
     contracts_with_work,
@@ -66,6 +68,8 @@ def month_through_des(store, gateway, sim, tmp_path, rows, run_key, period="2026
     wait(lambda: gateway.read_payment(payment_id, limit=1).state, lambda s: s in ("TRANSFERRED", "REJECTED"))
     transfer = record_payment_results(store, gateway, run_id, contract_no, payment_id)
     instructions = record_payment_obligations(store, run_id, des_payment_ids={f"{contract_no}/regular": payment_id})
+    reconciled = reconcile_run(store, run_id, gateway=gateway)
+    assert reconciled["problems"] == 0 and reconciled["contracts_checked"] == 1
     return run_id, results, paid, transfer, instructions
 
 
@@ -115,3 +119,13 @@ def test_a_month_with_a_rejection_then_a_rerun_then_an_opt_out(store, gateway, s
     with store.connect() as conn:
         assert sorted(conn.execute(sa.select(enrolments.c.state)).scalars()) == ["enrolled"] * 4 + ["opted_out"]
     assert sorted(p["kind"] for p in sim.state()["payments"]) == ["REGULAR", "REGULAR"]  # October and November
+
+
+def test_reconciliation_catches_a_contribution_changed_after_payment(store, gateway, sim, tmp_path):
+    rows = [person(n, pek=D("40000")) for n in range(1, 4)]
+    sim.load_register(register_file(tmp_path, rows))
+    run_id, *_ = month_through_des(store, gateway, sim, tmp_path, rows, "oct")
+    with store.begin() as conn:
+        conn.execute(sa.update(contributions).where(contributions.c.id == 1).values(amount=D("1")))
+    with pytest.raises(InvariantBroken, match=r"AG-2026-001/regular: contributions 2401.00 ≠ payment obligations 3600.00"):
+        reconcile_run(store, run_id, gateway=gateway)

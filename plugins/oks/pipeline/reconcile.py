@@ -1,0 +1,137 @@
+"""Pipeline step: prove the run's invariants (DESIGN.md §6), or fail loudly.
+
+1. Every extracted row ends in exactly one outcome: contributed, quarantined, not eligible, inactive
+   or rejected — none lost, none counted twice.
+2. Per contract, period and kind: the sum of contributions = the payment total DES holds = the sum of
+   the payment obligations.
+3. At most one REGULAR payment per contract and period, whatever re-runs happened.
+
+The DES side is read through the gateway, so the check compares with what DES really holds, not
+with what the project believes it sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from oks.des.gateway import DesGateway
+from oks.store.schema import Money, des_requests
+
+__all__ = ["InvariantBroken", "reconcile_run"]
+
+log = logging.getLogger(__name__)
+
+
+class InvariantBroken(RuntimeError):
+    """The run's accounting does not add up; nothing may be paid until a human has looked."""
+
+
+_OUTCOMES = sa.text(
+    """
+    SELECT p.row_no,
+           (SELECT COUNT(*) FROM contributions k WHERE k.payroll_line_id = p.id) AS decided,
+           (SELECT COUNT(*) FROM quarantine q WHERE q.run_id = p.run_id AND q.row_no = p.row_no
+                                               AND q.stage = 'validate') AS quarantined
+    FROM payroll_lines p WHERE p.run_id = :run_id
+    """
+)
+
+_CONTRIBUTED = sa.text(
+    """
+    SELECT c.contract_no, k.payment_kind, SUM(k.amount) AS amount
+    FROM contributions k JOIN contracts c ON c.id = k.contract_id
+    WHERE k.run_id = :run_id AND k.outcome = 'contributed' AND k.amount > 0
+    GROUP BY c.contract_no, k.payment_kind
+    """
+).columns(sa.column("contract_no", sa.String), sa.column("payment_kind", sa.String), sa.column("amount", Money))
+
+_OBLIGED = sa.text(
+    """
+    SELECT c.contract_no, o.payment_kind, SUM(o.amount) AS amount, MAX(o.des_payment_id) AS des_payment_id
+    FROM payment_obligations o JOIN contracts c ON c.id = o.contract_id
+    WHERE o.run_id = :run_id
+    GROUP BY c.contract_no, o.payment_kind
+    """
+).columns(sa.column("contract_no", sa.String), sa.column("payment_kind", sa.String), sa.column("amount", Money),
+          sa.column("des_payment_id", sa.String))  # fmt: skip
+
+
+def reconcile_run(engine: Engine, run_id: int, *, gateway: DesGateway | None = None) -> dict[str, object]:
+    """Check the invariants; returns the checked totals, raises :class:`InvariantBroken` with every
+    problem found. Without a gateway (a dry run) the DES side is not checked."""
+    problems: list[str] = []
+    with engine.connect() as conn:
+        run = conn.execute(sa.text("SELECT period, summary, dry_run FROM runs WHERE id = :id"), {"id": run_id}).one()
+        extract = (run.summary or {}).get("extract", {}) if isinstance(run.summary, dict) else {}
+        malformed = conn.execute(
+            sa.text("SELECT COUNT(DISTINCT row_no) FROM quarantine WHERE run_id = :r AND stage = 'extract'"), {"r": run_id}
+        ).scalar_one()
+        lines = conn.execute(_OUTCOMES, {"run_id": run_id}).all()
+        contributed = {(r.contract_no, r.payment_kind): r.amount for r in conn.execute(_CONTRIBUTED, {"run_id": run_id})}
+        obliged = {(r.contract_no, r.payment_kind): r for r in conn.execute(_OBLIGED, {"run_id": run_id})}
+        regular_payments = conn.execute(
+            sa.select(des_requests.c.contract_no, sa.func.count(sa.distinct(des_requests.c.des_id)))
+            .where(des_requests.c.kind == "payment", des_requests.c.period == run.period,
+                   des_requests.c.payment_kind == "REGULAR", des_requests.c.des_id.is_not(None))
+            .group_by(des_requests.c.contract_no)
+        ).all()  # fmt: skip
+
+    # 1. one outcome per row
+    no_outcome = [line.row_no for line in lines if line.decided + (1 if line.quarantined else 0) == 0]
+    twice = [line.row_no for line in lines if line.decided > 1 or (line.decided and line.quarantined)]
+    if no_outcome:
+        problems.append(f"{len(no_outcome)} payroll line(s) have no outcome (rows {no_outcome[:10]})")
+    if twice:
+        problems.append(f"{len(twice)} payroll line(s) have more than one outcome (rows {twice[:10]})")
+    rows_read = extract.get("rows_read")
+    if rows_read is not None and rows_read - extract.get("outside_period", 0) - extract.get("outside_employers", 0) != len(lines) + malformed:
+        problems.append(f"{rows_read} rows read but {len(lines)} staged + {malformed} malformed")
+
+    # 2. contributions = obligations = DES payment
+    checked: dict[str, str] = {}
+    if not run.dry_run:
+        for key in sorted(set(contributed) | set(obliged)):
+            ours = contributed.get(key, Decimal("0"))
+            owed = obliged[key].amount if key in obliged else Decimal("0")
+            label = f"{key[0]}/{key[1]}"
+            if ours != owed:
+                problems.append(f"{label}: contributions {ours} ≠ payment obligations {owed}")
+            if gateway is not None and key in obliged and obliged[key].des_payment_id:
+                page = gateway.read_payment(obliged[key].des_payment_id, limit=1)
+                sent = page.accepted_total if page.state == "TRANSFERRED" else page.total
+                if sent != ours:
+                    problems.append(f"{label}: contributions {ours} ≠ DES payment {page.payment_id} total {sent}")
+            checked[label] = str(ours)
+
+    # 3. one REGULAR payment per contract and period
+    for contract_no, count in regular_payments:
+        if count > 1:
+            problems.append(f"{contract_no} {run.period}: {count} REGULAR payments on DES — a month paid twice")
+
+    summary = {
+        "run_id": run_id,
+        "lines": len(lines),
+        "malformed": malformed,
+        "contracts_checked": len(checked),
+        "total": str(sum((Decimal(v) for v in checked.values()), Decimal("0"))),
+        "problems": len(problems),
+    }
+    if problems:
+        log.error("run %s does not reconcile: %s", run_id, "; ".join(problems))
+        raise InvariantBroken(f"run {run_id} does not reconcile: " + "; ".join(problems[:20]))
+    log.info("run %s reconciles: %s", run_id, summary)
+    return summary
+
+
+def totals_by_contract(engine: Engine, run_id: int) -> dict[str, Decimal]:
+    """Contributed amount per contract and kind (for summaries and tests)."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    with engine.connect() as conn:
+        for row in conn.execute(_CONTRIBUTED, {"run_id": run_id}):
+            totals[f"{row.contract_no}/{row.payment_kind}"] += row.amount
+    return dict(totals)
