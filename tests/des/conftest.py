@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 import requests
-import sqlalchemy as sa
 from stdnum.tr import tckimlik
 
 from oks.des.client import DesClient
@@ -27,7 +26,7 @@ from oks.des.ledger import Ledger
 from oks.des.models import ContractRegistration, PaymentItem, Person, WsCredentials
 from oks.des.settings import DesSettings
 from oks.des.simulator.server import DEMO_CUSTOMER, BackgroundSimulator, SimulatorOptions
-from oks.store.schema import metadata
+from oks.store import open_store
 
 from .contract import response_hook
 
@@ -167,8 +166,8 @@ def client(settings, answers):
 
 @pytest.fixture
 def ledger_engine(database_url):
-    engine = sa.create_engine(database_url)
-    metadata.create_all(engine)
+    """The store as the pipeline opens it (migrated, with its SQLite settings), on SQLite and PostgreSQL."""
+    engine = open_store(database_url)
     yield engine
     engine.dispose()
 
@@ -180,8 +179,7 @@ def ledger(ledger_engine) -> Ledger:
 
 @pytest.fixture
 def sqlite_ledger(sqlite_url):
-    engine = sa.create_engine(sqlite_url)
-    metadata.create_all(engine)
+    engine = open_store(sqlite_url)
     yield Ledger(engine)
     engine.dispose()
 

@@ -9,18 +9,17 @@ import json
 import sys
 from datetime import date
 
-import sqlalchemy as sa
-
 from oks.des.client import DesClient
 from oks.des.ledger import Ledger
 from oks.des.models import PaymentItem
 from oks.des.settings import DesSettings
+from oks.store import create_store_engine
 
 
 def main(job_path: str) -> int:
     job = json.loads(open(job_path, encoding="utf-8").read())
     settings = DesSettings(**job["settings"])
-    engine = sa.create_engine(job["ledger_url"])
+    engine = create_store_engine(job["ledger_url"])
     items = [PaymentItem(tckn=t, policy_no=p, amount=a) for t, p, a in job["items"]]
     with DesClient(settings, ledger=Ledger(engine)) as client:
         submission = client.submit_payment(job["contract_no"], job["period"], "REGULAR", date.fromisoformat(job["wage_paid_on"]), items)

@@ -16,7 +16,7 @@ from oks.des.errors import DesApiError, DesAuthError, PaymentConflict
 from oks.des.gateway import DesGateway
 from oks.des.models import ContractRegistration, PaymentItem, Person, WsCredentials
 
-from .conftest import CONTRACT, PERIOD, WAGE_DAY, amount_for, enrol, items_for, people, person, tckn, wait_until, write_register
+from .conftest import CONTRACT, PERIOD, WAGE_DAY, enrol, items_for, people, person, tckn, wait_until, write_register
 
 
 def test_the_client_is_a_gateway(client):
@@ -185,6 +185,11 @@ def test_duplicate_period_with_identical_content_is_adopted(client, contract, si
         adopted = other.submit_payment(contract.contract_no, PERIOD, "REGULAR", WAGE_DAY, items)
     assert (adopted.adopted, adopted.payment_id, adopted.total) == (True, original.payment_id, original.total)
     assert len(sim.state()["payments"]) == 1
+    with DesClient(settings.with_(batch_size=50), ledger=sqlite_ledger) as rerun:
+        before = sim.counters()["api_requests"]
+        again = rerun.submit_payment(contract.contract_no, PERIOD, "REGULAR", WAGE_DAY, items)
+    assert (again.adopted, again.reattached, again.payment_id) == (True, True, original.payment_id)
+    assert sim.counters()["api_requests"] == before  # the ledger already knew
     rows = sqlite_ledger.find(contract.contract_no, period=PERIOD)
     assert {(r.kind, r.state, r.des_id) for r in rows} == {
         ("payment", "adopted", original.payment_id),

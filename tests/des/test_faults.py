@@ -108,3 +108,15 @@ def test_added_latency_slows_but_does_not_break(client, contract, sim):
     submission = client.submit_personnel(contract.contract_no, PERIOD, people(120))
     assert (submission.batches, sim.counters()["held"]) == (2, 2)
     assert len(sim.state()["personnel_lists"]) == 1
+
+
+def test_nobody_listening_is_des_unavailable_after_the_attempts(settings):
+    import socket
+
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing answers there
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with DesClient(settings.with_(base_url=f"http://127.0.0.1:{port}", max_attempts=3)) as client:
+        with pytest.raises(DesUnavailable) as refused:
+            client.read_events("C-1")
+    assert refused.value.attempts == 3 and "connection failed" in refused.value.last_error

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from oks.des.client import DesClient
 from oks.des.errors import LedgerConflict
-from oks.des.ledger import Ledger, LedgerEntry
+from oks.des.ledger import LedgerEntry
 from oks.store.schema import des_requests
 
 from .conftest import PERIOD, people, tckn

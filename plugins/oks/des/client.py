@@ -17,6 +17,7 @@ from decimal import Decimal
 from urllib.parse import quote
 
 from oks.des.errors import DesApiError, DesUnavailable, PaymentConflict
+from oks.des.gateway import iter_payment_items, iter_personnel_results
 from oks.des.keys import batch_key, content_hash, idempotency_key
 from oks.des.ledger import ADOPTED, COMPLETED, CONFLICT, SENT, Ledger, LedgerEntry, LedgerRecord
 from oks.des.models import (
@@ -103,9 +104,8 @@ class DesClient:
                 self.ledger.unanswered(entry.idempotency_key, attempts=attempts[0], error=str(exc))
             raise
         except DesApiError as exc:
-            exc.attempts = attempts[0]  # type: ignore[attr-defined]
             if self.ledger and exc.code != "DUPLICATE_PERIOD":  # the caller settles a duplicate
-                self.ledger.failed(entry.idempotency_key, attempts=attempts[0], error=f"{exc.code}: {exc.message}")
+                self.ledger.failed(entry.idempotency_key, attempts=exc.attempts, error=f"{exc.code}: {exc.message}")
             raise
         return answer, attempts[0]
 
@@ -221,11 +221,7 @@ class DesClient:
 
     def iter_personnel_results(self, list_id: str) -> Iterator[PersonResult]:
         """Every person's result, page by page (read once the list is COMPLETED)."""
-        offset: int | None = 0
-        while offset is not None:
-            page = self.read_personnel_results(list_id, offset=offset)
-            yield from page.people
-            offset = page.next_offset
+        return iter_personnel_results(self, list_id)
 
     # --- payments --------------------------------------------------------------------------------
 
@@ -272,6 +268,9 @@ class DesClient:
         ]
         records = self._record([header, *batches])
         submission = dict(contract_no=contract_no, period=period, kind=kind, total=total, items=len(items), batches=count, idempotency_key=key)
+        known = records.get(key)
+        if known is not None and known.state == ADOPTED and known.des_id:
+            return PaymentSubmission(payment_id=known.des_id, adopted=True, reattached=True, **submission)
         try:
             payment_id, reattached = self._create(
                 header, records, f"{API}/contracts/{_segment(contract_no)}/payments", first, "payment_id", "payment"
@@ -284,11 +283,11 @@ class DesClient:
             if difference is not None:
                 message = f"DUPLICATE_PERIOD: DES holds {existing}, which differs ({difference})"
                 if self.ledger:
-                    self.ledger.failed(key, attempts=getattr(exc, "attempts", 0), error=message, state=CONFLICT)
+                    self.ledger.failed(key, attempts=exc.attempts, error=message, state=CONFLICT)
                 log.error("DES: payment for contract %s, %s stopped: %s", contract_no, period, message)
                 raise PaymentConflict(contract_no, period, existing, difference) from None
             if self.ledger:
-                self.ledger.accepted(key, existing, attempts=getattr(exc, "attempts", 0), state=ADOPTED)
+                self.ledger.accepted(key, existing, attempts=exc.attempts, state=ADOPTED)
                 self.ledger.accepted_many([b.idempotency_key for b in batches], existing, state=ADOPTED)
             log.warning(
                 "DES: payment for contract %s, %s: DES already held identical payment %s under another key; adopted it",
@@ -315,7 +314,7 @@ class DesClient:
             return f"wage payment day {first.wage_paid_on} there, {wage_paid_on} here"
         if first.items_received != len(items) or first.total != total:
             return f"{first.items_received} items for {first.total} there, {len(items)} items for {total} here"
-        theirs = sorted(result.key() for result in self._payment_items(payment_id, first))
+        theirs = sorted(result.key() for result in iter_payment_items(self, payment_id, first=first))
         ours = sorted(item.key() for item in items)
         if theirs != ours:
             differing = len(set(theirs).symmetric_difference(ours))
@@ -336,16 +335,9 @@ class DesClient:
             self.ledger.advance("payment", payment_id, COMPLETED)
         return page
 
-    def _payment_items(self, payment_id: str, first: PaymentPage) -> Iterator[PaymentItemResult]:
-        page: PaymentPage | None = first
-        while page is not None:
-            yield from page.items
-            offset = page.next_offset
-            page = self.read_payment(payment_id, offset=offset) if offset is not None else None
-
     def iter_payment_items(self, payment_id: str) -> Iterator[PaymentItemResult]:
         """Every item's result, page by page."""
-        return self._payment_items(payment_id, self.read_payment(payment_id))
+        return iter_payment_items(self, payment_id)
 
     # --- status events ---------------------------------------------------------------------------
 

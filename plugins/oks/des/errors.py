@@ -54,12 +54,13 @@ class DesUnavailable(DesError):
 class DesApiError(DesError):
     """A business error from DES (4xx): ``status``, the contract's ``code``, a message and details."""
 
-    def __init__(self, operation: str, status: int, code: str, message: str, details: dict | None = None) -> None:
+    def __init__(self, operation: str, status: int, code: str, message: str, details: dict | None = None, attempts: int = 1) -> None:
         self.operation = operation
         self.status = status
         self.code = code
         self.message = scrub(message)
         self.details = details or {}
+        self.attempts = attempts  # HTTP attempts made before DES gave this answer (earlier ones failed transiently)
         super().__init__(f"DES refused {operation}: {status} {code}: {self.message}")
 
 

@@ -17,7 +17,7 @@ Promises every implementation keeps:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
 from typing import Protocol, runtime_checkable
 
@@ -26,6 +26,7 @@ from oks.des.models import (
     ContractRegistration,
     EventsPage,
     PaymentItem,
+    PaymentItemResult,
     PaymentKind,
     PaymentPage,
     PaymentReceipt,
@@ -34,6 +35,7 @@ from oks.des.models import (
     PersonnelListPage,
     PersonnelListReceipt,
     PersonnelSubmission,
+    PersonResult,
     WsCredentials,
     WsCredentialsReceipt,
 )
@@ -41,7 +43,7 @@ from oks.des.models import (
 
 @runtime_checkable
 class DesGateway(Protocol):
-    def register_contract(self, registration: ContractRegistration) -> Contract:
+    def register_contract(self, registration: ContractRegistration, *, run_id: int | None = None) -> Contract:
         """Register an insurer contract on DES; the same data again is a no-op."""
         ...
 
@@ -91,3 +93,25 @@ class DesGateway(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+def iter_personnel_results(gateway: DesGateway, list_id: str) -> Iterator[PersonResult]:
+    """Every person's result on list ``list_id``, one page in memory at a time. Read it once the list
+    is COMPLETED: a list the insurer finishes mid-way would mix PENDING and final results."""
+    offset: int | None = 0
+    while offset is not None:
+        page = gateway.read_personnel_results(list_id, offset=offset)
+        yield from page.people
+        offset = page.next_offset
+
+
+def iter_payment_items(gateway: DesGateway, payment_id: str, *, first: PaymentPage | None = None) -> Iterator[PaymentItemResult]:
+    """Every item's result of payment ``payment_id``, one page in memory at a time (``first``: a
+    first page already read)."""
+    page = first if first is not None else gateway.read_payment(payment_id)
+    while True:
+        yield from page.items
+        offset = page.next_offset
+        if offset is None:
+            return
+        page = gateway.read_payment(payment_id, offset=offset)

@@ -224,6 +224,9 @@ class DesTransport:
                 with attempt:
                     counter[0] += 1
                     return self._attempt(method, path, body, params, headers, operation)
+        except DesApiError as exc:
+            exc.attempts = counter[0]
+            raise
         except RetryError as exc:
             last = exc.last_attempt.exception()
             retry_after = getattr(last, "retry_after", None)

@@ -12,6 +12,7 @@ Control endpoints (tests and demos only; the real DES has none):
 ``GET|PUT|DELETE /_control/identity-register``  state; load ``{"path": ...}`` or a ``text/csv`` body; unload
 ``POST /_control/events``             inject ``{contract_no, type, tckn, effective_on?, notified_on?}``
 ``POST /_control/process``            let insurers answer now (``?force=true`` ignores the delays)
+``POST /_control/sink``               read the body and answer its size (benchmarks: moving bytes, no work)
 ====================================  ======================================================================
 """
 
@@ -283,6 +284,10 @@ def create_app(des: Des, faults: Faults, *, seed_customers: Callable[[], None] =
     @app.post("/_control/events")
     async def control_event(request: Request) -> Response:
         return _json(201, des.inject_event(await _body(request, EventInjection)))
+
+    @app.post("/_control/sink")
+    async def control_sink(request: Request) -> Response:
+        return _json(200, {"bytes": len(await request.body())})
 
     @app.post("/_control/process")
     async def control_process(request: Request) -> Response:
