@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from oks.des.client import DesClient
+from oks.des.errors import LedgerConflict
 from oks.des.ledger import Ledger
 
 from .conftest import PERIOD, WAGE_DAY, enrol, items_for, people, wait_until
@@ -150,3 +151,20 @@ def test_a_client_killed_with_sigkill_while_des_holds_the_answer_pays_once_after
     assert (payment["items"], payment["batches_received"], Decimal(payment["total"])) == (250, 3, sum(i.amount for i in enrolled))
     row = sqlite_ledger.get(again.idempotency_key)
     assert (row.state, row.des_id) == ("accepted", held["payment_id"])
+
+
+def test_a_rerun_with_another_batch_size_stops_instead_of_sending_a_second_list(settings, contract, sim, sqlite_ledger):
+    persons = people(120)
+    with DesClient(settings.with_(batch_size=50), ledger=sqlite_ledger) as client:
+        client.session.hooks["response"].append(crash_on("POST", "/batches"))
+        with pytest.raises(SimulatedCrash):
+            client.submit_personnel(contract.contract_no, PERIOD, persons)
+    before = sim.counters()["api_requests"]
+    with DesClient(settings.with_(batch_size=40), ledger=sqlite_ledger) as client, pytest.raises(LedgerConflict) as refused:
+        client.submit_personnel(contract.contract_no, PERIOD, persons)
+    assert "batch_size" in str(refused.value)
+    assert sim.counters()["api_requests"] == before and len(sim.state()["personnel_lists"]) == 1
+    with DesClient(settings.with_(batch_size=50), ledger=sqlite_ledger) as client:  # as the first run: resumes
+        resumed = client.submit_personnel(contract.contract_no, PERIOD, persons)
+    [held] = sim.state()["personnel_lists"]
+    assert (held["list_id"], held["people"], held["batches_received"]) == (resumed.list_id, 120, 3)

@@ -16,10 +16,10 @@ from datetime import date
 from decimal import Decimal
 from urllib.parse import quote
 
-from oks.des.errors import DesApiError, DesUnavailable, PaymentConflict
+from oks.des.errors import DesApiError, DesUnavailable, LedgerConflict, PaymentConflict
 from oks.des.gateway import iter_payment_items, iter_personnel_results
 from oks.des.keys import batch_key, content_hash, idempotency_key
-from oks.des.ledger import ADOPTED, COMPLETED, CONFLICT, SENT, Ledger, LedgerEntry, LedgerRecord
+from oks.des.ledger import ADOPTED, COMPLETED, CONFLICT, FAILED, SENT, Ledger, LedgerEntry, LedgerRecord
 from oks.des.models import (
     ITEMS,
     PEOPLE,
@@ -123,7 +123,30 @@ class DesClient:
         return des_id, answer.replayed
 
     def _record(self, entries: Sequence[LedgerEntry]) -> dict[str, LedgerRecord]:
-        return self.ledger.record(entries) if self.ledger else {}
+        if not self.ledger:
+            return {}
+        header = entries[0]
+        if header.kind in ("personnel_list", "payment"):
+            self._refuse_other_layout(header)
+        return self.ledger.record(entries)
+
+    def _refuse_other_layout(self, header: LedgerEntry) -> None:
+        """The same list or payment already went out under another key, i.e. cut into batches of
+        another size (batch_size changed between a run and its re-run). Its keys cannot re-attach
+        to what DES holds, and sending anew would make a second list or hit DUPLICATE_PERIOD
+        half-way: stop before sending anything."""
+        for row in self.ledger.find(header.contract_no, period=header.period, kind=header.kind):  # type: ignore[union-attr]
+            if (
+                row.content_hash == header.content_hash
+                and row.payment_kind == header.payment_kind
+                and row.idempotency_key != header.idempotency_key
+                and row.state not in (FAILED, CONFLICT)
+            ):
+                raise LedgerConflict(
+                    f"contract {header.contract_no}, {header.period}: this {header.kind.replace('_', ' ')} was already "
+                    f"submitted under key {row.idempotency_key} (state {row.state}, DES id {row.des_id or 'unknown'}) "
+                    "with another batch size. Nothing was sent: run again with the batch_size of that run."
+                )
 
     # --- contracts -------------------------------------------------------------------------------
 
@@ -166,8 +189,9 @@ class DesClient:
         size = self.settings.batch_size
         encoded = [PEOPLE.dump_json(people[i : i + size]) for i in range(0, len(people), size)]
         count = len(encoded)
-        whole = content_hash("personnel_list", period, str(count), *encoded)
-        key = idempotency_key("personnel_list", contract_no, period, None, whole)
+        # The ledger's content hash ignores how the list is cut into batches; the key does not.
+        whole = content_hash("personnel_list", period, PEOPLE.dump_json(people))
+        key = idempotency_key("personnel_list", contract_no, period, None, f"{whole}/{size}")
         first = b"".join(
             (b'{"period":', _compact(period), b',"people":', encoded[0], b',"batch_count":%d,"person_count":%d}' % (count, len(people)))
         )
@@ -247,8 +271,8 @@ class DesClient:
         size = self.settings.batch_size
         encoded = [ITEMS.dump_json(items[i : i + size]) for i in range(0, len(items), size)]
         count = len(encoded)
-        whole = content_hash("payment", period, kind, wage_paid_on.isoformat(), str(count), *encoded)
-        key = idempotency_key("payment", contract_no, period, kind, whole)
+        whole = content_hash("payment", period, kind, wage_paid_on.isoformat(), ITEMS.dump_json(items))
+        key = idempotency_key("payment", contract_no, period, kind, f"{whole}/{size}")
         first = b"".join(
             (
                 b'{"period":', _compact(period), b',"kind":', _compact(kind), b',"wage_paid_on":', _compact(wage_paid_on.isoformat()),
