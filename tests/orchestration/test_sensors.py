@@ -1,0 +1,233 @@
+"""The DES sensors: when they defer, what they hand the triggerer, how they end — and one real
+``dag.test()`` where the deferral runs inline against the simulator."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, TaskDeferred
+
+from oks.orchestration.sensors import (
+    DesCompletionSensor,
+    PolicyNumbersSensor,
+    TransferSensor,
+    ids_to_wait_for,
+    wait_for_policy_numbers,
+    wait_for_transfer,
+)
+from oks.orchestration.triggers import DesCompletionTrigger
+from tests.des.conftest import PERIOD, WAGE_DAY, enrol, items_for, people
+
+
+def deferral(sensor) -> TaskDeferred:
+    with pytest.raises(TaskDeferred) as caught:
+        sensor.execute({})
+    return caught.value
+
+
+# --- execute: defer, or nothing to wait for ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [[], None, [None], [None, None], {"contract_no": "C-1", "list_id": None, "people": 0},
+     [{"contract_no": "C-1", "payments": {"regular": {"payment_id": None}}}]],
+)  # fmt: skip
+def test_nothing_to_wait_for_succeeds_at_once_without_deferring(ids):
+    assert PolicyNumbersSensor(task_id="w", ids=ids).execute({}) == {}
+
+
+def test_defers_at_once_to_the_des_trigger():
+    before = datetime.now(timezone.utc)
+    deferred = deferral(wait_for_policy_numbers(ids=["PL-1", None, "PL-2"]))
+
+    trigger = deferred.trigger
+    assert isinstance(trigger, DesCompletionTrigger)
+    assert (trigger.kind, trigger.ids, trigger.conn_id, trigger.poll_interval) == ("personnel_list", ["PL-1", "PL-2"], "des_default", 300.0)
+    assert before + timedelta(hours=6) <= trigger.timeout_at <= datetime.now(timezone.utc) + timedelta(hours=6)
+    assert deferred.method_name == "execute_complete"
+    assert deferred.timeout > timedelta(hours=6)  # only a backstop behind the trigger's own timeout
+
+
+def test_a_transfer_waits_a_day_by_default_and_takes_settings():
+    deferred = deferral(wait_for_transfer(ids="PAY-1", conn_id="des_other", poll_interval=timedelta(minutes=2)))
+    assert deferred.trigger.kind == "payment" and deferred.trigger.ids == ["PAY-1"]
+    assert deferred.trigger.conn_id == "des_other" and deferred.trigger.poll_interval == 120
+    assert abs(deferred.trigger.timeout_at - datetime.now(timezone.utc) - timedelta(hours=24)) < timedelta(minutes=1)
+
+    custom = deferral(TransferSensor(task_id="t", ids=["PAY-1"], timeout=timedelta(hours=2)))
+    assert abs(custom.trigger.timeout_at - datetime.now(timezone.utc) - timedelta(hours=2)) < timedelta(minutes=1)
+
+
+def test_ids_are_read_from_what_the_submit_steps_return():
+    personnel = {"contract_no": "C-1", "list_id": "PL-9", "people": 4, "reattached": False}
+    payments = {"contract_no": "C-1", "payments": {"regular": {"payment_id": "PAY-1", "total": "10.00"},
+                                                   "supplementary": {"payment_id": "PAY-2"}}}  # fmt: skip
+    assert ids_to_wait_for(personnel) == ["PL-9"]
+    assert ids_to_wait_for(payments) == ["PAY-1", "PAY-2"]
+    assert ids_to_wait_for([personnel, {"list_id": "PL-8"}, "PL-9", None]) == ["PL-9", "PL-8"]
+    with pytest.raises(TypeError, match="no DES id"):
+        ids_to_wait_for({"contract_no": "C-1"})
+
+
+def test_kind_is_checked_and_the_doc_says_what_to_do():
+    with pytest.raises(ValueError, match="kind must be one of"):
+        DesCompletionSensor(task_id="x", ids=["A"], kind="contract")
+    assert DesCompletionSensor.template_fields == ("ids",)
+    for sensor in (wait_for_policy_numbers(ids=[]), wait_for_transfer(ids=[])):
+        assert "**If it fails**" in sensor.doc_md and "clear this task" in sensor.doc_md
+    assert wait_for_policy_numbers(ids=[]).task_id == "wait_for_policy_numbers"
+    assert wait_for_transfer(ids=[], doc_md="ours").doc_md == "ours"
+
+
+# --- execute_complete: what the event means ------------------------------------------------------
+
+
+def test_done_returns_the_states():
+    sensor = PolicyNumbersSensor(task_id="w", ids=["PL-1"])
+    event = {"status": "done", "kind": "personnel_list", "states": {"PL-1": "COMPLETED"}}
+    assert sensor.execute_complete({}, event) == {"PL-1": "COMPLETED"}
+
+
+def test_timeout_says_which_list_is_stuck_and_what_to_do():
+    sensor = PolicyNumbersSensor(task_id="w", ids=["PL-1"])
+    event = {"status": "timeout", "kind": "personnel_list", "pending": ["PL-1"], "states": {"PL-1": "SENT"},
+             "transient_errors": 0, "last_error": None, "des_unreachable": False}  # fmt: skip
+
+    with pytest.raises(AirflowSensorTimeout) as caught:
+        sensor.execute_complete({}, event)
+
+    assert str(caught.value) == (
+        "DES personnel list PL-1 still SENT after 6h: the insurer has not answered; "
+        "check DES, then clear this task — it only waits, it sends nothing"
+    )
+
+
+def test_timeout_of_several_payments_names_each_and_an_unreachable_des():
+    sensor = TransferSensor(task_id="t", ids=["P-1", "P-2", "P-3"], timeout=timedelta(hours=24, minutes=30))
+    event = {"status": "timeout", "kind": "payment", "pending": ["P-2", "P-3"],
+             "states": {"P-1": "TRANSFERRED", "P-2": "SENT", "P-3": "RECEIVED"},
+             "transient_errors": 7, "last_error": "reading payment P-2: 503 SERVICE_UNAVAILABLE", "des_unreachable": True}  # fmt: skip
+
+    with pytest.raises(AirflowSensorTimeout) as caught:
+        sensor.execute_complete({}, event)
+
+    message = str(caught.value)
+    assert message.startswith("2 DES payments not final after 1d30m: P-2 SENT (the insurer has not confirmed the transfer); P-3 RECEIVED")
+    assert "never sent on to the insurer" in message and "P-1" not in message
+    assert "DES did not answer the last poll (reading payment P-2: 503 SERVICE_UNAVAILABLE; 7 failed polls)" in message
+
+
+def test_an_error_event_fails_without_retry():
+    sensor = PolicyNumbersSensor(task_id="w", ids=["PL-404"], retries=3)
+    event = {"status": "error", "kind": "personnel_list", "id": "PL-404", "code": "LIST_NOT_FOUND",
+             "message": "DES refused reading personnel list PL-404: 404 LIST_NOT_FOUND: no such list", "states": {}}  # fmt: skip
+
+    with pytest.raises(AirflowFailException, match="404 LIST_NOT_FOUND.*clear this task"):
+        sensor.execute_complete({}, event)
+
+
+# --- poke mode, for a deployment without a triggerer ---------------------------------------------
+
+
+def test_without_deferral_it_pokes_des_from_the_worker(sim, client, contract, des_connection):
+    policies = enrol(client, contract.contract_no, people(2))
+    sim.settings(transfer_delay=0.3)
+    payment = client.submit_payment(contract.contract_no, PERIOD, "REGULAR", WAGE_DAY, items_for(policies))
+    client.send_payment_to_insurer(payment.payment_id)
+    sensor = TransferSensor(task_id="t", ids=[payment.payment_id], deferrable=False, poll_interval=0.05, timeout=20)
+
+    assert sensor.execute({}) == {payment.payment_id: "TRANSFERRED"}
+
+
+def test_without_deferral_an_unknown_payment_fails(sim, des_connection):
+    sensor = TransferSensor(task_id="t", ids=["PAY-404"], deferrable=False, poll_interval=0.05, timeout=5)
+    with pytest.raises(AirflowFailException, match="PAYMENT_NOT_FOUND"):
+        sensor.execute({})
+
+
+# --- parse cost ----------------------------------------------------------------------------------
+
+
+def test_importing_the_sensors_leaves_the_trigger_and_des_client_unloaded():
+    code = (
+        "import sys, airflow.sdk, oks.orchestration.sensors;"
+        "print(sorted(m for m in ('oks.orchestration.triggers', 'oks.des.client', 'oks.des.transport') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert out.strip().splitlines()[-1] == "[]"
+
+
+# --- a real DAG run ------------------------------------------------------------------------------
+
+DAG_FILE = '''
+from datetime import datetime
+
+from airflow.sdk import DAG, task
+
+from oks.orchestration.sensors import PolicyNumbersSensor
+
+with DAG("oks_test_policy_wait", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
+
+    @task
+    def submit():
+        """What submit_personnel does, against the simulator through the des_default connection."""
+        from datetime import date
+
+        from oks.des.client import DesClient
+        from oks.des.models import ContractRegistration, Person, WsCredentials
+        from oks.des.settings import settings_from_connection
+
+        people = [Person(**p) for p in {people!r}]
+        with DesClient(settings_from_connection("des_default")) as des:
+            des.register_contract(ContractRegistration(contract_no="DAG-1", insurer="AGESA", starts_on=date(2026, 1, 1), employer_vkn="1234567890"))
+            des.store_ws_credentials("DAG-1", WsCredentials(user="u", password="p"))
+            submission = des.submit_personnel("DAG-1", "2026-05", people)
+            des.send_personnel_to_insurer(submission.list_id)
+        return {{"contract_no": "DAG-1", "list_id": submission.list_id, "people": len(people)}}
+
+    @task
+    def nobody():
+        return {{"contract_no": "DAG-2", "list_id": None, "people": 0}}
+
+    @task
+    def record(states):
+        assert set(states.values()) == {{"COMPLETED"}}, states
+        return len(states)
+
+    waited = PolicyNumbersSensor(task_id="wait_for_policy_numbers", ids=submit(), poll_interval=0.05, timeout=60)
+    record(waited.output)
+    PolicyNumbersSensor(task_id="wait_for_nobody", ids=nobody(), poll_interval=0.05)
+'''
+
+
+def test_dag_test_runs_the_deferred_wait_inline(airflow_home, sim, des_connection):
+    from airflow.models.log import Log
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState, TaskInstanceState
+    from sqlalchemy import select
+
+    sim.settings(insurer_delay=0.3)  # answered after a few polls, not at the first
+    people_json = [p.model_dump(mode="json") for p in people(3)]
+    path = airflow_home.write_dag(DAG_FILE.format(people=people_json), name="oks_test_policy_wait")
+    dag = airflow_home.load_dag(path, "oks_test_policy_wait")
+
+    run = dag.test()
+
+    tis = {ti.task_id: ti for ti in run.get_task_instances()}
+    assert run.state == DagRunState.SUCCESS, {t: ti.state for t, ti in tis.items()}
+    assert {ti.state for ti in tis.values()} == {TaskInstanceState.SUCCESS}
+    list_id = tis["submit"].xcom_pull(task_ids="submit")["list_id"]
+    assert tis["record"].xcom_pull(task_ids="wait_for_policy_numbers") == {list_id: "COMPLETED"}
+    assert tis["record"].xcom_pull(task_ids="record") == 1
+    with create_session() as session:
+        events = session.execute(
+            select(Log.task_id, Log.event).where(Log.run_id == run.run_id, Log.task_id.like("wait_for_%")).order_by(Log.id)
+        ).all()
+    lifecycle = {task: [e for t, e in events if t == task] for task in ("wait_for_policy_numbers", "wait_for_nobody")}
+    # The wait left the worker (deferred), the trigger ran inline, and the task came back to finish.
+    assert lifecycle["wait_for_policy_numbers"] == ["running", "deferred", "running", "success"]
+    assert lifecycle["wait_for_nobody"] == ["running", "success"]
