@@ -149,6 +149,16 @@ def test_without_deferral_an_unknown_payment_fails(sim, des_connection):
         sensor.execute({})
 
 
+def test_without_deferral_a_timeout_names_the_stuck_list(sim, client, contract, des_connection):
+    sim.settings(insurer_delay=3600)
+    submission = client.submit_personnel(contract.contract_no, PERIOD, people(2))
+    client.send_personnel_to_insurer(submission.list_id)
+    sensor = PolicyNumbersSensor(task_id="w", ids=[submission.list_id], deferrable=False, poll_interval=0.05, timeout=0.3)
+
+    with pytest.raises(AirflowSensorTimeout, match=f"DES personnel list {submission.list_id} still SENT after 0.3s: the insurer"):
+        sensor.execute({})
+
+
 # --- parse cost ----------------------------------------------------------------------------------
 
 
@@ -170,10 +180,12 @@ from airflow.sdk import DAG, task
 
 from oks.orchestration.sensors import PolicyNumbersSensor
 
+PEOPLE = {people!r}
+
 with DAG("oks_test_policy_wait", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
 
     @task
-    def submit():
+    def submit(contract_no):
         """What submit_personnel does, against the simulator through the des_default connection."""
         from datetime import date
 
@@ -181,25 +193,30 @@ with DAG("oks_test_policy_wait", schedule=None, start_date=datetime(2026, 1, 1),
         from oks.des.models import ContractRegistration, Person, WsCredentials
         from oks.des.settings import settings_from_connection
 
-        people = [Person(**p) for p in {people!r}]
+        people = [Person(**p) for p in PEOPLE[contract_no]]
         with DesClient(settings_from_connection("des_default")) as des:
-            des.register_contract(ContractRegistration(contract_no="DAG-1", insurer="AGESA", starts_on=date(2026, 1, 1), employer_vkn="1234567890"))
-            des.store_ws_credentials("DAG-1", WsCredentials(user="u", password="p"))
-            submission = des.submit_personnel("DAG-1", "2026-05", people)
+            des.register_contract(ContractRegistration(contract_no=contract_no, insurer="AGESA", starts_on=date(2026, 1, 1), employer_vkn="1234567890"))
+            des.store_ws_credentials(contract_no, WsCredentials(user="u", password="p"))
+            submission = des.submit_personnel(contract_no, "2026-05", people)
             des.send_personnel_to_insurer(submission.list_id)
-        return {{"contract_no": "DAG-1", "list_id": submission.list_id, "people": len(people)}}
+        return {{"contract_no": contract_no, "list_id": submission.list_id, "people": len(people)}}
 
     @task
     def nobody():
-        return {{"contract_no": "DAG-2", "list_id": None, "people": 0}}
+        return {{"contract_no": "C-EMPTY", "list_id": None, "people": 0}}
 
     @task
     def record(states):
-        assert set(states.values()) == {{"COMPLETED"}}, states
+        states = list(states)
+        assert [set(s.values()) for s in states] == [{{"COMPLETED"}}] * len(states), states
         return len(states)
 
-    waited = PolicyNumbersSensor(task_id="wait_for_policy_numbers", ids=submit(), poll_interval=0.05, timeout=60)
+    submitted = submit.expand(contract_no=sorted(PEOPLE))
+    # One wait per contract, as the monthly DAG maps them…
+    waited = PolicyNumbersSensor.partial(task_id="wait_for_policy_numbers", poll_interval=0.05, timeout=60).expand(ids=submitted)
     record(waited.output)
+    # …or one wait for the whole batch, and one with nothing to wait for.
+    PolicyNumbersSensor(task_id="wait_for_batch", ids=submitted, poll_interval=0.05, timeout=60)
     PolicyNumbersSensor(task_id="wait_for_nobody", ids=nobody(), poll_interval=0.05)
 '''
 
@@ -211,23 +228,34 @@ def test_dag_test_runs_the_deferred_wait_inline(airflow_home, sim, des_connectio
     from sqlalchemy import select
 
     sim.settings(insurer_delay=0.3)  # answered after a few polls, not at the first
-    people_json = [p.model_dump(mode="json") for p in people(3)]
+    people_json = {"DAG-1": [p.model_dump(mode="json") for p in people(3)], "DAG-2": [p.model_dump(mode="json") for p in people(2, 10)]}
     path = airflow_home.write_dag(DAG_FILE.format(people=people_json), name="oks_test_policy_wait")
     dag = airflow_home.load_dag(path, "oks_test_policy_wait")
 
     run = dag.test()
 
-    tis = {ti.task_id: ti for ti in run.get_task_instances()}
-    assert run.state == DagRunState.SUCCESS, {t: ti.state for t, ti in tis.items()}
-    assert {ti.state for ti in tis.values()} == {TaskInstanceState.SUCCESS}
-    list_id = tis["submit"].xcom_pull(task_ids="submit")["list_id"]
-    assert tis["record"].xcom_pull(task_ids="wait_for_policy_numbers") == {list_id: "COMPLETED"}
-    assert tis["record"].xcom_pull(task_ids="record") == 1
+    tis = run.get_task_instances()
+    assert run.state == DagRunState.SUCCESS, {(ti.task_id, ti.map_index): ti.state for ti in tis}
+    assert {ti.state for ti in tis} == {TaskInstanceState.SUCCESS}
+    any_ti = tis[0]
+    list_ids = [s["list_id"] for s in any_ti.xcom_pull(task_ids="submit", map_indexes=[0, 1])]
+    assert len(set(list_ids)) == 2
+    per_contract = any_ti.xcom_pull(task_ids="wait_for_policy_numbers", map_indexes=[0, 1])
+    assert sorted(per_contract, key=str) == sorted(({i: "COMPLETED"} for i in list_ids), key=str)
+    assert any_ti.xcom_pull(task_ids="wait_for_batch") == {i: "COMPLETED" for i in list_ids}
+    assert any_ti.xcom_pull(task_ids="record") == 2
     with create_session() as session:
         events = session.execute(
-            select(Log.task_id, Log.event).where(Log.run_id == run.run_id, Log.task_id.like("wait_for_%")).order_by(Log.id)
+            select(Log.task_id, Log.map_index, Log.event).where(Log.run_id == run.run_id, Log.task_id.like("wait_for_%")).order_by(Log.id)
         ).all()
-    lifecycle = {task: [e for t, e in events if t == task] for task in ("wait_for_policy_numbers", "wait_for_nobody")}
-    # The wait left the worker (deferred), the trigger ran inline, and the task came back to finish.
-    assert lifecycle["wait_for_policy_numbers"] == ["running", "deferred", "running", "success"]
-    assert lifecycle["wait_for_nobody"] == ["running", "success"]
+    lifecycle = {}
+    for task_id, map_index, event in events:
+        lifecycle.setdefault((task_id, map_index), []).append(event)
+    # Each wait left the worker (deferred), its trigger ran inline, and the task came back to finish.
+    deferred = ["running", "deferred", "running", "success"]
+    assert lifecycle == {
+        ("wait_for_policy_numbers", 0): deferred,
+        ("wait_for_policy_numbers", 1): deferred,
+        ("wait_for_batch", -1): deferred,
+        ("wait_for_nobody", -1): ["running", "success"],
+    }

@@ -312,6 +312,15 @@ def test_a_connection_that_cannot_work_is_an_error_naming_the_field(sim, monkeyp
     assert "extra.tckn" in event["message"] and DEMO_CUSTOMER.password not in event["message"]
 
 
+def test_a_connection_that_does_not_exist_is_an_error(monkeypatch):
+    monkeypatch.delenv("AIRFLOW_CONN_DES_DEFAULT", raising=False)
+
+    event = only_event(trigger("payment", ["PAY-1"], conn_id="des_nowhere"))
+
+    assert event["status"] == "error" and event["code"] == "CONNECTION_UNUSABLE"
+    assert "des_nowhere" in event["message"]
+
+
 # --- construction and serialisation ---------------------------------------------------------------
 
 

@@ -178,7 +178,13 @@ class DesCompletionSensor(BaseSensorOperator):
             return {}
         self._waiting_for = ids
         if not self.deferrable:
-            return super().execute(context)
+            try:
+                return super().execute(context)
+            except AirflowSensorTimeout:
+                # The base class only says how long it poked; say which id is stuck and what to do.
+                states = getattr(self, "_states", {})
+                pending = [i for i in ids if states.get(i) not in _FINAL[self.kind]]
+                raise AirflowSensorTimeout(self._timeout_message({"pending": pending, "states": {i: states.get(i) for i in ids}})) from None
         from oks.orchestration.triggers import DesCompletionTrigger
 
         timeout_at = datetime.now(timezone.utc) + timedelta(seconds=self.timeout)

@@ -144,10 +144,14 @@ class DesCompletionTrigger(BaseTrigger):
 
         noun = NOUN[self.kind]
         states: dict[str, str | None] = dict.fromkeys(self.ids)
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
         try:
             settings = await self._settings()
-        except Exception as exc:  # noqa: BLE001 - any reason the connection cannot work ends the wait
-            # Connection problems are fixed by a person, not by waiting; the message names fields, never values.
+        except (AirflowNotFoundException, ValueError, TypeError) as exc:
+            # A missing or incomplete connection is fixed by a person, not by waiting. The message
+            # names fields, never values. Anything else (a secrets backend down) fails the trigger,
+            # and the task's retries apply.
             yield self._error(None, "CONNECTION_UNUSABLE", f"connection {self.conn_id!r} cannot be used: {exc}", states)
             return
 
