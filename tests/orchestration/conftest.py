@@ -12,8 +12,13 @@ for real (in-process tasks, triggers run inline) without touching ``~/airflow`` 
   the repository's ``dags/`` (``AIRFLOW__CORE__DAGS_FOLDER``), so a test may equally ``dag.test()`` a
   real DAG. ``dag.test()`` parses bundles in that order and stops at the first that holds its DAG.
 - The schema is created once (``airflow.utils.db.initdb``, what ``airflow db migrate`` does on an
-  empty database: about 2 s on SQLite); runs accumulate in it over the session, each under its own
-  run id, so tests must not count runs globally.
+  empty database: 1–2 s on SQLite); runs accumulate in it over the session, each under its own
+  run id, so tests must not count runs globally. A ``dag.test()`` of a handful of tasks takes ~5 s
+  (bundle parsing, the in-process execution API), so DAG tests should share runs where they can.
+- ``dag.test()`` runs each task in this process and, when one defers, runs its trigger inline
+  (``asyncio.run`` until the first event) before resuming the task: connections come from
+  ``AIRFLOW_CONN_…`` variables here as in a deployment. The ``log`` table records each task's
+  ``running`` / ``deferred`` / ``success`` events, which is how a test proves a wait really deferred.
 
 Airflow reads its configuration when first imported and keeps the database URL, DAGs folder and
 engine in module globals; another test may have imported it already. The fixture therefore sets
