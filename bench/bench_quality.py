@@ -78,9 +78,7 @@ def _load(args: argparse.Namespace) -> None:
 
 def _gx(args: argparse.Namespace) -> None:
     """Child: the validation step as the pipeline runs it."""
-    import oks.quality.gx_runtime as gx_runtime
-    import oks.quality.quarantine as quarantine
-    from oks.pipeline.validate import validate_personnel
+    import oks.pipeline.validate as step
     from oks.store import open_store
 
     timings: dict[str, float] = {}
@@ -95,14 +93,14 @@ def _gx(args: argparse.Namespace) -> None:
 
         return wrapper
 
-    gx_runtime.run_suites = timed("suites_and_docs_s", gx_runtime.run_suites)
-    quarantine.record_failures = timed("quarantine_s", quarantine.record_failures)
+    step.run_suites = timed("suites_and_docs_s", step.run_suites)
+    step.record_failures = timed("quarantine_s", step.record_failures)
     engine = open_store(args.store_url, upgrade=False)
     import great_expectations  # noqa: F401 - its import is a fixed cost, reported apart
 
     imported = _rss_mib()
     started = time.perf_counter()
-    summary = validate_personnel(engine, args.run_id, data_docs_dir=args.docs, invalid_share_threshold=1.0)
+    summary = step.validate_personnel(engine, args.run_id, data_docs_dir=args.docs, invalid_share_threshold=1.0)
     print(json.dumps({
         "seconds": round(time.perf_counter() - started, 2),
         **{k: round(v, 2) for k, v in timings.items()},
@@ -172,6 +170,7 @@ def _sql(args: argparse.Namespace) -> None:
     """Child: the same conditions without GX."""
     import sqlalchemy as sa
 
+    from oks.quality.batch import postgres_session_settings
     from oks.store import open_store
 
     engine = open_store(args.store_url, upgrade=False)
@@ -184,10 +183,17 @@ def _sql(args: argparse.Namespace) -> None:
         sa.func.count().label("rows"),
         *(sa.func.sum(sa.case((cond, 1), else_=0)).label(name) for name, cond in conditions),
     ).select_from(lines).where(sa.column("run_id") == sa.bindparam("run_id"))
+    session = {} if engine.dialect.name != "postgresql" else postgres_session_settings(args.rows)
+    if args.jit:
+        session.pop("jit")
     with engine.connect() as conn:
+        for name, value in session.items():  # as the validation step sets them
+            conn.exec_driver_sql(f"SET {name} = '{value}'")
         counts = conn.execute(counts_query, {"run_id": args.run_id}).one()._asdict()
     counted = time.perf_counter() - started
     with engine.begin() as conn:
+        for name, value in session.items():
+            conn.exec_driver_sql(f"SET LOCAL {name} = '{value}'")
         conn.exec_driver_sql("CREATE TEMPORARY TABLE bench_failing (row_no integer, check_name varchar(40))")
         for name, cond in conditions:
             if counts[name] and name != "pek_limits":  # warnings are counted, not quarantined
@@ -215,7 +221,9 @@ def _sql(args: argparse.Namespace) -> None:
 
 
 def _child(step: str, **options) -> dict:
-    argv = [sys.executable, __file__, "--child", step] + [f"--{k.replace('_', '-')}={v}" for k, v in options.items()]
+    argv = [sys.executable, __file__, "--child", step] + [
+        f"--{k.replace('_', '-')}" if v is True else f"--{k.replace('_', '-')}={v}" for k, v in options.items()
+    ]
     done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
     if done.returncode != 0:
         raise RuntimeError(f"{step} failed:\n{done.stderr[-3000:]}")
@@ -241,13 +249,15 @@ def main() -> None:
     parser.add_argument("--rows", type=int)
     parser.add_argument("--run-id", type=int)
     parser.add_argument("--docs")
+    parser.add_argument("--jit", action="store_true", help="plain SQL with PostgreSQL's JIT on (the step turns it off)")
     args = parser.parse_args()
     if args.child:
         {"load": _load, "gx": _gx, "sql": _sql}[args.child](args)
         return
 
-    print("| store | rows | planted defects | GX step s | of which suites+docs / quarantine | GX peak RSS MiB | plain SQL s (counts only) | SQL peak RSS MiB | quarantined GX / SQL | warnings GX / SQL |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| store | rows | planted defects | GX step s | of which suites+docs / quarantine | GX peak RSS MiB "
+          "| plain SQL s (counts only) | plain SQL, JIT on s | SQL peak RSS MiB | quarantined GX / SQL | warnings GX / SQL |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for store in args.stores:
         for size in args.sizes:
             with tempfile.TemporaryDirectory(prefix="oks-bench-quality-") as work:
@@ -263,18 +273,19 @@ def main() -> None:
                 try:
                     loaded = _child("load", store_url=url, rows=size)
                     gx = _child("gx", store_url=url, run_id=loaded["run_id"], docs=str(Path(work) / "docs"))
-                    sql = _child("sql", store_url=url, run_id=loaded["run_id"])
+                    sql = _child("sql", store_url=url, run_id=loaded["run_id"], rows=loaded["rows"])
+                    sql_jit = _child("sql", store_url=url, run_id=loaded["run_id"], rows=loaded["rows"], jit=True) if store == "postgresql" else None
                 finally:
                     if database:
                         _admin(args.pg_admin, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
             print(
                 f"| {store} | {loaded['rows']:,} | {loaded['defects']:,} | {gx['seconds']} "
                 f"| {gx.get('suites_and_docs_s')} / {gx.get('quarantine_s')} | {gx['peak_rss_mib']} "
-                f"| {sql['seconds']} ({sql['counts_s']}) | {sql['peak_rss_mib']} "
+                f"| {sql['seconds']} ({sql['counts_s']}) | {sql_jit['seconds'] if sql_jit else '–'} | {sql['peak_rss_mib']} "
                 f"| {gx['quarantined']:,} / {sql['quarantined']:,} | {gx['warnings']:,} / {sql['warnings']:,} |",
                 flush=True,
             )
-            print(json.dumps({"store": store, "size": size, "load": loaded, "gx": gx, "sql": sql}), file=sys.stderr, flush=True)
+            print(json.dumps({"store": store, "size": size, "load": loaded, "gx": gx, "sql": sql, "sql_jit": sql_jit}), file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

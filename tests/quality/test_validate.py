@@ -16,7 +16,7 @@ from oks.pipeline.validate import InvalidShareExceeded, SnapshotStructureError, 
 from oks.quality.batch import view_name
 from oks.quality.gx_runtime import DOCS_MARKER
 from oks.store.schema import runs
-from tests.payroll_files import person
+from tests.payroll_files import contract, person
 from tests.quality.conftest import quarantined
 
 TCKN = "expect_column_values_to_be_valid_tckn"
@@ -180,6 +180,12 @@ def test_a_column_empty_in_every_row_fails_naming_it(store, stage, tmp_path):
         validate_personnel(store, run_id, data_docs_dir=tmp_path / "docs")
 
 
+def test_a_payroll_none_of_whose_contracts_is_known_fails_as_a_whole(store, stage, tmp_path):
+    run_id = stage([person(1), person(2)], contracts=[contract(contract_no="AG-1999-999")])
+    with pytest.raises(SnapshotStructureError, match="no contract number of the payroll is in the contract master"):
+        validate_personnel(store, run_id, data_docs_dir=tmp_path / "docs")
+
+
 def test_a_csv_without_a_required_column_fails_naming_it_before_validation(store, stage):
     # The extraction refuses it first: the pipeline as a whole names the column either way.
     with pytest.raises(PayrollStructureError, match=r"missing required column\(s\): birth_date \(Doğum Tarihi\)"):
@@ -242,3 +248,17 @@ def test_the_summary_is_small_and_json(store, stage, tmp_path):
     text = json.dumps(summary)
     assert len(text) < 2_000
     assert _bad_tckn(1) not in text and person(2)["tckn"] not in text
+
+
+def test_a_check_that_cannot_run_stops_the_step_rather_than_passing(store, stage, tmp_path, monkeypatch):
+    import dataclasses
+
+    import oks.pipeline.validate as step
+    from oks.quality.checks import CHECKS
+
+    broken = dataclasses.replace(next(c for c in CHECKS if c.name == "first_name_present"), name="broken", field="no_such_column")
+    monkeypatch.setattr(step, "checks_for", lambda facts: (*CHECKS, broken))
+    run_id = stage([person(1), person(2)])
+    with pytest.raises(RuntimeError, match="checks could not run: broken"):
+        validate_personnel(store, run_id, data_docs_dir=tmp_path / "docs")
+    assert quarantined(store, run_id)[0] == {}

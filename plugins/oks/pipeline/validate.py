@@ -6,7 +6,8 @@ shown in Data Docs, and the row continues. The run stops — :class:`SnapshotStr
 :class:`InvalidShareExceeded`, both carrying the summary — only when the snapshot is unusable as a
 whole or when too large a share of the payroll is invalid.
 
-GX and pandas are imported only when the step runs, so importing this module (a DAG does) is cheap.
+GX and pandas are imported only when the step runs (inside :mod:`oks.quality.gx_runtime`), so importing
+this module — a DAG file does — is cheap.
 """
 
 from __future__ import annotations
@@ -15,14 +16,18 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import NoReturn
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from oks.payroll.columns import BY_NAME
+from oks.quality.batch import run_view, view_sql
 from oks.quality.checks import QualitySettings, RunFacts, checks_for
 from oks.quality.errors import InvalidShareExceeded, SnapshotStructureError, ValidationFailed
+from oks.quality.gx_runtime import run_suites
+from oks.quality.quarantine import STAGE, quarantined_rows, record_failures
 from oks.rules.parameters import ParametersUnavailable, parameters_for
 from oks.store import oks_home
 from oks.store.schema import payroll_lines, runs
@@ -82,14 +87,17 @@ def _structure_problems(outcomes: Iterable, lines: int) -> list[str]:
         check = outcome.check
         if check.level == "structure" and not outcome.success:
             problems.append(f"{check.description}: {outcome.observed or 'failed'}")
-        elif check.column_must_exist and lines and outcome.unexpected_count == lines:
-            empty.append(_column_label(check.field))
+        elif lines and outcome.unexpected_count == lines and check.level == "error":
+            if check.column_must_exist:
+                empty.append(_column_label(check.field))
+            elif check.all_rows_failing_means:
+                problems.append(check.all_rows_failing_means)
     if empty:
         problems.insert(0, f"column(s) missing or empty in every row: {', '.join(empty)}")
     return problems
 
 
-def _stop(engine: Engine, error: ValidationFailed) -> None:
+def _stop(engine: Engine, error: ValidationFailed) -> NoReturn:
     with engine.begin() as conn:
         finish_run(conn, error.summary["run_id"], state="failed", summary={"stage": "validate", **error.summary})
     log.error("%s", error)
@@ -110,10 +118,6 @@ def validate_personnel(
     The summary holds counts only: lines, quarantined and valid lines, invalid share, failing rows
     per field and expectation (errors and warnings apart), and the path of the Data Docs index.
     """
-    from oks.quality.batch import run_view, view_sql
-    from oks.quality.gx_runtime import run_suites
-    from oks.quality.quarantine import STAGE, quarantined_rows, record_failures
-
     started = time.perf_counter()
     settings = settings or QualitySettings()
     if not 0 <= invalid_share_threshold <= 1:
@@ -139,12 +143,16 @@ def validate_personnel(
 
     checks = checks_for(facts)
     with run_view(engine, run_id) as table:
-        suite_run = run_suites(engine, table, facts, checks, settings, docs_dir=docs_dir, view_sql=view_sql(run_id))
+        suite_run = run_suites(engine, table, facts, checks, settings, docs_dir=docs_dir, view_sql=view_sql(run_id), lines=lines)
         summary["data_docs"] = str(suite_run.docs_index)
         problems = _structure_problems(suite_run.outcomes, lines)
         if problems:
             _stop(engine, SnapshotStructureError(f"run {run_id}: " + "; ".join(problems), {**summary, "error": "structure"}))
-        counts = record_failures(engine, facts, suite_run.outcomes, settings)
+        broken = [f"{o.check.name}: {o.error}" for o in suite_run.outcomes if o.error]
+        if broken:
+            # A check that did not run must not pass as clean: no quarantine, no go.
+            raise RuntimeError(f"run {run_id}: checks could not run: {'; '.join(broken)}")
+        counts = record_failures(engine, facts, suite_run.outcomes, settings, lines=lines)
 
     failed: dict[str, dict[str, int]] = defaultdict(dict)
     for (field, rule), count in sorted(counts.items()):

@@ -117,6 +117,8 @@ class Check:
     # An error check on a column the payroll must carry: failing on every row means the column is
     # missing from the source, which is a structural problem, not N bad rows.
     column_must_exist: bool = False
+    # Likewise for other checks: what failing on every row says about the snapshot as a whole.
+    all_rows_failing_means: str | None = None
     applies: Callable[[RunFacts], bool] = field(default=lambda facts: True)
 
     @property
@@ -346,6 +348,7 @@ CHECKS: tuple[Check, ...] = (
         expectation="ExpectColumnValuesToBeKnownContracts",
         description="the contract number (Sözleşme No) is in the contract master",
         message=lambda row, facts, settings: f"contract_no {str(row['contract_no'])[:40]}: not in the contract master",
+        all_rows_failing_means="no contract number of the payroll is in the contract master (was the contracts file loaded?)",
     ),
     Check(
         name="person_unique",

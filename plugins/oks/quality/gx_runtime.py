@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from oks.quality.batch import postgres_session_settings
 from oks.quality.checks import SUITES, TABLE, Check, QualitySettings, RunFacts
 from oks.quality.redaction import SAMPLE_SIZE, redact_result
 
@@ -51,6 +52,7 @@ class Outcome:
     unexpected_count: int | None
     index_query: str | None  # SQL selecting row_no of every failing row (column-map checks)
     observed: str | None  # a table-level check's finding, e.g. "missing: mobile"
+    error: str | None = None  # GX could not compute the check: it neither passed nor failed
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,16 @@ def _swap_in(staging: Path, target: Path) -> None:
     staging.rename(target)
 
 
+def _connection_string(engine: Engine, lines: int) -> str:
+    url = engine.url
+    if engine.dialect.name == "postgresql":
+        options = url.query.get("options", "")
+        options = " ".join(options) if isinstance(options, tuple) else options
+        extra = " ".join(f"-c {name}={value}" for name, value in postgres_session_settings(lines).items())
+        url = url.update_query_dict({"options": f"{options} {extra}".strip()})
+    return url.render_as_string(hide_password=False)
+
+
 def _plain_sql(query: str, engine: Engine) -> str:
     """GX's failing-row query as SQL: for pyformat drivers (psycopg2) SQLAlchemy has escaped every
     ``%`` (modulo) as ``%%`` and GX leaves it so when the query has no parameters."""
@@ -140,6 +152,23 @@ def _raised(exception_info: dict | None) -> str | None:
         if isinstance(record, dict) and record.get("raised_exception"):
             return str(record.get("exception_message") or "unknown error").splitlines()[0][:300]
     return None
+
+
+def _outcome(check: Check, evr, engine: Engine) -> Outcome:
+    raw = evr.result or {}
+    if raw.get("unexpected_index_query"):
+        # Cleaned in place: the masked copy for Data Docs shows the same runnable SQL.
+        raw["unexpected_index_query"] = _plain_sql(raw["unexpected_index_query"], engine)
+    observed = raw.get("observed_value")
+    return Outcome(
+        check=check,
+        success=bool(evr.success),
+        element_count=raw.get("element_count"),
+        unexpected_count=raw.get("unexpected_count"),
+        index_query=raw.get("unexpected_index_query"),
+        observed=observed if isinstance(observed, str) else None,
+        error=_raised(evr.exception_info),
+    )
 
 
 def _replace_stored_result(context, suite_name: str, result) -> None:
@@ -161,10 +190,12 @@ def run_suites(
     *,
     docs_dir: Path,
     view_sql: str,
+    lines: int,
 ) -> SuiteRun:
     """Validate ``table_name`` (the run's rows) with the personnel and payroll suites, build the masked
     Data Docs site into ``docs_dir`` and return each check's outcome. ``view_sql`` is the query
-    shown in place of the temporary table name in Data Docs' failing-row queries."""
+    shown in place of the temporary table name in Data Docs' failing-row queries; ``lines`` (the
+    snapshot's size) sizes the PostgreSQL session."""
     _quiet_gx()
     import great_expectations as gx
 
@@ -174,7 +205,7 @@ def run_suites(
         add = {"sqlite": context.data_sources.add_sqlite, "postgresql": context.data_sources.add_postgres}.get(
             engine.dialect.name, context.data_sources.add_sql
         )
-        datasource = add(name=_DATASOURCE, connection_string=engine.url.render_as_string(hide_password=False))
+        datasource = add(name=_DATASOURCE, connection_string=_connection_string(engine, lines))
         try:
             batch = datasource.add_table_asset(name=f"run_{facts.run_id}", table_name=table_name).add_batch_definition_whole_table(
                 f"run_{facts.run_id}"
@@ -192,23 +223,8 @@ def run_suites(
                 result = definition.run(result_format=RESULT_FORMAT)
                 for evr in result.results:
                     check = by_name[evr.expectation_config.meta["oks_check"]]
-                    failure = _raised(evr.exception_info)
-                    if failure is not None:
-                        raise RuntimeError(f"check {check.name} could not run: {failure}")
-                    raw = dict(evr.result or {})
-                    if raw.get("unexpected_index_query"):
-                        raw["unexpected_index_query"] = _plain_sql(raw["unexpected_index_query"], engine)
-                    outcomes.append(
-                        Outcome(
-                            check=check,
-                            success=bool(evr.success),
-                            element_count=raw.get("element_count"),
-                            unexpected_count=raw.get("unexpected_count"),
-                            index_query=raw.get("unexpected_index_query"),
-                            observed=raw.get("observed_value") if isinstance(raw.get("observed_value"), str) else None,
-                        )
-                    )
-                    evr.result = redact_result(raw, evr.expectation_config.kwargs, replace={table_name: view_sql})
+                    outcomes.append(_outcome(check, evr, engine))
+                    evr.result = redact_result(evr.result or {}, evr.expectation_config.kwargs, replace={table_name: view_sql})
                 _replace_stored_result(context, suite_name, result)
         finally:
             datasource.get_engine().dispose()

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from oks.quality.checks import QualitySettings, RunFacts
+from oks.quality.batch import postgres_session_settings
 from oks.quality.gx_runtime import Outcome
 from oks.store.schema import payroll_lines, quarantine
 from oks.store.snapshot import insert_quarantine
@@ -42,12 +43,16 @@ def record_failures(
     outcomes: Iterable[Outcome],
     settings: QualitySettings,
     *,
+    lines: int,
     chunk_size: int = 5_000,
 ) -> Counter[tuple[str, str]]:
-    """Replace the run's validation quarantine with the failing rows of ``outcomes`` (error level).
-    Returns rows per (field, rule)."""
+    """Replace the run's validation quarantine with the failing rows of ``outcomes`` (error level);
+    ``lines`` is the snapshot's size. Returns rows per (field, rule)."""
     counts: Counter[tuple[str, str]] = Counter()
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            for name, value in postgres_session_settings(lines).items():
+                conn.exec_driver_sql(f"SET LOCAL {name} = '{value}'")
         conn.execute(sa.delete(quarantine).where(quarantine.c.run_id == facts.run_id, quarantine.c.stage == STAGE))
         for outcome in outcomes:
             check = outcome.check
