@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import logging
+import os
 from datetime import date
 
 from oks.pipeline.validate import validate_personnel
@@ -93,5 +94,6 @@ def test_no_personal_value_in_messages_logs_summary_or_data_docs(store, stage, t
     assert rows[0]["tckn"][:3] + "******" + rows[0]["tckn"][-2:] in validation_pages
     assert "2030-**-**" in validation_pages
 
-    # GX worked in memory: nothing written into the working directory.
+    # GX worked in memory: nothing written into the working directory; no usage statistics.
     assert list(cwd.iterdir()) == []
+    assert os.environ["GX_ANALYTICS_ENABLED"] == "false"

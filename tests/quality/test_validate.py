@@ -262,3 +262,28 @@ def test_a_check_that_cannot_run_stops_the_step_rather_than_passing(store, stage
     with pytest.raises(RuntimeError, match="checks could not run: broken"):
         validate_personnel(store, run_id, data_docs_dir=tmp_path / "docs")
     assert quarantined(store, run_id)[0] == {}
+
+
+@pytest.mark.postgres
+def test_a_store_reached_through_a_unix_socket(postgres_schema_url, tmp_path):
+    from sqlalchemy.engine import make_url
+
+    from oks.payroll.sources import CsvSource, open_contract_master
+    from oks.pipeline.extract import extract_payroll
+    from oks.store import open_store
+    from tests.payroll_files import write_contracts_csv, write_csv
+
+    url = make_url(postgres_schema_url)
+    socket_url = url.set(host=None, port=None).update_query_dict({"host": "/var/run/postgresql"})
+    try:
+        engine = open_store(socket_url.render_as_string(hide_password=False))
+    except sa.exc.OperationalError:
+        pytest.skip("no PostgreSQL Unix socket at /var/run/postgresql")
+    try:
+        payroll = write_csv(tmp_path / "bordro.csv", [person(1), person(2, tckn=_bad_tckn(2))])
+        master = write_contracts_csv(tmp_path / "sozlesmeler.csv", [contract()])
+        run_id = extract_payroll(engine, run_key="s", period="2026-10", source=CsvSource(payroll), contracts_source=open_contract_master(master))["run_id"]
+        summary = validate_personnel(engine, run_id, data_docs_dir=tmp_path / "docs", invalid_share_threshold=1.0)
+        assert summary["failed"] == {"tckn": {TCKN: 1}}
+    finally:
+        engine.dispose()

@@ -134,6 +134,19 @@ def _connection_string(engine: Engine, lines: int) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def _datasource(context, engine: Engine, lines: int):
+    connection_string = _connection_string(engine, lines)
+    specific = {"sqlite": context.data_sources.add_sqlite, "postgresql": context.data_sources.add_postgres}.get(engine.dialect.name)
+    if specific is not None:
+        try:
+            return specific(name=_DATASOURCE, connection_string=connection_string)
+        except ValueError:
+            # GX's URL model refuses some URLs libpq takes (a Unix socket given as ?host=/run/…);
+            # the generic SQL datasource runs the same queries.
+            pass
+    return context.data_sources.add_sql(name=_DATASOURCE, connection_string=connection_string)
+
+
 def _plain_sql(query: str, engine: Engine) -> str:
     """GX's failing-row query as SQL: for pyformat drivers (psycopg2) SQLAlchemy has escaped every
     ``%`` (modulo) as ``%%`` and GX leaves it so when the query has no parameters."""
@@ -202,10 +215,7 @@ def run_suites(
     staging = _prepare_site_dir(docs_dir)
     try:
         context = _context(staging)
-        add = {"sqlite": context.data_sources.add_sqlite, "postgresql": context.data_sources.add_postgres}.get(
-            engine.dialect.name, context.data_sources.add_sql
-        )
-        datasource = add(name=_DATASOURCE, connection_string=_connection_string(engine, lines))
+        datasource = _datasource(context, engine, lines)
         try:
             batch = datasource.add_table_asset(name=f"run_{facts.run_id}", table_name=table_name).add_batch_definition_whole_table(
                 f"run_{facts.run_id}"
