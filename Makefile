@@ -15,7 +15,7 @@ export AIRFLOW__CORE__DAGS_FOLDER   ?= $(CURDIR)/dags
 .PHONY: run test install lock clean
 
 run: $(STAMP)
-	$(BIN)/oks demo
+	$(BIN)/oks run-month
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

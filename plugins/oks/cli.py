@@ -133,6 +133,7 @@ COMMAND_MODULES = (
     "oks.payroll.commands",
     "oks.store.commands",
     "oks.des.commands",
+    "oks.orchestration.commands",
 )
 
 

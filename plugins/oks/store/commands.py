@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -72,6 +73,21 @@ def _cmd_confirm_payment(args: argparse.Namespace) -> int:
         amount=args.amount,
     )
     print(f"confirmed paid: obligation {', '.join(f'#{i}' for i in ids)}; its deadline alerts stop")
+    if args.no_airflow:
+        return 0
+    import requests
+
+    from oks.orchestration.airflow_api import AirflowApi, confirm_in_airflow
+
+    api = AirflowApi.from_env()
+    try:
+        answered = confirm_in_airflow(ids, api)
+    except requests.RequestException as exc:
+        print(f"note: Airflow API at {api.base_url} not answered ({type(exc).__name__}); a waiting "
+              "confirm_bank_transfer task will see the payment when it checks the store", file=sys.stderr)
+        return 0
+    if answered:
+        print(f"answered confirm_bank_transfer in Airflow for obligation {', '.join(f'#{i}' for i in answered)}")
     return 0
 
 
@@ -102,5 +118,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--amount", type=_amount, help="the amount transferred, checked against the obligation")
     p.add_argument("--paid-at", type=datetime.fromisoformat, metavar="ISO_TIME", help="when the transfer was made (default now)")
     p.add_argument("--by", required=True, metavar="WHO", help="who confirms (person or bank-statement job)")
+    p.add_argument("--no-airflow", action="store_true", help="do not answer the waiting approval in Airflow (OKS_AIRFLOW_API_URL)")
     p.add_argument("--store", help=store_help)
     p.set_defaults(handler=_cmd_confirm_payment)

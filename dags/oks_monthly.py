@@ -1,0 +1,190 @@
+"""
+### OKS monthly run — automatic BES enrolment for one pay period
+
+Extracts the period's payroll, validates personnel data, decides who must be enrolled, computes the
+contributions, sends personnel and then payments to DES (İŞNET Dijital Eko Sistem) for every contract,
+waits for the insurers' policy numbers and transfer confirmations, records what must be paid to
+which insurer by when, proves the accounting adds up, publishes the report, and asks operations to
+confirm each bank transfer.
+
+**Params:** `period` (YYYY-MM; a scheduled run takes its month), `employers` (VKNs, empty = all),
+`dry_run` (everything but the DES calls), `payroll_source` (`sql` = the `oks_payroll` connection, or a
+folder with `payroll.csv` and `contracts.csv`), `expected_wage_day` (for the Deadline Alert),
+`des_batch_size` (contracts per mapped DES task).
+
+**Re-running** a period is safe: the store's run for the period is replaced, DES re-attaches to the
+lists and payments it already holds, and a paid month is never paid again.
+
+**Deadlines:** the statutory payment deadline is the business day after the wage payment day. The
+`oks_deadline_watch` DAG pages on-call from the store; this DAG also carries a Deadline Alert.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import AsyncCallback, DeadlineAlert, Param, dag, get_current_context, task, task_group
+
+from oks.orchestration import monthly
+from oks.orchestration.deadlines import StatutoryPaymentDeadline, notify_deadline_missed
+from oks.orchestration.notifiers import OnCallNotifier
+from oks.orchestration.operators import ConfirmBankTransferOperator
+from oks.orchestration.sensors import DesCompletionSensor
+
+IF_IT_FAILS = "**If it fails**"
+# DES re-checks every 5 minutes; a local run against the simulator sets OKS_DES_POLL_SECONDS low.
+POLL_SECONDS = float(os.environ.get("OKS_DES_POLL_SECONDS", "300"))
+
+
+@dag(
+    dag_id="oks_monthly",
+    description="OKS (automatic BES enrolment): payroll → validation → DES → insurers → payment deadline",
+    doc_md=__doc__,
+    # The 25th, 07:00 Istanbul: before month-end wages, so lists and payments are through DES in time.
+    schedule="0 7 25 * *",
+    start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Istanbul"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["oks", "payroll", "des"],
+    default_args={
+        "owner": "oks-payroll",
+        # Production retries ride out DES hiccups; local runs and tests set OKS_TASK_RETRIES=0 to fail fast.
+        "retries": int(os.environ.get("OKS_TASK_RETRIES", "2")),
+        "retry_delay": timedelta(seconds=int(os.environ.get("OKS_RETRY_DELAY_SECONDS", "120"))),
+        "retry_exponential_backoff": True,
+        "on_failure_callback": OnCallNotifier(),
+    },
+    params={
+        "period": Param(None, type=["null", "string"], pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="Pay period YYYY-MM"),
+        "employers": Param([], type="array", items={"type": "string", "pattern": r"^\d{10}$"}, description="Employer VKNs; empty for all"),
+        "dry_run": Param(False, type="boolean", description="Do everything except calling DES"),
+        "payroll_source": Param("", type="string", description="'sql' (oks_payroll connection) or a folder with payroll.csv + contracts.csv"),
+        "expected_wage_day": Param(None, type=["null", "integer"], minimum=1, maximum=31, description="Day wages are paid (Deadline Alert)"),
+        "des_batch_size": Param(50, type="integer", minimum=1, description="Contracts per mapped DES task"),
+    },
+    deadline=DeadlineAlert(
+        reference=StatutoryPaymentDeadline(), interval=timedelta(0), callback=AsyncCallback(notify_deadline_missed)
+    ),
+)
+def oks_monthly():
+    @task(doc_md=f"""Extract the period's payroll into the run's snapshot; malformed rows are quarantined with row and field.
+    {IF_IT_FAILS} a missing column or an empty extract: fix the export or the `oks_payroll` query, then clear this task.""")
+    def extract_payroll(**context) -> dict:
+        return monthly.extract(context["params"], context.get("logical_date"))
+
+    @task(doc_md=f"""Great Expectations suites over the snapshot; failing rows are quarantined (masked), Data Docs written.
+    {IF_IT_FAILS} the invalid share passed the threshold or a column is missing: read the Data Docs, fix payroll, re-run.""")
+    def validate_personnel(store_run: int) -> dict:
+        return monthly.validate(store_run)
+
+    @task(doc_md=f"""Upsert employees from the valid lines, keeping history of changed personal data.
+    {IF_IT_FAILS} a database problem: check the `oks_store` connection, then clear this task.""")
+    def register_personnel(store_run: int) -> dict:
+        return monthly.register(store_run)
+
+    @task(doc_md=f"""Pull opt-outs, pauses, exits and cancellations from DES before anything is deducted.
+    {IF_IT_FAILS} DES unreachable: retried automatically; if it persists check `des_default`, then clear this task.""")
+    def sync_insurer_status(store_run: int) -> dict:
+        return monthly.sync_status(store_run)
+
+    @task(doc_md=f"""Decide each person's outcome: enrol, already enrolled, not eligible (reason), inactive, rejected.
+    {IF_IT_FAILS} lines without an employee or contract record: check the contract master, then clear this task.""")
+    def assess_eligibility(store_run: int) -> dict:
+        return monthly.assess(store_run)
+
+    @task(doc_md=f"""Compute each contribution: 3% of PEK (or the person's/contract's rate or amount), kuruş dropped.
+    {IF_IT_FAILS} a year without SGK parameters: add `rules/data/parameters/<year>.toml`, then clear this task.""")
+    def compute_contributions(store_run: int) -> dict:
+        return monthly.contribute(store_run)
+
+    @task(doc_md=f"""Split the contracts with work into batches for the mapped DES tasks.
+    {IF_IT_FAILS} a database problem: clear this task.""")
+    def plan_des_batches(store_run: int, **context) -> list[dict]:
+        return monthly.plan_batches(store_run, int(context["params"]["des_batch_size"]))
+
+    @task_group(group_id="des", tooltip="Per batch of contracts: personnel → policy numbers → payment → transfer")
+    def des_work(batch: dict):
+        @task(map_index_template="{{ batch_label }}", doc_md=f"""Register the contracts on DES and send the people not yet answered by the insurer.
+        {IF_IT_FAILS} missing WS credentials or DES down: fix `oks_ws_*`/`des_default`, clear the task — it re-attaches.""")
+        def submit_personnel(batch: dict) -> list[str]:
+            get_current_context()["batch_label"] = batch["label"]
+            return monthly.submit_personnel(batch)
+
+        @task(map_index_template="{{ batch_label }}", doc_md=f"""Record policy numbers and rejections (rejected people are quarantined).
+        {IF_IT_FAILS} clear this task: answers are applied once.""")
+        def record_personnel_results(batch: dict) -> dict:
+            get_current_context()["batch_label"] = batch["label"]
+            return monthly.record_personnel(batch)
+
+        @task(map_index_template="{{ batch_label }}", doc_md=f"""Send the contributions as one payment per contract and kind.
+        {IF_IT_FAILS} DUPLICATE_PERIOD with other content stops for a human: compare with DES; never pay a month twice.""")
+        def submit_payment(batch: dict) -> list[str]:
+            get_current_context()["batch_label"] = batch["label"]
+            return monthly.submit_payments(batch)
+
+        @task(map_index_template="{{ batch_label }}", doc_md=f"""Record the transfer and the payment obligations (amount, insurer IBAN, reference, due date).
+        {IF_IT_FAILS} an obligation conflicts with a paid one: reconcile with the insurer before anything else.""")
+        def record_payment_obligation(batch: dict) -> list[int]:
+            get_current_context()["batch_label"] = batch["label"]
+            return monthly.record_transfers(batch)
+
+        lists = submit_personnel(batch)
+        waited = DesCompletionSensor(
+            task_id="wait_for_policy_numbers", kind="personnel_list", ids=lists, poll_interval=POLL_SECONDS,
+            doc_md=f"Wait (in the triggerer) until the insurers have answered every personnel list. {IF_IT_FAILS} "
+            "the insurer did not answer in time: check DES, then clear — it only waits.",
+        )  # fmt: skip
+        recorded = record_personnel_results(batch)
+        payments = submit_payment(batch)
+        transferred = DesCompletionSensor(
+            task_id="wait_for_transfer", kind="payment", ids=payments, poll_interval=POLL_SECONDS,
+            doc_md=f"Wait (in the triggerer) until DES reports the transfers complete. {IF_IT_FAILS} check DES, then clear.",
+        )  # fmt: skip
+        obligations = record_payment_obligation(batch)
+        waited >> recorded >> payments
+        transferred >> obligations
+        return obligations
+
+    @task(trigger_rule="none_failed", doc_md=f"""Prove the invariants: one outcome per row; contributions = payment = obligation; one REGULAR payment a month.
+    {IF_IT_FAILS} STOP: do not pay by hand until the difference is explained (the message lists it).""")
+    def reconcile_run(store_run: int) -> dict:
+        return monthly.reconcile(store_run)
+
+    @task(trigger_rule="none_failed", doc_md=f"""Write the run report (HTML + CSV, masked) with the payments to make.
+    {IF_IT_FAILS} clear this task: it only reads the store.""")
+    def publish_report(store_run: int) -> dict:
+        return monthly.report(store_run)
+
+    @task(trigger_rule="none_failed", doc_md=f"""One approval request per unpaid obligation, each timing out at its deadline.
+    {IF_IT_FAILS} clear this task.""")
+    def plan_confirmations(store_run: int) -> list[dict]:
+        return monthly.confirmations(store_run)
+
+    extracted = extract_payroll()
+    store_run = extracted["run_id"]  # the store's run (not Airflow's run_id)
+    validated = validate_personnel(store_run)
+    registered = register_personnel(store_run)
+    synced = sync_insurer_status(store_run)
+    assessed = assess_eligibility(store_run)
+    computed = compute_contributions(store_run)
+    batches = plan_des_batches(store_run)
+    validated >> registered >> synced >> assessed >> computed >> batches
+
+    work = des_work.expand(batch=batches)
+    reconciled = reconcile_run(store_run)
+    reported = publish_report(store_run)
+    requests = plan_confirmations(store_run)
+    work >> reconciled >> reported >> requests
+
+    ConfirmBankTransferOperator.partial(
+        task_id="confirm_bank_transfer",
+        map_index_template="Obligation #{{ task.obligation_id }}",
+        retries=0,  # a timeout or a "Reject" must page on-call, not wait again
+        doc_md=f"Operations approve once the bank has executed the transfer (or `oks confirm-payment` answers). "
+        f"{IF_IT_FAILS} Rejected or no answer by the deadline: the money has not reached the insurer — pay now.",
+    ).expand_kwargs(requests)
+
+
+oks_monthly()

@@ -1,0 +1,106 @@
+"""Answering ``confirm_bank_transfer`` through Airflow's REST API, as a bank-statement job would.
+
+``oks confirm-payment`` marks the obligation paid in the store and then answers the matching pending
+human-in-the-loop request (``Approve``), so the monthly run moves on exactly as if a person had
+clicked in the UI. The API is found from ``OKS_AIRFLOW_API_URL`` (default the local api-server);
+credentials from ``OKS_AIRFLOW_API_TOKEN`` or ``OKS_AIRFLOW_USERNAME`` / ``OKS_AIRFLOW_PASSWORD``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import requests
+
+__all__ = ["AirflowApi", "PendingConfirmation", "confirm_in_airflow"]
+
+DAG_ID = "oks_monthly"
+TASK_ID = "confirm_bank_transfer"
+_OBLIGATION = re.compile(r"^Obligation #(\d+):")
+
+
+@dataclass(frozen=True)
+class PendingConfirmation:
+    obligation_id: int
+    dag_id: str
+    dag_run_id: str
+    task_id: str
+    map_index: int
+
+
+class AirflowApi:
+    def __init__(self, base_url: str, *, token: str | None = None, username: str | None = None,
+                 password: str | None = None, timeout: float = 10.0) -> None:  # fmt: skip
+        self.base_url = base_url.rstrip("/")
+        self._token, self._username, self._password = token, username, password
+        self.timeout = timeout
+        self.http = requests.Session()
+
+    def __repr__(self) -> str:  # never show credentials
+        return f"AirflowApi({self.base_url!r})"
+
+    @classmethod
+    def from_env(cls) -> AirflowApi:
+        return cls(
+            os.environ.get("OKS_AIRFLOW_API_URL", "http://127.0.0.1:8080"),
+            token=os.environ.get("OKS_AIRFLOW_API_TOKEN"),
+            username=os.environ.get("OKS_AIRFLOW_USERNAME"),
+            password=os.environ.get("OKS_AIRFLOW_PASSWORD"),
+        )
+
+    def _headers(self) -> dict[str, str]:
+        if not self._token and self._username:
+            answer = self.http.post(
+                f"{self.base_url}/auth/token",
+                json={"username": self._username, "password": self._password},
+                timeout=self.timeout,
+            )
+            answer.raise_for_status()
+            self._token = answer.json()["access_token"]
+        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
+
+    def pending_confirmations(self) -> list[PendingConfirmation]:
+        found, offset = [], 0
+        while True:
+            answer = self.http.get(
+                f"{self.base_url}/api/v2/dags/{DAG_ID}/dagRuns/~/hitlDetails",
+                params={"task_id": TASK_ID, "response_received": "false", "limit": 100, "offset": offset},
+                headers=self._headers(),
+                timeout=self.timeout,
+            )
+            answer.raise_for_status()
+            page = answer.json()
+            for detail in page["hitl_details"]:
+                match = _OBLIGATION.match(detail.get("subject") or "")
+                ti = detail["task_instance"]
+                if match:
+                    found.append(PendingConfirmation(int(match.group(1)), ti["dag_id"], ti["dag_run_id"], ti["task_id"], ti["map_index"]))
+            offset += len(page["hitl_details"])
+            if not page["hitl_details"] or offset >= page["total_entries"]:
+                return found
+
+    def answer(self, pending: PendingConfirmation, option: str = "Approve") -> None:
+        answer = self.http.patch(
+            f"{self.base_url}/api/v2/dags/{pending.dag_id}/dagRuns/{pending.dag_run_id}/taskInstances/"
+            f"{pending.task_id}/{pending.map_index}/hitlDetails",
+            json={"chosen_options": [option], "params_input": {}},
+            headers=self._headers(),
+            timeout=self.timeout,
+        )
+        if answer.status_code != 409:  # 409: somebody answered already — the outcome we wanted
+            answer.raise_for_status()
+
+
+def confirm_in_airflow(obligation_ids: Iterable[int], api: AirflowApi | None = None) -> list[int]:
+    """Approve the pending ``confirm_bank_transfer`` requests of these obligations; returns the ids answered."""
+    api = api or AirflowApi.from_env()
+    wanted = set(obligation_ids)
+    answered = []
+    for pending in api.pending_confirmations():
+        if pending.obligation_id in wanted:
+            api.answer(pending, "Approve")
+            answered.append(pending.obligation_id)
+    return answered

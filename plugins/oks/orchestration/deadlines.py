@@ -1,0 +1,66 @@
+"""The statutory payment deadline as an Airflow Deadline Alert reference — the monthly DAG's second net.
+
+The first net is ``oks_deadline_watch``, which alerts from the store. This one needs nothing but
+Airflow: when a monthly run is created, the scheduler asks :class:`StatutoryPaymentDeadline` for the
+moment the month's contribution must be at the insurer, and if the run has not finished by then its
+callback pages on-call from the triggerer.
+
+The wage payment day is not known before payroll is extracted, so the reference assumes the day the
+payroll team names in the run's ``expected_wage_day`` param (default: the period's last day — wages
+are usually paid at the end of the month). An earlier real wage day is caught by the deadline watch.
+"""
+
+from __future__ import annotations
+
+import calendar as _calendar
+from datetime import date, datetime
+from typing import Any
+
+from airflow.sdk.definitions.deadline import BaseDeadlineReference
+
+__all__ = ["StatutoryPaymentDeadline", "expected_due_at", "notify_deadline_missed"]
+
+
+def expected_due_at(period: str, expected_wage_day: int | None = None) -> datetime:
+    """The statutory due moment for wages of ``period`` paid on ``expected_wage_day`` (default: last day)."""
+    from oks.rules.calendar import payment_deadline
+
+    year, month = (int(part) for part in period.split("-"))
+    last = _calendar.monthrange(year, month)[1]
+    day = min(expected_wage_day or last, last)
+    return payment_deadline(date(year, month, day)).due_at()
+
+
+class StatutoryPaymentDeadline(BaseDeadlineReference):
+    """Deadline reference: the statutory payment deadline of the run's pay period."""
+
+    required_kwargs = {"dag_id", "run_id"}
+
+    def _evaluate_with(self, *, session: Any, **kwargs: Any) -> datetime | None:
+        from airflow.models import DagRun
+        from sqlalchemy import select
+
+        run = session.scalar(select(DagRun).where(DagRun.dag_id == kwargs["dag_id"], DagRun.run_id == kwargs["run_id"]))
+        if run is None:
+            return None
+        conf = run.conf or {}
+        period = conf.get("period")
+        if not period:
+            moment = run.logical_date or run.run_after
+            period = f"{moment.year:04d}-{moment.month:02d}"
+        return expected_due_at(period, conf.get("expected_wage_day"))
+
+
+async def notify_deadline_missed(context: dict | None = None, **kwargs: Any) -> None:
+    """Runs in the triggerer when a monthly run is still not finished at the statutory deadline."""
+    from oks.orchestration.notifiers import notifiers_for
+
+    dag_run = (context or {}).get("dag_run")
+    run_id = dag_run.get("run_id") if isinstance(dag_run, dict) else getattr(dag_run, "run_id", "?")
+    subject = f"[OKS OVERDUE] oks_monthly run {run_id} passed the statutory payment deadline unfinished"
+    text = (
+        f"The monthly run {run_id} has not finished and the statutory payment deadline has passed. "
+        "Check which task is stuck, pay the insurers from `oks obligations`, and confirm with `oks confirm-payment`."
+    )
+    for notifier in notifiers_for(subject, text, "overdue").values():
+        await notifier.async_notify(context or {})

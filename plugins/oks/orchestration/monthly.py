@@ -1,0 +1,246 @@
+"""What each task of ``oks_monthly`` does, in Airflow terms: read the run's params, build the
+resources, call one pipeline step, return its small summary (counts and ids — never rows).
+
+The DAG file wires these together and stays thin; the steps themselves live in ``oks.pipeline`` and
+know nothing of Airflow.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+
+from oks.orchestration.resources import des_gateway, payroll_sources, store_engine, ws_credentials_for
+
+log = logging.getLogger(__name__)
+
+PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+def resolve_period(params: Mapping, logical_date: datetime | None) -> str:
+    """The ``period`` param, else the month of the run's logical date (scheduled runs)."""
+    period = (params.get("period") or "").strip()
+    if period:
+        if not PERIOD.match(period):
+            raise ValueError(f"period must be YYYY-MM (got {period!r})")
+        return period
+    if logical_date is None:
+        raise ValueError("a manual run needs the period param (YYYY-MM)")
+    return f"{logical_date.year:04d}-{logical_date.month:02d}"
+
+
+def run_key(period: str, employers: list[str] | None) -> str:
+    """The store's run for a period and employer set: a re-run of the same month is the same run, so
+    its snapshot is replaced and nothing is counted twice."""
+    return f"{period}:{','.join(sorted(employers)) if employers else 'all'}"
+
+
+def _source_location(params: Mapping) -> str:
+    return (params.get("payroll_source") or os.environ.get("OKS_PAYROLL_SOURCE") or "sql").strip()
+
+
+def extract(params: Mapping, logical_date: datetime | None) -> dict:
+    from oks.pipeline.extract import extract_payroll
+
+    period = resolve_period(params, logical_date)
+    employers = list(params.get("employers") or []) or None
+    source, contracts = payroll_sources(_source_location(params), period, employers)
+    return extract_payroll(
+        store_engine(), run_key=run_key(period, employers), period=period, source=source, contracts_source=contracts,
+        employers=employers, dry_run=bool(params.get("dry_run")),
+    )  # fmt: skip
+
+
+def validate(run_id: int) -> dict:
+    from oks.pipeline.validate import validate_personnel
+
+    return validate_personnel(store_engine(), run_id)
+
+
+def register(run_id: int) -> dict:
+    from oks.pipeline.extract import register_employees
+
+    return register_employees(store_engine(), run_id)
+
+
+def _dry_run(run_id: int) -> bool:
+    from oks.store.schema import runs
+
+    with store_engine().connect() as conn:
+        return bool(conn.execute(sa.select(runs.c.dry_run).where(runs.c.id == run_id)).scalar_one())
+
+
+def sync_status(run_id: int) -> dict:
+    from oks.pipeline.status_sync import sync_insurer_status
+
+    if _dry_run(run_id):
+        return {"skipped": "dry run"}
+    engine = store_engine()
+    with des_gateway(engine) as gateway:
+        return sync_insurer_status(engine, gateway)
+
+
+def assess(run_id: int) -> dict:
+    from oks.pipeline.assess import assess_eligibility
+
+    summary = assess_eligibility(store_engine(), run_id)
+    if len(summary.get("by_reason", {})) > 50:  # keep XCom small; the report has the detail
+        summary.pop("by_reason")
+    return summary
+
+
+def contribute(run_id: int) -> dict:
+    from oks.pipeline.contribute import compute_contributions
+
+    summary = compute_contributions(store_engine(), run_id)
+    # The per-contract totals go to the report; XCom keeps a summary people can read at a glance.
+    summary["contracts"] = len(summary.pop("by_contract"))
+    return summary
+
+
+def plan_batches(run_id: int, batch_size: int) -> list[dict]:
+    """The DES work in batches of contracts, each labelled with its contract numbers for the UI."""
+    from oks.pipeline.submission import contracts_with_work
+
+    if _dry_run(run_id):
+        return []
+    numbers = contracts_with_work(store_engine(), run_id)
+    batches = [numbers[i : i + batch_size] for i in range(0, len(numbers), max(1, batch_size))]
+    return [{"run_id": run_id, "contracts": b, "label": b[0] if len(b) == 1 else f"{b[0]} … {b[-1]} ({len(b)})"} for b in batches]
+
+
+def submit_personnel(batch: Mapping) -> list[str]:
+    """Register the batch's contracts and send their personnel lists; the list ids to wait for."""
+    from oks.pipeline.submission import register_contracts, submit_personnel
+
+    engine = store_engine()
+    with des_gateway(engine) as gateway:
+        register_contracts(engine, gateway, batch["run_id"], batch["contracts"], credentials_for=ws_credentials_for)
+        return [
+            list_id
+            for contract_no in batch["contracts"]
+            if (list_id := submit_personnel(engine, gateway, batch["run_id"], contract_no)["list_id"])
+        ]
+
+
+def _ledger_ids(kind: str, run_id: int, contract_no: str) -> list[str]:
+    from oks.store.schema import des_requests
+
+    with store_engine().connect() as conn:
+        return list(
+            conn.execute(
+                sa.select(des_requests.c.des_id).where(
+                    des_requests.c.kind == kind, des_requests.c.run_id == run_id,
+                    des_requests.c.contract_no == contract_no, des_requests.c.des_id.is_not(None),
+                ).distinct()
+            ).scalars()
+        )  # fmt: skip
+
+
+def record_personnel(batch: Mapping) -> dict:
+    from oks.pipeline.submission import record_personnel_results
+
+    engine = store_engine()
+    totals: dict[str, int] = {}
+    with des_gateway(engine) as gateway:
+        for contract_no in batch["contracts"]:
+            for list_id in _ledger_ids("personnel_list", batch["run_id"], contract_no):
+                result = record_personnel_results(engine, gateway, batch["run_id"], contract_no, list_id)
+                for key in ("enrolled", "rejected", "applied", "not_applied"):
+                    totals[key] = totals.get(key, 0) + int(result.get(key, 0))
+    return totals
+
+
+def submit_payments(batch: Mapping) -> list[str]:
+    from oks.pipeline.submission import submit_payments
+
+    engine = store_engine()
+    ids = []
+    with des_gateway(engine) as gateway:
+        for contract_no in batch["contracts"]:
+            for payment in submit_payments(engine, gateway, batch["run_id"], contract_no)["payments"].values():
+                if payment["payment_id"]:
+                    ids.append(payment["payment_id"])
+    return ids
+
+
+def record_transfers(batch: Mapping) -> list[int]:
+    """Record the transfers and the payment obligations of the batch; the obligation ids."""
+    from oks.pipeline.obligations import record_payment_obligations
+    from oks.pipeline.submission import record_payment_results
+
+    engine = store_engine()
+    obligations: list[int] = []
+    with des_gateway(engine) as gateway:
+        for contract_no in batch["contracts"]:
+            payment_ids = {}
+            for payment_id in _ledger_ids("payment", batch["run_id"], contract_no):
+                page = gateway.read_payment(payment_id, limit=1)
+                record_payment_results(engine, gateway, batch["run_id"], contract_no, payment_id)
+                payment_ids[f"{contract_no}/{page.kind.lower()}"] = payment_id
+            instructions = record_payment_obligations(engine, batch["run_id"], contract_no=contract_no, des_payment_ids=payment_ids)
+            for instruction in instructions:
+                log.info("payment instruction: %s", instruction.as_text())
+            obligations += [i.obligation_id for i in instructions]
+    return obligations
+
+
+def reconcile(run_id: int) -> dict:
+    from oks.pipeline.reconcile import reconcile_run
+
+    engine = store_engine()
+    if _dry_run(run_id):
+        return reconcile_run(engine, run_id)
+    with des_gateway(engine) as gateway:
+        return reconcile_run(engine, run_id, gateway=gateway)
+
+
+def report(run_id: int) -> dict:
+    from oks.pipeline.report import publish_report
+    from oks.store import oks_home
+
+    data_docs = oks_home() / "data_docs" / f"run-{run_id}" / "index.html"
+    summary = publish_report(
+        store_engine(), run_id, out_dir=oks_home() / "reports" / f"run-{run_id}",
+        data_docs=str(data_docs) if data_docs.exists() else None,
+    )  # fmt: skip
+    return summary
+
+
+def confirmations(run_id: int) -> list[dict]:
+    """One approval request per unpaid obligation of the run, timing out at its statutory deadline."""
+    from oks.pipeline.obligations import reference_text
+    from oks.rules.calendar import Deadline
+    from oks.store.schema import contracts, payment_obligations
+
+    with store_engine().connect() as conn:
+        rows = conn.execute(
+            sa.select(payment_obligations, contracts.c.contract_no, contracts.c.insurer)
+            .join(contracts, contracts.c.id == payment_obligations.c.contract_id)
+            .where(payment_obligations.c.run_id == run_id, payment_obligations.c.state != "paid")
+            .order_by(payment_obligations.c.due_on, contracts.c.contract_no)
+        ).all()
+    now = datetime.now(timezone.utc)
+    requests = []
+    for row in rows:
+        due_at = Deadline(row.wage_paid_on, row.due_on, row.cutoff).due_at()
+        by = f"{row.due_on:%d.%m.%Y}" + (f" {row.cutoff:%H:%M}" if row.cutoff else " (bank closing time)")
+        requests.append(
+            {
+                "obligation_id": row.id,
+                "subject": f"Obligation #{row.id}: {row.amount:,.2f} TL to {row.insurer} ({row.contract_no}, {row.period} {row.payment_kind})",
+                "body": (
+                    f"Transfer **{row.amount:,.2f} TL** to **{row.insurer}** account `{row.collection_iban}` "
+                    f"with the description `{reference_text(row.contract_no, row.period, row.payment_kind)}` "
+                    f"by **{by}**.\n\nApprove once the bank has executed the transfer. A bank-statement job may "
+                    f"answer instead with `oks confirm-payment --obligation {row.id} --amount {row.amount} --by <who>`."
+                ),
+                "response_timeout": max(timedelta(minutes=1), due_at.astimezone(timezone.utc) - now),
+            }
+        )
+    return requests
