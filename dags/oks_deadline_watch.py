@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import Param, dag, task
 
 from oks.orchestration.notifiers import OnCallNotifier
 
@@ -30,6 +30,10 @@ from oks.orchestration.notifiers import OnCallNotifier
     catchup=False,
     max_active_runs=1,
     tags=["oks", "deadlines", "on-call"],
+    params={
+        "as_of": Param(None, type=["null", "string"], format="date-time",
+                       description="Evaluate the schedule as of this moment instead of now (drills, tests)"),
+    },
     default_args={
         "owner": "oks-oncall",
         "retries": 3,
@@ -41,10 +45,10 @@ def oks_deadline_watch():
     @task(doc_md="""Send the alerts that are due now for every unpaid obligation.
     **If it fails** an alert channel is down (the others were sent): check `oks_alert_smtp` /
     `oks_alert_webhook`; the next run retries. Meanwhile run `oks obligations` and page by hand.""")
-    def watch_payment_deadlines() -> dict:
+    def watch_payment_deadlines(**context) -> dict:
         from oks.orchestration.watch import watch_now
 
-        return watch_now()
+        return watch_now(context["params"].get("as_of"))
 
     watch_payment_deadlines()
 

@@ -13,6 +13,8 @@ import uuid
 
 import pytest
 
+from tests.airflow_env import airflow_home  # noqa: F401 - one Airflow home for the whole session
+
 DEFAULT_PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 
 

@@ -9,7 +9,10 @@ from oks.orchestration.resources import store_engine
 from oks.rules.calendar import ISTANBUL
 
 
-def watch_now(now: datetime | None = None) -> dict:
+def watch_now(as_of: str | datetime | None = None) -> dict:
+    """Alerts due now (or ``as_of``, an ISO moment, for drills and tests) for every unpaid obligation."""
     from oks.pipeline.deadline_watch import watch_deadlines
 
-    return watch_deadlines(store_engine(), now=now or datetime.now(ISTANBUL), senders=alert_senders())
+    if isinstance(as_of, str):
+        as_of = datetime.fromisoformat(as_of)
+    return watch_deadlines(store_engine(), now=as_of or datetime.now(ISTANBUL), senders=alert_senders())

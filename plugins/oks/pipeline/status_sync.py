@@ -15,6 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from oks.des.errors import DesApiError
 from oks.des.gateway import DesGateway
 from oks.rules.identity import normalize_tckn
 from oks.rules.lifecycle import MAX_PAUSE_MONTHS, add_months
@@ -62,7 +63,18 @@ def sync_insurer_status(engine: Engine, gateway: DesGateway, *, contract_nos: Se
             by_tckn = {normalize_tckn(t): e for e, t in conn.execute(_ENROLMENTS, {"contract_no": contract_no})}
         cursor = cursors.get(contract_no)
         while True:
-            page = gateway.read_events(contract_no, after=cursor)
+            try:
+                page = gateway.read_events(contract_no, after=cursor)
+            except DesApiError as exc:
+                if exc.code != "CONTRACT_NOT_FOUND":
+                    raise
+                # DES no longer knows the contract (removed on its side): register it again before
+                # sending, and say so — its events, if any, cannot be read until then.
+                log.warning("contract %s is not registered on DES any more; it will be registered again", contract_no)
+                with engine.begin() as conn:
+                    conn.execute(sa.update(contracts).where(contracts.c.contract_no == contract_no).values(des_registered_at=None))
+                counts["contracts_unknown_to_des"] += 1
+                break
             specs = []
             for event in page.events:
                 counts[event.type] += 1

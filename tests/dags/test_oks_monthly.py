@@ -1,0 +1,143 @@
+"""``oks_monthly`` end to end with ``dag.test()`` against the real simulator.
+
+A clean month; a month with defects and insurer rejections and bonuses; the same month again (no
+second payment, same totals); the next month after opt-outs at the insurer. Each run's accounting
+invariant is checked again at the end, against what DES holds.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from oks.des.client import DesClient
+from oks.des.settings import settings_from_connection
+from oks.orchestration.airflow_api import AirflowApi
+from oks.orchestration.local_run import BankStatementJob, run_monthly, summarize
+from oks.orchestration.resources import store_engine
+from oks.payroll.synthetic import generate
+from oks.pipeline.reconcile import reconcile_run
+from oks.store.schema import (
+    contracts,
+    contributions,
+    employees,
+    enrolments,
+    payment_obligations,
+    payroll_lines,
+    quarantine,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(local_airflow, conf) -> str:
+    with BankStatementJob(AirflowApi(local_airflow), interval=0.3):
+        return run_monthly(REPO / "dags", conf)
+
+
+def reconciles(period: str) -> dict:
+    result = summarize(period, "checked")
+    with DesClient(settings_from_connection("des_default")) as gateway:
+        return reconcile_run(store_engine(), result.run_id, gateway=gateway)
+
+
+def payroll(tmp_path, period, **options):
+    manifest = generate(tmp_path / period, period=period, fmt="csv", **options)
+    return manifest
+
+
+def test_a_clean_month(des, local_airflow, tmp_path):
+    manifest = payroll(tmp_path, "2026-09", employers=2, employees=40, seed=3, defect_share=0, identity_mismatch_share=0)
+    des.load_register(manifest.identity_register)
+    state = run(local_airflow, {"period": "2026-09", "payroll_source": str(manifest.payroll.parent)})
+    assert state.endswith("success")
+
+    result = summarize("2026-09", state)
+    outcomes = result.summary["outcomes"]
+    assert sum(outcomes.values()) == manifest.rows and outcomes.get("rejected", 0) == 0
+    assert result.summary["quarantined_rows"] == {}
+    assert {o[-1] for o in result.summary["obligations"]} == {"paid"}  # every approval answered
+    assert reconciles("2026-09")["problems"] == 0
+    regular = [p for p in des.state()["payments"] if p["period"] == "2026-09" and p["kind"] == "REGULAR"]
+    assert len(regular) == len({p["contract_no"] for p in regular})  # one REGULAR payment per contract
+
+
+def _next_month(manifest, folder: Path, period: str) -> Path:
+    """The same people a month later: the payroll export with a new period and wage days."""
+    folder.mkdir(parents=True)
+    shutil.copy(manifest.contracts, folder / "contracts.csv")
+    year, month = period.split("-")
+    with open(manifest.payroll, encoding="utf-8-sig", newline="") as src, open(folder / "payroll.csv", "w", encoding="utf-8-sig", newline="") as dst:
+        reader, writer = csv.reader(src, delimiter=";"), csv.writer(dst, delimiter=";")
+        header = next(reader)
+        writer.writerow(header)
+        period_col, wage_col = header.index("Dönem"), header.index("Ücret Ödeme Tarihi")
+        for row in reader:
+            row[period_col] = f"{year}/{month}"
+            day = row[wage_col].split(".")[0] if row[wage_col].count(".") == 2 else "28"
+            row[wage_col] = f"{min(int(day), 28):02d}.{month}.{year}" if day.isdigit() else row[wage_col]
+            writer.writerow(row)
+    return folder
+
+
+def test_defects_rejections_bonuses_rerun_and_opt_outs(des, local_airflow, tmp_path):
+    manifest = payroll(tmp_path, "2026-10", employers=3, employees=120, seed=7, defect_share=0.05, identity_mismatch_share=0.04)
+    des.load_register(manifest.identity_register)
+    conf = {"period": "2026-10", "payroll_source": str(manifest.payroll.parent), "des_batch_size": 2}
+    assert run(local_airflow, conf).endswith("success")
+
+    engine = store_engine()
+    with open(manifest.defects, encoding="utf-8") as fh:
+        planted = list(csv.DictReader(fh))
+    caught_by_us = {int(d["row_no"]) for d in planted if d["defect"] != "identity_mismatch"}
+    mismatched = {d["payroll_id"] for d in planted if d["defect"] == "identity_mismatch"}
+    with engine.connect() as conn:
+        quarantined = set(conn.execute(sa.select(quarantine.c.row_no).where(quarantine.c.stage.in_(["extract", "validate"]))).scalars())
+        rejected = set(conn.execute(
+            sa.select(payroll_lines.c.payroll_id).join(contributions, contributions.c.payroll_line_id == payroll_lines.c.id)
+            .where(contributions.c.outcome == "rejected")
+        ).scalars())  # fmt: skip
+        first_obligations = dict(conn.execute(sa.select(payment_obligations.c.id, payment_obligations.c.amount)).all())
+    assert quarantined == caught_by_us  # every planted defect, and nothing clean
+    assert rejected and rejected <= mismatched  # the insurer rejects exactly people whose identity differs
+    kinds = Counter(p["kind"] for p in des.state()["payments"] if p["period"] == "2026-10")
+    assert kinds["SUPPLEMENTARY"] >= 1 and kinds["REGULAR"] >= 1  # bonuses paid beside the regular payment
+    assert reconciles("2026-10")["problems"] == 0
+
+    # The same month again: no second list for answered people, no second payment, same totals.
+    payments_before = des.state()["payments"]
+    assert run(local_airflow, conf).endswith("success")
+    assert des.state()["payments"] == payments_before
+    with engine.connect() as conn:
+        assert dict(conn.execute(sa.select(payment_obligations.c.id, payment_obligations.c.amount)).all()) == first_obligations
+    assert reconciles("2026-10")["problems"] == 0
+
+    # Two enrolled people opt out directly with the insurer; November deducts nothing for them.
+    october_contracts = {p["contract_no"] for p in des.state()["payments"] if p["period"] == "2026-10"}
+    with engine.connect() as conn:
+        leavers = conn.execute(
+            sa.select(employees.c.tckn, employees.c.payroll_id, enrolments.c.contract_id)
+            .join(enrolments, enrolments.c.employee_id == employees.c.id)
+            .join(contracts, contracts.c.id == enrolments.c.contract_id)
+            .where(enrolments.c.state == "enrolled", contracts.c.contract_no.in_(october_contracts))
+            .order_by(employees.c.id).limit(2)
+        ).all()  # fmt: skip
+        contract_nos = dict(conn.execute(sa.text("SELECT id, contract_no FROM contracts")).all())
+    for tckn, _, contract_id in leavers:
+        des.event(contract_nos[contract_id], "OPTED_OUT", tckn, effective_on="2026-11-05", notified_on="2026-11-05")
+    november = _next_month(manifest, tmp_path / "2026-11", "2026-11")
+    assert run(local_airflow, {"period": "2026-11", "payroll_source": str(november), "des_batch_size": 2}).endswith("success")
+    with engine.connect() as conn:
+        november_outcomes = dict(conn.execute(
+            sa.select(payroll_lines.c.tckn, contributions.c.outcome)
+            .join(contributions, contributions.c.payroll_line_id == payroll_lines.c.id)
+            .where(payroll_lines.c.period == "2026-11", payroll_lines.c.payment_kind == "regular")
+        ).all())  # fmt: skip
+    assert {november_outcomes[tckn] for tckn, _, _ in leavers} == {"inactive"}
+    assert reconciles("2026-11")["problems"] == 0
+    assert sum(Decimal(p["total"]) for p in des.state()["payments"] if p["period"] == "2026-11") > 0
