@@ -12,13 +12,17 @@ export OKS_HOME     ?= $(CURDIR)/.oks
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__DAGS_FOLDER   ?= $(CURDIR)/dags
 
-.PHONY: run test install lock clean
+.PHONY: run test ui install lock clean
 
 run: $(STAMP)
 	$(BIN)/oks run-month
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The Airflow UI on http://127.0.0.1:8080 (standalone) with the DES simulator, to see and trigger the DAGs.
+ui: $(STAMP)
+	$(BIN)/oks ui
 
 install: $(STAMP)
 

@@ -32,6 +32,8 @@ def _closed_port() -> int:
 
 @pytest.mark.parametrize(("ci", "outcome"), [("true", {"errors": 1}), ("", {"skipped": 1})])
 def test_unreachable_postgres_fails_in_ci_and_skips_elsewhere(pytester, monkeypatch, ci, outcome):
+    # The conftest imports the tests package; the subprocess must find it.
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[1]))
     pytester.makeconftest((Path(__file__).parent / "conftest.py").read_text())
     pytester.makepyfile("def test_needs_postgres(postgres_url):\n    pass\n")
     monkeypatch.setenv("OKS_TEST_PG_URL", f"postgresql+psycopg2://postgres@127.0.0.1:{_closed_port()}/postgres")

@@ -15,6 +15,59 @@ def _cmd_run_month(args: argparse.Namespace) -> int:
     return 0 if result.dag_run_state.endswith("success") else 1
 
 
+def _cmd_ui(args: argparse.Namespace) -> int:
+    """Airflow standalone (UI, scheduler, triggerer, dag-processor) with the DES simulator beside it."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from oks.des.simulator.server import DEMO_CUSTOMER
+    from oks.orchestration.local_run import DEMO_WS, configure_local_airflow, demo_payroll
+    from oks.store import oks_home
+
+    repo = Path(args.repo).resolve()
+    configure_local_airflow(Path(os.environ.get("AIRFLOW_HOME") or repo / ".airflow"), repo / "dags")
+    home = oks_home()
+    demo = home / "demo" / "ui"
+    if not (demo / "payroll.csv").exists():
+        manifest = demo_payroll(demo, args.period, employees=300, employers=3, seed=2026)
+        register = manifest.identity_register
+    else:
+        register = demo / "identity_register.csv"
+    url = f"http://127.0.0.1:{args.simulator_port}"
+    env = {
+        **os.environ,
+        "AIRFLOW_CONN_DES_DEFAULT": json.dumps({"conn_type": "http", "host": url, "login": DEMO_CUSTOMER.customer_no,
+                                               "password": DEMO_CUSTOMER.password, "extra": {"tckn": DEMO_CUSTOMER.tckn}}),
+        "AIRFLOW_CONN_OKS_WS_DEFAULT": json.dumps(DEMO_WS),
+        "OKS_PAYROLL_SOURCE": str(demo),
+        "OKS_DES_POLL_SECONDS": os.environ.get("OKS_DES_POLL_SECONDS", "10"),
+        # standalone starts `airflow …` subprocesses: they must find this virtualenv's airflow first
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }  # fmt: skip
+    simulator = subprocess.Popen(
+        [sys.executable, "-m", "oks.cli", "simulator", "--port", str(args.simulator_port), "--db", str(home / "simulator" / "ui.sqlite"),
+         "--insurer-delay", "15", "--identity-register", str(register)],
+        env=env,
+    )  # fmt: skip
+    print(f"DES simulator on {url}; payroll for manual runs in {demo} (trigger oks_monthly with period {args.period})")
+    try:
+        return subprocess.call([str(Path(sys.executable).parent / "airflow"), "standalone"], env=env)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        simulator.terminate()
+        simulator.wait(10)
+
+
+def _cmd_ui_with_period(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    args.period = args.period or f"{date.today():%Y-%m}"
+    return _cmd_ui(args)
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "run-month",
@@ -29,3 +82,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--repo", default=".", help="the checkout (dags/ and include/sql/ are found there)")
     p.set_defaults(handler=_cmd_run_month)
+
+    p = commands.add_parser("ui", help="Airflow standalone (UI on :8080) with the DES simulator, to see and trigger the DAGs")
+    p.add_argument("--period", default=None, metavar="YYYY-MM", help="period of the demo payroll (default: this month)")
+    p.add_argument("--simulator-port", type=int, default=8765)
+    p.add_argument("--repo", default=".", help="the checkout (dags/ is found there)")
+    p.set_defaults(handler=_cmd_ui_with_period)
