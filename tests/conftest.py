@@ -90,3 +90,13 @@ def database_url(request):
     if request.param == "sqlite":
         return request.getfixturevalue("sqlite_url")
     return request.getfixturevalue("postgres_schema_url")
+
+
+@pytest.fixture
+def store(database_url):
+    """The store, migrated to head, on SQLite and on PostgreSQL (one test each)."""
+    from oks.store import open_store
+
+    engine = open_store(database_url)
+    yield engine
+    engine.dispose()

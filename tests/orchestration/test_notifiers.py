@@ -18,15 +18,6 @@ from tests.pipeline.test_obligations import month
 
 
 @pytest.fixture
-def store(database_url):
-    from oks.store import open_store
-
-    engine = open_store(database_url)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def smtp(monkeypatch):
     listener = SmtpListener().start()
     monkeypatch.setenv("AIRFLOW_CONN_OKS_ALERT_SMTP", listener.connection_json(["oncall@example.com"]))

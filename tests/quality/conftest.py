@@ -7,16 +7,8 @@ import sqlalchemy as sa
 
 from oks.payroll.sources import CsvSource, open_contract_master
 from oks.pipeline.extract import extract_payroll
-from oks.store import open_store
 from oks.store.schema import quarantine
 from tests.payroll_files import contract, write_contracts_csv, write_csv
-
-
-@pytest.fixture
-def store(database_url):
-    engine = open_store(database_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

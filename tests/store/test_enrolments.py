@@ -9,7 +9,6 @@ import pytest
 import sqlalchemy as sa
 
 from oks.rules.lifecycle import IllegalTransition
-from oks.store import open_store
 from oks.store.enrolments import apply_event, ensure_enrolment, refunds_owed
 from oks.store.schema import (
     contracts,
@@ -25,8 +24,9 @@ from tests.rules.test_lifecycle import ARGS, LEGAL
 
 
 @pytest.fixture
-def store(database_url):
-    engine = open_store(database_url)
+def store(store):
+    """The store with one employer, one contract and three employees."""
+    engine = store
     with engine.begin() as conn:
         employer = conn.execute(sa.insert(employers).values(vkn="1234567890", name="Örnek A.Ş.").returning(employers.c.id)).scalar_one()
         conn.execute(
@@ -39,8 +39,7 @@ def store(database_url):
             sa.insert(employees),
             [{"employer_id": employer, "payroll_id": f"P{i}", "tckn": f"1000000{i:04d}", "first_name": "A", "last_name": "B"} for i in range(3)],
         )
-    yield engine
-    engine.dispose()
+    return engine
 
 
 def new_enrolment(conn, employee=1):
