@@ -1,0 +1,77 @@
+"""The run reports and Data Docs, served inside the Airflow UI (plugin app under ``/oks``).
+
+Operations open "OKS reports" in Airflow's navigation: a list of runs from the store, each with its
+report (masked; per contract and insurer, payments to make, quarantine) and its Data Docs. The
+files are the ones the pipeline wrote under ``$OKS_HOME``; nothing personal is unmasked in them.
+"""
+
+from __future__ import annotations
+
+import html
+
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import FileResponse, HTMLResponse
+
+__all__ = ["create_reports_app"]
+
+
+def _runs() -> list:
+    import sqlalchemy as sa
+
+    from oks.orchestration.resources import store_engine
+    from oks.store.schema import runs
+
+    with store_engine().connect() as conn:
+        return conn.execute(
+            sa.select(runs.c.id, runs.c.run_key, runs.c.period, runs.c.state, runs.c.started_at).order_by(runs.c.id.desc()).limit(200)
+        ).all()
+
+
+def create_reports_app() -> FastAPI:
+    app = FastAPI(title="OKS reports", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/", response_class=HTMLResponse)
+    def index() -> str:
+        from oks.store import oks_home
+
+        home = oks_home()
+        rows = []
+        for run in _runs():
+            report = home / "reports" / f"run-{run.id}" / "report.html"
+            docs = home / "data_docs" / f"run-{run.id}" / "index.html"
+            links = " · ".join(
+                link for link in (
+                    f'<a href="reports/run-{run.id}/report.html">report</a>' if report.exists() else "",
+                    f'<a href="data-docs/run-{run.id}/index.html">Data Docs</a>' if docs.exists() else "",
+                ) if link
+            ) or "—"  # fmt: skip
+            rows.append(
+                f"<tr><td>#{run.id}</td><td>{html.escape(run.period)}</td><td>{html.escape(run.run_key)}</td>"
+                f"<td>{html.escape(run.state)}</td><td>{run.started_at:%Y-%m-%d %H:%M}</td><td>{links}</td></tr>"
+            )
+        return (
+            "<!doctype html><html><head><meta charset='utf-8'><title>OKS reports</title>"
+            "<style>body{font-family:sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:4px 8px}"
+            "table{border-collapse:collapse}</style></head><body><h1>OKS runs</h1>"
+            "<table><tr><th>run</th><th>period</th><th>key</th><th>state</th><th>started</th><th></th></tr>"
+            + "".join(rows) + "</table></body></html>"
+        )
+
+    def _file(folder: str, run_dir: str, path: str) -> FileResponse:
+        from oks.store import oks_home
+
+        base = (oks_home() / folder).resolve()
+        target = (base / run_dir / path).resolve()
+        if not run_dir.startswith("run-") or base not in target.parents or not target.is_file():
+            raise HTTPException(status_code=404)
+        return FileResponse(target)
+
+    @app.get("/reports/{run_dir}/{path:path}")
+    def report_file(run_dir: str, path: str) -> FileResponse:
+        return _file("reports", run_dir, path)
+
+    @app.get("/data-docs/{run_dir}/{path:path}")
+    def data_docs_file(run_dir: str, path: str) -> FileResponse:
+        return _file("data_docs", run_dir, path)
+
+    return app
