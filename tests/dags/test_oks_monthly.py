@@ -8,6 +8,8 @@ invariant is checked again at the end, against what DES holds.
 from __future__ import annotations
 
 import csv
+import json
+import os
 import shutil
 from collections import Counter
 from decimal import Decimal
@@ -62,6 +64,11 @@ def test_a_clean_month(des, local_airflow, tmp_path):
     assert sum(outcomes.values()) == manifest.rows and outcomes.get("rejected", 0) == 0
     assert result.summary["quarantined_rows"] == {}
     assert {o[-1] for o in result.summary["obligations"]} == {"paid"}  # every approval answered
+    # every payment instruction reached operations (the outbox channel is always on), once
+    outbox = [json.loads(line) for line in (Path(os.environ["OKS_HOME"]) / "alerts" / "outbox.jsonl").read_text().splitlines()]
+    instructions = [a for a in outbox if a["subject"].startswith("[OKS PAY]")]
+    assert len(instructions) == len(result.summary["obligations"])
+    assert all("reference \"OKS " in a["text"] and "TL to" in a["text"] for a in instructions)
     assert reconciles("2026-09")["problems"] == 0
     regular = [p for p in des.state()["payments"] if p["period"] == "2026-09" and p["kind"] == "REGULAR"]
     assert len(regular) == len({p["contract_no"] for p in regular})  # one REGULAR payment per contract
