@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from oks.des.gateway import DesGateway
-from oks.store.schema import Money, des_requests
+from oks.store.schema import Money, des_requests, runs
 
 __all__ = ["InvariantBroken", "reconcile_run"]
 
@@ -121,11 +121,22 @@ def reconcile_run(engine: Engine, run_id: int, *, gateway: DesGateway | None = N
         "total": str(sum((Decimal(v) for v in checked.values()), Decimal("0"))),
         "problems": len(problems),
     }
+    with engine.begin() as conn:
+        _mark_run(conn, run_id, "reconciled" if not problems else "failed", summary, problems)
     if problems:
         log.error("run %s does not reconcile: %s", run_id, "; ".join(problems))
         raise InvariantBroken(f"run {run_id} does not reconcile: " + "; ".join(problems[:20]))
     log.info("run %s reconciles: %s", run_id, summary)
     return summary
+
+
+def _mark_run(conn, run_id: int, state: str, summary: dict, problems: list[str]) -> None:
+    """The run's state for the report and the UI; the extraction counts stay in its summary."""
+    current = conn.execute(sa.select(runs.c.summary).where(runs.c.id == run_id)).scalar_one()
+    merged = {**(current if isinstance(current, dict) else {}), "reconcile": {**summary, "problems": problems[:20]}}
+    conn.execute(
+        sa.update(runs).where(runs.c.id == run_id).values(state=state, summary=merged, finished_at=sa.func.current_timestamp())
+    )
 
 
 def totals_by_contract(engine: Engine, run_id: int) -> dict[str, Decimal]:

@@ -28,12 +28,13 @@ OUTCOME_ORDER = ("contributed", "rejected", "quarantined", "not_eligible", "inac
 
 _BY_CONTRACT = sa.text(
     """
-    SELECT COALESCE(c.contract_no, p.contract_no) AS contract_no, COALESCE(c.insurer, '?') AS insurer,
+    SELECT p.contract_no AS contract_no, COALESCE(c.insurer, named.insurer, 'unknown contract') AS insurer,
            COALESCE(k.outcome, CASE WHEN q.row_no IS NOT NULL THEN 'quarantined' END) AS outcome,
            COUNT(*) AS people, COALESCE(SUM(k.amount), 0) AS amount
     FROM payroll_lines p
     LEFT JOIN contributions k ON k.payroll_line_id = p.id
     LEFT JOIN contracts c ON c.id = k.contract_id
+    LEFT JOIN contracts named ON named.contract_no = p.contract_no
     LEFT JOIN (SELECT DISTINCT run_id, row_no FROM quarantine WHERE stage = 'validate') q
            ON q.run_id = p.run_id AND q.row_no = p.row_no
     WHERE p.run_id = :run_id
@@ -132,20 +133,24 @@ def _masked_quarantine(q) -> list[object]:
             q.stage, q.field, q.rule, q.message]  # fmt: skip
 
 
+def _short(label: str, limit: int = 56) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"
+
+
 def _bar_chart(title: str, values: dict[str, Decimal | int], unit: str = "") -> str:
     """A horizontal bar chart as inline SVG."""
     if not values:
         return f"<p><em>{html.escape(title)}: nothing to show.</em></p>"
     items = sorted(values.items(), key=lambda kv: kv[1], reverse=True)[:15]
     top = max(float(v) for _, v in items) or 1.0
-    bar_h, label_w, width = 22, 260, 720
+    bar_h, label_w, width = 22, 380, 900
     rows = []
     for i, (label, value) in enumerate(items):
         y = i * (bar_h + 6)
         w = max(1.0, (width - label_w - 120) * float(value) / top)
         shown = f"{value:,.2f}{unit}" if isinstance(value, Decimal) else f"{value:,}{unit}"
         rows.append(
-            f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">{html.escape(label)}</text>'
+            f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end">{html.escape(_short(label))}</text>'
             f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="#2b6cb0"/>'
             f'<text x="{label_w + w + 6:.1f}" y="{y + 15}">{html.escape(shown)}</text>'
         )
