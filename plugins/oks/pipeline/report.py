@@ -194,7 +194,7 @@ td,th{{border:1px solid #ccc;padding:4px 8px;font-size:13px}}th{{background:#edf
 <body><h1>OKS monthly run — {e(run.period)}</h1>
 <p>Run <code>{e(run.run_key)}</code>, state <b>{e(run.state)}</b>. Personal data is masked.</p>{docs}
 <h2>Per contract and insurer</h2><table><tr>{head}</tr>{body}</table>
-{_bar_chart("Contributions per insurer (TL)", dict(insurer_totals))}
+{_bar_chart("Contributions per insurer (TL)", {k: v for k, v in insurer_totals.items() if v})}
 <h2>Payments to make</h2>
 <table><tr><th>contract</th><th>insurer</th><th>period</th><th>wages paid</th><th>amount (TL)</th><th>due</th>
 <th>state</th><th>insurer IBAN</th><th>reference</th></tr>{obligation_rows}</table>{refund_note}
