@@ -13,7 +13,6 @@ with what the project believes it sent.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -138,11 +137,3 @@ def _mark_run(conn, run_id: int, state: str, summary: dict, problems: list[str])
         sa.update(runs).where(runs.c.id == run_id).values(state=state, summary=merged, finished_at=sa.func.current_timestamp())
     )
 
-
-def totals_by_contract(engine: Engine, run_id: int) -> dict[str, Decimal]:
-    """Contributed amount per contract and kind (for summaries and tests)."""
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    with engine.connect() as conn:
-        for row in conn.execute(_CONTRIBUTED, {"run_id": run_id}):
-            totals[f"{row.contract_no}/{row.payment_kind}"] += row.amount
-    return dict(totals)
