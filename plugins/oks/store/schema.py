@@ -229,6 +229,8 @@ quarantine = sa.Table(
     sa.Column("rule", sa.String(120), nullable=False),  # reason code or expectation name
     sa.Column("message", sa.String(500), nullable=False),  # masked: never a full personal value
     sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+    # "Is this line quarantined?" is asked per line by registration, assessment and reconciliation.
+    sa.Index("ix_quarantine_run_id_row_no", "run_id", "row_no"),
 )
 
 contributions = sa.Table(
