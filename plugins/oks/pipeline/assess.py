@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from oks.rules.eligibility import AgeReference, assess_employee, employer_in_scope_from
 from oks.store.enrolments import EventSpec, apply_events
 from oks.store.schema import contributions, enrolments
+from oks.store.snapshot import refresh_statistics
 
 __all__ = ["Decision", "decide", "assess_eligibility"]
 
@@ -151,6 +152,7 @@ def assess_eligibility(
     outcomes: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     with engine.begin() as conn:
+        refresh_statistics(conn, "employees", "enrolments", "contributions")
         conn.execute(sa.delete(contributions).where(contributions.c.run_id == run_id))
         result = conn.execute(_LINES.execution_options(yield_per=chunk_size), {"run_id": run_id})
         for chunk in result.partitions(chunk_size):

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from oks.rules.contributions import contribution
 from oks.rules.parameters import parameters_for
 from oks.store.schema import Money, Rate
+from oks.store.snapshot import refresh_statistics
 
 __all__ = ["compute_contributions", "choose_terms"]
 
@@ -103,6 +104,8 @@ def compute_contributions(
             )
         finally:
             _STAGE.drop(conn)
+        # The DES steps that follow join these rows per contract: let the planner know they exist.
+        refresh_statistics(conn, "contributions", "enrolments", "employees")
     total = sum(totals.values(), Decimal("0"))
     log.info("computed %d contributions for run %s, total %s", counted, run_id, total)
     return {

@@ -20,7 +20,7 @@ from oks.payroll.parsing import CellError, parse_cell
 from oks.payroll.sources import PayrollSource, PayrollStructureError
 from oks.store.masterdata import upsert_contracts, upsert_employees, upsert_employers
 from oks.store.schema import runs
-from oks.store.snapshot import clear_run_data, finish_run, insert_lines, insert_quarantine, start_run
+from oks.store.snapshot import clear_run_data, finish_run, insert_lines, insert_quarantine, refresh_statistics, start_run
 
 __all__ = ["KEY_FIELDS", "extract_payroll", "register_employees", "read_contracts"]
 
@@ -131,6 +131,7 @@ def extract_payroll(
         )
 
     with engine.begin() as conn:
+        refresh_statistics(conn, "payroll_lines", "quarantine")
         counts["employers"] = upsert_employers(conn, run_id)
         if contracts_source is not None:
             written, skipped = upsert_contracts(conn, read_contracts(contracts_source))
@@ -154,6 +155,7 @@ def register_employees(engine: Engine, run_id: int) -> dict[str, int]:
     Run after validation, so that a row with a broken identifier never becomes an employee record.
     """
     with engine.begin() as conn:
+        refresh_statistics(conn, "quarantine", "employees")  # validation has just filled the quarantine
         return upsert_employees(conn, run_id)
 
 
