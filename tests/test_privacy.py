@@ -38,3 +38,34 @@ def test_masked_digits_hide_most_of_the_value(digits):
         masked = mask(digits)
         assert digits not in masked
         assert sum(c != "*" for c in masked) <= 6
+
+
+def test_redact_masks_identifiers_in_foreign_text():
+    from oks.privacy import redact
+
+    text = 'IntegrityError [parameters: {"tckn": "17291716060", "iban": "TR33 0006 1005 1978 6457 8413 26", "m": "0532 123 45 67"}]'
+    cleaned = redact(text)
+    for value in ("17291716060", "TR33 0006 1005 1978 6457 8413 26", "0532 123 45 67"):
+        assert value not in cleaned
+    assert "172******60" in cleaned and "row 1234" in redact("row 1234")  # short numbers stay readable
+    assert len(redact("x" * 500, 50)) == 50
+
+
+def test_store_errors_do_not_echo_the_row(tmp_path):
+    import sqlalchemy as sa
+
+    from oks.store import open_store
+    from oks.store.schema import employers
+
+    engine = open_store(f"sqlite:///{tmp_path / 's.sqlite'}")
+    with engine.begin() as conn:
+        conn.execute(sa.insert(employers).values(vkn="1234567890", name="Ayşe Yılmaz Ltd"))
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.insert(employers).values(vkn="1234567890", name="Ayşe Yılmaz Ltd"))
+    except sa.exc.IntegrityError as exc:
+        assert "Ayşe" not in str(exc) and "1234567890" not in str(exc)
+    else:
+        raise AssertionError("a duplicate VKN must be refused")
+    finally:
+        engine.dispose()

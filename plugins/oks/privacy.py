@@ -71,6 +71,21 @@ def mask_email(value: object) -> str:
     return f"{masked_local}@{masked_host}{dot}{tld}"
 
 
+_TCKN_LIKE = re.compile(r"(?<!\d)[1-9]\d{10}(?!\d)")
+_IBAN_LIKE = re.compile(r"\bTR\d{2}(?:\s?\d{4}){5}\s?\d{2}\b", re.IGNORECASE)
+_MOBILE_LIKE = re.compile(r"(?<![\d+])(?:\+90|0090|0)?\s?5\d{2}[\s-]?\d{3}[\s-]?\d{2}[\s-]?\d{2}(?!\d)")
+
+
+def redact(text: object, limit: int = 300) -> str:
+    """Free text (an error message, an insurer's reason) with anything shaped like an IBAN, a TCKN
+    or a Turkish mobile masked, cut to ``limit`` characters. For text the project did not write
+    itself: a database error echoing a row, a message from DES."""
+    cleaned = _IBAN_LIKE.sub(lambda m: mask_iban(m.group()), str(text))
+    cleaned = _TCKN_LIKE.sub(lambda m: mask_tckn(m.group()), cleaned)
+    cleaned = _MOBILE_LIKE.sub(lambda m: mask_phone(m.group()), cleaned)
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
 MASKS = {
     "tckn": mask_tckn,
     "iban": mask_iban,

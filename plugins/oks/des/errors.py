@@ -7,25 +7,13 @@
 - :class:`PaymentConflict` — DES already holds a different REGULAR payment for the period: a human
   must decide.
 
-Messages never carry personal data: text that comes from DES is scrubbed of anything that looks like
+Messages never carry personal data: text that comes from DES is redacted (oks.privacy.redact) of anything that looks like
 a TCKN or an IBAN before it is put into an exception or a log line.
 """
 
 from __future__ import annotations
 
-import re
-
-from oks.privacy import mask_iban, mask_tckn
-
-_TCKN_LIKE = re.compile(r"(?<!\d)[1-9]\d{10}(?!\d)")
-_IBAN_LIKE = re.compile(r"\bTR\d{2}(?:\s?\d{4}){5}\s?\d{2}\b", re.IGNORECASE)
-
-
-def scrub(text: object, limit: int = 300) -> str:
-    """``text`` with TCKN- and IBAN-shaped parts masked, cut to ``limit`` characters."""
-    cleaned = _IBAN_LIKE.sub(lambda m: mask_iban(m.group()), str(text))
-    cleaned = _TCKN_LIKE.sub(lambda m: mask_tckn(m.group()), cleaned)
-    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+from oks.privacy import redact
 
 
 class DesError(Exception):
@@ -42,7 +30,7 @@ class DesUnavailable(DesError):
     def __init__(self, operation: str, attempts: int, last_error: str, retry_after: float | None = None) -> None:
         self.operation = operation
         self.attempts = attempts
-        self.last_error = scrub(last_error)
+        self.last_error = redact(last_error)
         self.retry_after = retry_after
         hint = f"; DES asked to wait {retry_after:g} s" if retry_after else ""
         super().__init__(
@@ -58,7 +46,7 @@ class DesApiError(DesError):
         self.operation = operation
         self.status = status
         self.code = code
-        self.message = scrub(message)
+        self.message = redact(message)
         self.details = details or {}
         self.attempts = attempts  # HTTP attempts made before DES gave this answer (earlier ones failed transiently)
         super().__init__(f"DES refused {operation}: {status} {code}: {self.message}")

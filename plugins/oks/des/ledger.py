@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from oks.des.errors import LedgerConflict, scrub
+from oks.des.errors import LedgerConflict
+from oks.privacy import redact
 from oks.store.schema import des_requests
 
 RECORDED, ACCEPTED, ADOPTED, SENT, COMPLETED, FAILED, CONFLICT = (
@@ -179,7 +180,7 @@ class Ledger:
                 .where(des_requests.c.idempotency_key == key)
                 .values(
                     attempts=des_requests.c.attempts + attempts,
-                    last_error=scrub(error, 500),
+                    last_error=redact(error, 500),
                     updated_at=sa.func.current_timestamp(),
                 )
             )
@@ -187,7 +188,7 @@ class Ledger:
     def failed(self, key: str, *, attempts: int, error: str, state: str = FAILED) -> None:
         """DES refused the request (``failed``) or a person must decide (``conflict``)."""
         with self.engine.begin() as conn:
-            self._move(conn, des_requests.c.idempotency_key == key, state, attempts=attempts, last_error=scrub(error, 500))
+            self._move(conn, des_requests.c.idempotency_key == key, state, attempts=attempts, last_error=redact(error, 500))
 
     def advance(self, kind: str, des_id: str, state: str) -> int:
         """Move every ``kind`` row of resource ``des_id`` forward to ``state`` (sent, completed)."""

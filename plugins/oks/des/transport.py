@@ -22,7 +22,8 @@ from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type, stop_after_attempt, stop_before_delay
 from tenacity.wait import wait_exponential_jitter
 
-from oks.des.errors import DesApiError, DesAuthError, DesUnavailable, scrub
+from oks.des.errors import DesApiError, DesAuthError, DesUnavailable
+from oks.privacy import redact
 from oks.des.settings import DesSettings
 
 log = logging.getLogger("oks.des")
@@ -154,7 +155,7 @@ class DesTransport:
         if status == 429:
             raise TransientError(f"429 {code}", status=429, retry_after=parse_retry_after(response.headers.get("Retry-After")))
         if status >= 500:
-            raise TransientError(f"{status} {code}: {scrub(message, 120)}", status=status)
+            raise TransientError(f"{status} {code}: {redact(message, 120)}", status=status)
         if status == 401:
             raise DesAuthError(operation, status, code, message, details)
         raise DesApiError(operation, status, code, message, details)

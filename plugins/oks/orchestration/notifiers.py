@@ -147,8 +147,8 @@ def alert_senders() -> dict[str, Callable]:
 class OnCallNotifier(BaseNotifier):
     """Failure callback: tells on-call which task failed, why, and what to do (the task's doc_md).
 
-    The exception text is masked by the tasks themselves (they never put personal data in errors);
-    the message carries ids and counts only.
+    The exception text is redacted: the project's own errors carry no personal data, but a library's
+    (a database driver echoing a row) might.
     """
 
     def __init__(self, *, level: str = "page"):
@@ -162,6 +162,7 @@ class OnCallNotifier(BaseNotifier):
         task_id = getattr(ti, "task_id", "?")
         run_id = getattr(ti, "run_id", context.get("run_id", "?"))
         error = context.get("exception")
+        from oks.privacy import redact  # the error may come from a library that echoes data
         doc = (getattr(task, "doc_md", None) or "").strip()
         what_to_do = doc.split("**If it fails**", 1)[1].strip() if "**If it fails**" in doc else doc
         subject = f"[OKS FAILED] {dag_id}.{task_id} ({run_id})"
@@ -170,7 +171,7 @@ class OnCallNotifier(BaseNotifier):
                 None,
                 [
                     f"Task {task_id} of {dag_id} failed in run {run_id}.",
-                    f"Error: {type(error).__name__}: {error}" if error else None,
+                    f"Error: {type(error).__name__}: {redact(error, 1000)}" if error else None,
                     f"Log: {getattr(ti, 'log_url', '')}" if getattr(ti, "log_url", None) else None,
                     f"What to do: {what_to_do}" if what_to_do else None,
                 ],

@@ -82,11 +82,11 @@ def _ids(ids: Iterable[str]) -> list[str]:
 
 
 def _error_of(response: Any) -> tuple[str, str]:
-    from oks.des.errors import scrub
+    from oks.privacy import redact
 
     try:
         error = response.json()["error"]
-        return str(error["code"]), scrub(error.get("message", ""), 200)
+        return str(error["code"]), redact(error.get("message", ""), 200)
     except (ValueError, KeyError, TypeError):
         return f"HTTP_{response.status_code}", ""
 

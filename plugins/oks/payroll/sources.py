@@ -201,7 +201,7 @@ class SqlSource:
     def _execute(self, fn):
         import sqlalchemy as sa
 
-        engine = sa.create_engine(self.url)
+        engine = sa.create_engine(self.url, hide_parameters=True)  # errors must not echo payroll rows
         try:
             with engine.connect() as conn:
                 result = conn.execution_options(stream_results=True, yield_per=self.fetch_size).execute(

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 
 from oks.des.gateway import DesGateway, iter_payment_items, iter_personnel_results
 from oks.des.models import ContractRegistration, PaymentItem, Person, WsCredentials
-from oks.privacy import mask_tckn
+from oks.privacy import mask_tckn, redact
 from oks.rules.calendar import next_business_day
 from oks.rules.identity import InvalidIdentifier, normalize_iban, normalize_mobile, normalize_tckn
 from oks.store.enrolments import EventSpec, apply_events
@@ -218,7 +218,7 @@ def _mark_rejected(conn, run_id: int, rejected: dict[int, tuple[str, str, str]],
                 "field": "tckn" if rejected[line.enrolment_id][0] == "IDENTITY_MISMATCH" else "person",
                 "rule": rejected[line.enrolment_id][0],
                 "message": f"TCKN {mask_tckn(rejected[line.enrolment_id][1])}: {stage_note} {rejected[line.enrolment_id][0]}"
-                           f" — {rejected[line.enrolment_id][2]}"[:500],
+                           f" — {redact(rejected[line.enrolment_id][2], 300)}"[:500],
             }
             for line in lines
         ],

@@ -64,14 +64,16 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:
 
 
 def create_store_engine(url: str) -> Engine:
+    # hide_parameters: a database error would otherwise print the row it failed on — TCKNs, IBANs,
+    # names — into task logs and on-call alerts (KVKK).
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = sa.create_engine(parsed, connect_args={"timeout": 30})
+        engine = sa.create_engine(parsed, connect_args={"timeout": 30}, hide_parameters=True)
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return sa.create_engine(parsed, pool_pre_ping=True)
+    return sa.create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
 
 
 def open_store(url: str | None = None, *, upgrade: bool = True) -> Engine:
