@@ -202,8 +202,12 @@ class Ledger:
             found = self._select(conn, [key])
         return found[0] if found else None
 
-    def find(self, contract_no: str, *, period: str | None = None, kind: str | None = None) -> list[LedgerRecord]:
+    def find(
+        self, contract_no: str, *, period: str | None = None, kind: str | None = None, run_id: int | None = None
+    ) -> list[LedgerRecord]:
         query = sa.select(*_COLUMNS).where(des_requests.c.contract_no == contract_no)
+        if run_id is not None:
+            query = query.where(des_requests.c.run_id == run_id)
         if period is not None:
             query = query.where(des_requests.c.period == period)
         if kind is not None:

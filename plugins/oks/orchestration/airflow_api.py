@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import requests
 
-__all__ = ["AirflowApi", "PendingConfirmation", "confirm_in_airflow"]
+__all__ = ["AirflowApi", "PendingConfirmation", "confirm_in_airflow", "confirm_payment_and_approve"]
 
 DAG_ID = "oks_monthly"
 TASK_ID = "confirm_bank_transfer"
@@ -104,3 +104,20 @@ def confirm_in_airflow(obligation_ids: Iterable[int], api: AirflowApi | None = N
             api.answer(pending, "Approve")
             answered.append(pending.obligation_id)
     return answered
+
+
+def confirm_payment_and_approve(*, api: AirflowApi | None = None, answer_airflow: bool = True, **confirmation) -> tuple[list[int], list[int] | None]:
+    """What ``oks confirm-payment`` and a bank-statement job do: confirm the obligation(s) in the
+    store (``oks.pipeline.obligations.confirm_payment``, amount checked), then approve the waiting
+    ``confirm_bank_transfer`` requests. Returns (ids confirmed, ids approved in Airflow — None when
+    the API did not answer: the waiting task sees the payment in the store when it wakes)."""
+    from oks.orchestration.resources import store_engine
+    from oks.pipeline.obligations import confirm_payment
+
+    ids = confirm_payment(store_engine(), **confirmation)
+    if not answer_airflow:
+        return ids, []
+    try:
+        return ids, confirm_in_airflow(ids, api)
+    except requests.RequestException:
+        return ids, None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import datetime
 from pathlib import Path
 
 
@@ -61,6 +62,38 @@ def _cmd_ui(args: argparse.Namespace) -> int:
         simulator.wait(10)
 
 
+def _amount(text: str):
+    from decimal import InvalidOperation
+
+    from oks.payroll.parsing import CellError, parse_money
+
+    try:
+        return parse_money(text)
+    except (CellError, InvalidOperation):
+        raise argparse.ArgumentTypeError(f"{text!r} is not an amount (e.g. 12345.67 or 12.345,67)") from None
+
+
+def _cmd_confirm_payment(args: argparse.Namespace) -> int:
+    import os
+    import sys
+
+    from oks.orchestration.airflow_api import confirm_payment_and_approve
+
+    if args.store:
+        os.environ["OKS_STORE_URL"] = args.store
+    ids, approved = confirm_payment_and_approve(
+        answer_airflow=not args.no_airflow, obligation_id=args.obligation, contract_no=args.contract, period=args.period,
+        payment_kind=args.kind, paid_at=args.paid_at, confirmed_by=args.by, amount=args.amount,
+    )  # fmt: skip
+    print(f"confirmed paid: obligation {', '.join(f'#{i}' for i in ids)}; its deadline alerts stop")
+    if approved is None:
+        print("note: the Airflow API (OKS_AIRFLOW_API_URL) did not answer; a waiting confirm_bank_transfer task "
+              "will see the payment when it checks the store", file=sys.stderr)  # fmt: skip
+    elif approved:
+        print(f"answered confirm_bank_transfer in Airflow for obligation {', '.join(f'#{i}' for i in approved)}")
+    return 0
+
+
 def _cmd_ui_with_period(args: argparse.Namespace) -> int:
     from datetime import date
 
@@ -88,3 +121,22 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--simulator-port", type=int, default=8765)
     p.add_argument("--repo", default=".", help="the checkout (dags/ is found there)")
     p.set_defaults(handler=_cmd_ui_with_period)
+
+    p = commands.add_parser(
+        "confirm-payment",
+        help="record that a bank transfer to the insurer was made (stops the deadline alerts)",
+        description="Confirm a payment obligation as paid, by its id or by contract and period. "
+        "With --amount the transfer is checked against what is owed: a short transfer is refused.",
+    )
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--obligation", type=int, metavar="ID", help="obligation id (see `oks obligations`)")
+    target.add_argument("--contract", metavar="CONTRACT_NO", help="contract number (with --period)")
+    p.add_argument("--period", metavar="YYYY-MM", help="pay period, with --contract")
+    p.add_argument("--kind", choices=("regular", "supplementary"), default="regular")
+    p.add_argument("--amount", type=_amount, help="the amount transferred, checked against the obligation")
+    p.add_argument("--paid-at", type=datetime.fromisoformat, metavar="ISO_TIME", help="when the transfer was made (default now)")
+    p.add_argument("--by", required=True, metavar="WHO", help="who confirms (person or bank-statement job)")
+    p.add_argument("--no-airflow", action="store_true", help="do not answer the waiting approval in Airflow (OKS_AIRFLOW_API_URL)")
+    p.add_argument("--store", help="store URL (default: OKS_STORE_URL, the oks_store connection, or the embedded SQLite file)")
+    p.set_defaults(handler=_cmd_confirm_payment)
+

@@ -8,7 +8,7 @@ Everything a production deployment has, on one machine and in one process tree:
 - Airflow: ``oks_monthly`` run by ``dag.test()`` (tasks in-process, deferrable sensors' triggers
   inline), with an api-server on loopback so the human-in-the-loop approvals can be answered;
 - operations: a bank-statement job that answers each ``confirm_bank_transfer`` exactly as
-  ``oks confirm-payment`` does — store first, then the Airflow REST API.
+  ``oks confirm-payment`` does (``confirm_payment_and_approve``) — store first, then the REST API.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+
+from oks.orchestration.airflow_api import confirm_payment_and_approve
 
 log = logging.getLogger(__name__)
 
@@ -84,22 +86,6 @@ class ApiServer:
             self._thread.join(10)
 
 
-def confirm_and_answer(obligation_id: int, *, confirmed_by: str, api=None) -> list[int]:
-    """What ``oks confirm-payment`` does: confirm in the store (amount checked), then answer Airflow."""
-    import sqlalchemy as sa
-
-    from oks.orchestration.airflow_api import confirm_in_airflow
-    from oks.orchestration.resources import store_engine
-    from oks.pipeline.obligations import confirm_payment
-    from oks.store.schema import payment_obligations
-
-    engine = store_engine()
-    with engine.connect() as conn:
-        amount = conn.execute(sa.select(payment_obligations.c.amount).where(payment_obligations.c.id == obligation_id)).scalar_one()
-    ids = confirm_payment(engine, obligation_id=obligation_id, confirmed_by=confirmed_by, amount=amount)
-    return confirm_in_airflow(ids, api)
-
-
 class BankStatementJob:
     """Answers pending ``confirm_bank_transfer`` requests as the bank reports the transfers done."""
 
@@ -115,11 +101,25 @@ class BankStatementJob:
             try:
                 for pending in self.api.pending_confirmations():
                     if pending.obligation_id not in self.answered and self.decide(pending.obligation_id):
-                        confirm_and_answer(pending.obligation_id, confirmed_by=self.confirmed_by, api=self.api)
+                        # The statement shows the amount owed was transferred: confirm exactly that.
+                        confirm_payment_and_approve(
+                            api=self.api, obligation_id=pending.obligation_id, confirmed_by=self.confirmed_by,
+                            amount=self._owed(pending.obligation_id),
+                        )  # fmt: skip
                         self.answered.append(pending.obligation_id)
             except Exception:  # noqa: BLE001 - the job keeps polling, as a cron job would run again
                 log.exception("bank-statement job: will try again")
             self._stop.wait(self.interval)
+
+    @staticmethod
+    def _owed(obligation_id: int):
+        import sqlalchemy as sa
+
+        from oks.orchestration.resources import store_engine
+        from oks.store.schema import payment_obligations
+
+        with store_engine().connect() as conn:
+            return conn.execute(sa.select(payment_obligations.c.amount).where(payment_obligations.c.id == obligation_id)).scalar_one()
 
     def __enter__(self) -> BankStatementJob:
         self._thread.start()

@@ -129,17 +129,11 @@ def submit_personnel(batch: Mapping) -> list[str]:
 
 
 def _ledger_ids(kind: str, run_id: int, contract_no: str) -> list[str]:
-    from oks.store.schema import des_requests
+    """The DES ids (lists, payments) this run created or re-attached to for a contract."""
+    from oks.des.ledger import Ledger
 
-    with store_engine().connect() as conn:
-        return list(
-            conn.execute(
-                sa.select(des_requests.c.des_id).where(
-                    des_requests.c.kind == kind, des_requests.c.run_id == run_id,
-                    des_requests.c.contract_no == contract_no, des_requests.c.des_id.is_not(None),
-                ).distinct()
-            ).scalars()
-        )  # fmt: skip
+    records = Ledger(store_engine()).find(contract_no, kind=kind, run_id=run_id)
+    return list(dict.fromkeys(r.des_id for r in records if r.des_id))
 
 
 def record_personnel(batch: Mapping) -> dict:

@@ -17,9 +17,8 @@ from sqlalchemy.engine import Engine
 
 from oks.des.errors import DesApiError
 from oks.des.gateway import DesGateway
-from oks.rules.identity import normalize_tckn
 from oks.rules.lifecycle import MAX_PAUSE_MONTHS, add_months
-from oks.store.enrolments import EventSpec, apply_events
+from oks.store.enrolments import EventSpec, apply_events, enrolments_by_tckn
 from oks.store.schema import contracts, des_event_cursors
 
 __all__ = ["EVENT_KINDS", "sync_insurer_status"]
@@ -28,16 +27,6 @@ log = logging.getLogger(__name__)
 
 EVENT_KINDS = {"OPTED_OUT": "OPT_OUT", "PAUSED": "PAUSE", "RESUMED": "RESUME", "LEFT": "LEAVE", "CANCELLED": "CANCEL"}
 """DES event type → enrolment lifecycle event."""
-
-_ENROLMENTS = sa.text(
-    """
-    SELECT en.id, e.tckn FROM enrolments en
-    JOIN employees e ON e.id = en.employee_id
-    JOIN contracts c ON c.id = en.contract_id
-    WHERE c.contract_no = :contract_no
-    """
-)
-
 
 def _spec(event, enrolment_id: int) -> EventSpec:
     kind = EVENT_KINDS[event.type]
@@ -60,7 +49,7 @@ def sync_insurer_status(engine: Engine, gateway: DesGateway, *, contract_nos: Se
     counts: Counter[str] = Counter()
     for contract_no in numbers:
         with engine.connect() as conn:
-            by_tckn = {normalize_tckn(t): e for e, t in conn.execute(_ENROLMENTS, {"contract_no": contract_no})}
+            by_tckn = enrolments_by_tckn(conn, contract_no)
         cursor = cursors.get(contract_no)
         while True:
             try:

@@ -23,7 +23,7 @@ from oks.des.models import ContractRegistration, PaymentItem, Person, WsCredenti
 from oks.privacy import mask_tckn, redact
 from oks.rules.calendar import next_business_day
 from oks.rules.identity import InvalidIdentifier, normalize_iban, normalize_mobile, normalize_tckn
-from oks.store.enrolments import EventSpec, apply_events
+from oks.store.enrolments import EventSpec, apply_events, enrolments_by_tckn
 from oks.store.schema import Money, contracts, contributions, employers, enrolments, quarantine, runs
 from oks.store.snapshot import insert_quarantine
 
@@ -174,16 +174,6 @@ def submit_personnel(engine: Engine, gateway: DesGateway, run_id: int, contract_
     return {"contract_no": contract_no, "list_id": submission.list_id, "people": len(rows), "reattached": submission.reattached}
 
 
-_ENROLMENTS_BY_TCKN = sa.text(
-    """
-    SELECT en.id, e.tckn FROM enrolments en
-    JOIN employees e ON e.id = en.employee_id
-    JOIN contracts c ON c.id = en.contract_id
-    WHERE c.contract_no = :contract_no
-    """
-)
-
-
 def _mark_rejected(conn, run_id: int, rejected: dict[int, tuple[str, str, str]], stage_note: str) -> None:
     """Contributions of rejected enrolments: outcome ``rejected``, nothing paid; the people go to the
     quarantine with the insurer's reason (masked) so operations can fix them for next month."""
@@ -228,7 +218,7 @@ def _mark_rejected(conn, run_id: int, rejected: dict[int, tuple[str, str, str]],
 def record_personnel_results(engine: Engine, gateway: DesGateway, run_id: int, contract_no: str, list_id: str) -> dict[str, object]:
     """Apply the insurer's answers on a completed list: policy numbers, or rejections with reasons."""
     with engine.connect() as conn:
-        by_tckn = {normalize_tckn(tckn): enrolment for enrolment, tckn in conn.execute(_ENROLMENTS_BY_TCKN, {"contract_no": contract_no})}
+        by_tckn = enrolments_by_tckn(conn, contract_no)
     specs, rejected, statuses = [], {}, Counter()
     today = date.today()
     for result in iter_personnel_results(gateway, list_id):
@@ -312,17 +302,8 @@ def _notify_first_contributions(engine: Engine, contract_no: str, payment_id: st
     arrives; that notice opens the two-month opt-out (cayma) window."""
     notice_on = next_business_day(date.today())
     with engine.begin() as conn:
-        waiting = [
-            enrolment for enrolment, tckn in conn.execute(
-                sa.text(
-                    "SELECT en.id, e.tckn FROM enrolments en JOIN employees e ON e.id = en.employee_id "
-                    "JOIN contracts c ON c.id = en.contract_id "
-                    "WHERE c.contract_no = :contract_no AND en.state = 'enrolled' AND en.notified_on IS NULL"
-                ),
-                {"contract_no": contract_no},
-            )
-            if normalize_tckn(tckn) in accepted
-        ]
+        unnotified = enrolments_by_tckn(conn, contract_no, enrolments.c.state == "enrolled", enrolments.c.notified_on.is_(None))
+        waiting = [enrolment for tckn, enrolment in unnotified.items() if tckn in accepted]
         apply_events(conn, [EventSpec(e, "NOTIFY", "insurer", f"payment:{payment_id}:notice", notice_on) for e in waiting])
         if waiting:
             conn.execute(
@@ -345,16 +326,14 @@ def record_payment_results(engine: Engine, gateway: DesGateway, run_id: int, con
             rejected_tckns[item.tckn] = (item.error.code if item.error else "REJECTED", item.error.message if item.error else "")
     if rejected_tckns:
         with engine.begin() as conn:
-            by_tckn = {normalize_tckn(t): e for e, t in conn.execute(_ENROLMENTS_BY_TCKN, {"contract_no": contract_no})}
+            by_tckn = enrolments_by_tckn(conn, contract_no)
             _mark_rejected(
                 conn, run_id,
                 {by_tckn[t]: (code, t, message) for t, (code, message) in rejected_tckns.items() if t in by_tckn},
                 "payment refused by the insurer:",
             )  # fmt: skip
     if page.state == "TRANSFERRED":
-        _notify_first_contributions(engine, contract_no, payment_id, accepted={
-            normalize_tckn(t) for t in accepted_tckns
-        })
+        _notify_first_contributions(engine, contract_no, payment_id, accepted=set(accepted_tckns))
     return {
         "contract_no": contract_no, "payment_id": payment_id, "state": page.state,
         "accepted_total": str(page.accepted_total), **{k.lower(): v for k, v in statuses.items()},

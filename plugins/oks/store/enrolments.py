@@ -17,9 +17,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from oks.rules.lifecycle import EventKind, IllegalTransition, transition
-from oks.store.schema import contributions, enrolment_events, enrolments, payroll_lines
+from oks.store.schema import contracts, contributions, employees, enrolment_events, enrolments, payroll_lines
 
-__all__ = ["SOURCES", "AppliedEvent", "EventSpec", "BulkOutcome", "ensure_enrolment", "apply_event", "apply_events", "refunds_owed"]
+__all__ = ["SOURCES", "AppliedEvent", "EventSpec", "BulkOutcome", "ensure_enrolment", "apply_event", "apply_events", "enrolments_by_tckn", "refunds_owed"]
 
 SOURCES = ("payroll", "insurer", "operator")
 
@@ -192,6 +192,19 @@ def apply_event(
         )
     ).one()
     return AppliedEvent(enrolment_id, event_key, False, seen.from_state, seen.to_state)
+
+
+def enrolments_by_tckn(conn: Connection, contract_no: str, *conditions) -> dict[str, int]:
+    """A contract's enrolments keyed by the employee's TCKN — how DES and the insurers name people.
+    ``conditions`` narrow it (e.g. ``enrolments.c.state == "enrolled"``). Employees are registered
+    after validation, so their TCKNs are already canonical."""
+    query = (
+        sa.select(employees.c.tckn, enrolments.c.id)
+        .join(enrolments, enrolments.c.employee_id == employees.c.id)
+        .join(contracts, contracts.c.id == enrolments.c.contract_id)
+        .where(contracts.c.contract_no == contract_no, *conditions)
+    )
+    return dict(conn.execute(query).all())
 
 
 def current_state(conn: Connection, enrolment_id: int) -> str:
