@@ -75,3 +75,15 @@ def test_steps_escalate_and_stop_once_paid(store, obligation):
 def test_no_channel_is_a_configuration_error(store, obligation):
     with pytest.raises(ValueError, match="no alert channel configured"):
         watch_deadlines(store, now=DUE_MORNING, senders={})
+
+
+def test_payment_instructions_go_out_once_per_obligation_and_amount(store, tmp_path):
+    from oks.pipeline.deadline_watch import announce_payment_instructions
+
+    got, send = collector()
+    run_id = month(store, tmp_path, [person(1, pek=Decimal("40000"))])
+    instructions = record_payment_obligations(store, run_id)
+    assert announce_payment_instructions(store, instructions, {"email": send})["sent"] == 1
+    assert announce_payment_instructions(store, instructions, {"email": send})["already_sent"] == 1
+    assert got[0].level == "info" and got[0].subject.startswith("[OKS PAY] 1,200.00 TL to AGESA by 02.11.2026")
+    assert "TR330006100519786457841326" in got[0].body and "OKS AG-2026-001 2026-10 DUZENLI" in got[0].body

@@ -165,6 +165,8 @@ def submit_payments(batch: Mapping) -> list[str]:
 
 def record_transfers(batch: Mapping) -> list[int]:
     """Record the transfers and the payment obligations of the batch; the obligation ids."""
+    from oks.orchestration.notifiers import alert_senders
+    from oks.pipeline.deadline_watch import announce_payment_instructions
     from oks.pipeline.obligations import record_payment_obligations
     from oks.pipeline.submission import record_payment_results
 
@@ -178,33 +180,10 @@ def record_transfers(batch: Mapping) -> list[int]:
                 record_payment_results(engine, gateway, batch["run_id"], contract_no, payment_id)
                 payment_ids[f"{contract_no}/{page.kind.lower()}"] = payment_id
             instructions = record_payment_obligations(engine, batch["run_id"], contract_no=contract_no, des_payment_ids=payment_ids)
-            for instruction in instructions:
-                _send_instruction(instruction)
+            # A failed channel is logged, not fatal: the instruction is also in the report and the approval.
+            announce_payment_instructions(engine, instructions, alert_senders())
             obligations += [i.obligation_id for i in instructions]
     return obligations
-
-
-def _send_instruction(instruction) -> None:
-    """The payment instruction goes to operations on every configured channel (once per obligation
-    and amount: a re-run that computes the same obligation does not send it again)."""
-    from oks.orchestration.notifiers import notifiers_for
-    from oks.store.schema import alerts
-
-    subject = f"[OKS PAY] {instruction.amount:,.2f} TL to {instruction.insurer} by {instruction.due_on:%d.%m.%Y} ({instruction.contract_no})"
-    key = f"instruction:{instruction.obligation_id}:{instruction.amount}"
-    with store_engine().begin() as conn:
-        if conn.execute(sa.select(alerts.c.id).where(alerts.c.dedupe_key.like(f"{key}:%"))).first():
-            return
-    for channel, notifier in notifiers_for(subject, instruction.as_text(), "info", obligation_id=instruction.obligation_id).items():
-        try:
-            notifier.notify({})
-        except Exception:  # noqa: BLE001 - the instruction is also in the report and the approval request
-            log.exception("payment instruction not delivered on %s", channel)
-            continue
-        with store_engine().begin() as conn:
-            conn.execute(sa.insert(alerts).values(dedupe_key=f"{key}:{channel}", obligation_id=instruction.obligation_id,
-                                                  level="info", channel=channel, message=instruction.as_text()[:2000]))  # fmt: skip
-    log.info("payment instruction sent: %s", instruction.as_text())
 
 
 def reconcile(run_id: int) -> dict:

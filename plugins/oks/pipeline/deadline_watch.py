@@ -22,7 +22,7 @@ from oks.rules.alert_schedule import AlertPolicy, alerts_due
 from oks.rules.calendar import Deadline
 from oks.store.schema import alerts, contracts, employers, payment_obligations
 
-__all__ = ["OutgoingAlert", "AlertDeliveryError", "watch_deadlines"]
+__all__ = ["OutgoingAlert", "AlertDeliveryError", "watch_deadlines", "deliver", "announce_payment_instructions"]
 
 log = logging.getLogger(__name__)
 
@@ -81,24 +81,49 @@ def watch_deadlines(
         ):
             subject = f"[OKS {planned.level.upper()}] {obligation.contract_no} {obligation.period}: {planned.message.split(':', 1)[0]}"
             alert = OutgoingAlert(planned.level, subject, planned.message, planned.dedupe_key, obligation.id)
-            for channel, send in senders.items():
-                key = f"{planned.dedupe_key}:{channel}"
-                if not _claim(engine, key, alert, channel):
-                    skipped += 1
-                    continue
-                try:
-                    send(alert)
-                except Exception as exc:  # noqa: BLE001 - any channel failure: release and report
-                    _release(engine, key)
-                    failures.append(f"{channel}: {key}: {type(exc).__name__}: {exc}")
-                    log.error("alert %s not delivered on %s: %s", key, channel, exc)
-                else:
-                    sent += 1
-                    log.info("alert %s sent on %s", key, channel)
+            delivered, already, failed = deliver(engine, alert, senders)
+            sent, skipped, failures = sent + delivered, skipped + already, failures + failed
     summary = {"obligations_open": len(open_obligations), "sent": sent, "already_sent": skipped, "failed": len(failures)}
     if failures:
         raise AlertDeliveryError(f"{len(failures)} alert(s) not delivered, will retry: " + "; ".join(failures[:5]))
     return summary
+
+
+def deliver(engine: Engine, alert: OutgoingAlert, senders: Mapping[str, Sender]) -> tuple[int, int, list[str]]:
+    """Send ``alert`` on every channel that has not had it yet: (sent, already sent, failures).
+
+    Each channel claims the alert under ``<dedupe key>:<channel>`` before sending and releases the
+    claim if the send fails, so the next attempt retries exactly the channels that missed it."""
+    sent = skipped = 0
+    failures: list[str] = []
+    for channel, send in senders.items():
+        key = f"{alert.dedupe_key}:{channel}"
+        if not _claim(engine, key, alert, channel):
+            skipped += 1
+            continue
+        try:
+            send(alert)
+        except Exception as exc:  # noqa: BLE001 - any channel failure: release and report
+            _release(engine, key)
+            failures.append(f"{channel}: {key}: {type(exc).__name__}: {exc}")
+            log.error("alert %s not delivered on %s: %s", key, channel, exc)
+        else:
+            sent += 1
+            log.info("alert %s sent on %s", key, channel)
+    return sent, skipped, failures
+
+
+def announce_payment_instructions(engine: Engine, instructions, senders: Mapping[str, Sender]) -> dict[str, int]:
+    """Send each payment instruction to operations once per obligation and amount (a re-run that
+    computes the same obligation does not send it again; a changed amount does)."""
+    sent = skipped = failed = 0
+    for instruction in instructions:
+        subject = f"[OKS PAY] {instruction.amount:,.2f} TL to {instruction.insurer} by {instruction.due_on:%d.%m.%Y} ({instruction.contract_no})"
+        alert = OutgoingAlert("info", subject, instruction.as_text(), f"instruction:{instruction.obligation_id}:{instruction.amount}",
+                              instruction.obligation_id)  # fmt: skip
+        delivered, already, failures = deliver(engine, alert, senders)
+        sent, skipped, failed = sent + delivered, skipped + already, failed + len(failures)
+    return {"sent": sent, "already_sent": skipped, "failed": failed}
 
 
 def _claim(engine: Engine, key: str, alert: OutgoingAlert, channel: str) -> bool:
