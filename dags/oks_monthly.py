@@ -181,7 +181,9 @@ def oks_monthly():
     ConfirmBankTransferOperator.partial(
         task_id="confirm_bank_transfer",
         map_index_template="Obligation #{{ task.obligation_id }}",
-        retries=0,  # a timeout or a "Reject" must page on-call, not wait again
+        # A Reject or a timeout fails at once (no retry) and pages on-call; only an infrastructure
+        # failure is retried, and the retry finds an obligation confirmed meanwhile in the store.
+        retries=1,
         doc_md=f"Operations approve once the bank has executed the transfer (or `oks confirm-payment` answers). "
         f"{IF_IT_FAILS} Rejected or no answer by the deadline: the money has not reached the insurer — pay now.",
     ).expand_kwargs(requests)

@@ -32,8 +32,7 @@ def test_tags_owners_retries_docs_and_failure_alerts(dagbag, dag_id):
         assert task.owner.startswith("oks-"), task.task_id
         assert task.doc_md and "**If it fails**" in task.doc_md, f"{task.task_id}: say what to do when it fails"
         assert task.on_failure_callback, f"{task.task_id}: a failure must reach on-call"
-        if task.task_id != "confirm_bank_transfer":  # a timeout or a Reject must page, not wait again
-            assert task.retries >= 1, task.task_id
+        assert task.retries >= 1, task.task_id
 
 
 def test_monthly_params_and_the_statutory_deadline_alert(dagbag):

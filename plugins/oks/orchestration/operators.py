@@ -5,10 +5,12 @@ a bank-statement job answers the same request through the REST API with ``oks co
 Either way the obligation becomes *paid* in the store, which stops the deadline alerts.
 
 - Approve → the obligation is confirmed paid (by the responding user).
-- Reject → the transfer did not happen: the task fails, so on-call is paged at once (the deadline
-  watch keeps paging until it is paid).
-- No answer by the statutory deadline → the task fails with a timeout, unless the payment was
+- Reject → the transfer did not happen: the task fails without retrying, so on-call is paged at
+  once (the deadline watch keeps paging until it is paid).
+- No answer by the statutory deadline → the task fails the same way, unless the payment was
   confirmed another way meanwhile (``oks confirm-payment`` without API access), which counts.
+- Anything else (an infrastructure failure while resuming) is retried: the retry asks the store
+  first, so an obligation confirmed meanwhile completes at once instead of asking again.
 """
 
 from __future__ import annotations
@@ -48,10 +50,18 @@ class ConfirmBankTransferOperator(ApprovalOperator):
         return super().execute(context)
 
     def execute_complete(self, context, event: dict[str, Any]) -> Any:
+        from airflow.providers.standard.exceptions import HITLRejectException, HITLTimeoutError
+        from airflow.sdk.exceptions import AirflowFailException
+
         if "error" in event and event.get("error_type") == "timeout" and _is_paid(self.obligation_id):
             self.log.info("No answer here, but obligation #%s was confirmed paid meanwhile.", self.obligation_id)
             return {"chosen_options": [self.APPROVE], "already_confirmed": True}
-        result = super().execute_complete(context, event)
+        try:
+            result = super().execute_complete(context, event)
+        except HITLRejectException:
+            raise AirflowFailException(f"obligation #{self.obligation_id}: the transfer was reported NOT made — pay now") from None
+        except HITLTimeoutError:
+            raise AirflowFailException(f"obligation #{self.obligation_id}: no confirmation by the statutory deadline") from None
         if result["chosen_options"] == [self.APPROVE]:
             from oks.orchestration.resources import store_engine
             from oks.pipeline.obligations import confirm_payment
