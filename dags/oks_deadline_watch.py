@@ -9,6 +9,9 @@ this DAG runs; a channel that fails is retried by the next run.
 
 It reads obligations, not runs: a failed or stuck monthly run cannot hide a payment that is due.
 Confirming the transfer (`confirm_bank_transfer` in the UI, or `oks confirm-payment`) stops the alerts.
+
+**Drills:** trigger with `as_of` (a moment, Istanbul time if no offset is given) to send the alerts due
+then, marked `DRILL`. A drill has deduplication keys of its own: it never silences a real alert.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from oks.orchestration.notifiers import OnCallNotifier
     tags=["oks", "deadlines", "on-call"],
     params={
         "as_of": Param(None, type=["null", "string"], format="date-time",
-                       description="Evaluate the schedule as of this moment instead of now (drills, tests)"),
+                       description="A drill: send the alerts due at this moment, marked DRILL (real alerts are unaffected)"),
     },
     default_args={
         "owner": "oks-oncall",

@@ -54,7 +54,8 @@ POLL_SECONDS = float(os.environ.get("OKS_DES_POLL_SECONDS", "300"))
         "retries": int(os.environ.get("OKS_TASK_RETRIES", "2")),
         "retry_delay": timedelta(seconds=int(os.environ.get("OKS_RETRY_DELAY_SECONDS", "120"))),
         "retry_exponential_backoff": True,
-        "on_failure_callback": OnCallNotifier(),
+        # Page on-call, and mark the store's run failed with the task and its error.
+        "on_failure_callback": [OnCallNotifier(), monthly.record_failure],
     },
     params={
         "period": Param(None, type=["null", "string"], pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="Pay period YYYY-MM"),

@@ -61,7 +61,7 @@ def test_check_id(kind, value, stdout, status):
 def test_help_lists_every_command():
     result = oks("--help")
     assert result.returncode == 0
-    for command in ("deadline", "check-id", "demo"):
+    for command in ("deadline", "check-id", "demo", "parameters", "run-month"):
         assert command in result.stdout
 
 
@@ -70,3 +70,33 @@ def test_demo_shows_masked_people_and_a_deadline():
     assert result.returncode == 0, result.stderr
     assert "172******60" in result.stdout and "17291716060" not in result.stdout
     assert "due by 2026-05-26 Tuesday before 12:00" in result.stdout
+
+
+def test_demo_on_a_year_not_on_file_computes_and_says_the_limits_are_unchecked():
+    result = oks("demo", "--wage-paid-on", "2027-01-04")
+    assert result.returncode == 0, result.stderr
+    assert "PEK bounds for 2027-01: not checked" in result.stdout and "parameters/2027.toml" in result.stdout
+    assert "statutory rate 3%" in result.stdout and "due by 2027-01-05 Tuesday" in result.stdout
+
+
+def test_parameters_lists_the_files_and_the_periods_that_ran_without_limits(tmp_path):
+    from oks.store import open_store
+    from oks.store.snapshot import record_step, start_run
+
+    url = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    engine = open_store(url)
+    with engine.begin() as conn:
+        for period, checked in (("2026-12", True), ("2027-01", False)):
+            run_id = start_run(conn, run_key=f"{period}:all", period=period)
+            limits = {"checked": True, "file": "2026.toml"} if checked else {
+                "checked": False, "missing_file": "plugins/oks/rules/data/parameters/2027.toml", "reason": "not on file"}
+            record_step(conn, run_id, "validate", {"pek_limits": limits})
+    engine.dispose()
+    result = oks("parameters", "--store", url)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "2026  2026.toml  in force from 2026-01-01" in out and "SGK Genelge 2026/2" in out
+    assert "3.00% from 2017-01-01" in out and "4632" in out
+    assert "runs validated without PEK limits (1):" in out
+    assert "2027-01  run 2027-01:all (running): missing plugins/oks/rules/data/parameters/2027.toml" in out
+    assert "2026-12  run" not in out

@@ -17,7 +17,7 @@ from decimal import Decimal
 EXIT_OK, EXIT_NEGATIVE, EXIT_USAGE = 0, 1, 2
 
 
-def _parse_date(text: str) -> date:
+def parse_date_arg(text: str) -> date:
     """ISO (2026-05-26) or the Turkish day-first form payroll teams type (26.05.2026)."""
     for fmt in ("%Y-%m-%d", "%d.%m.%Y"):
         try:
@@ -96,14 +96,23 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from oks.rules.calendar import payment_deadline
     from oks.rules.contributions import contribution
     from oks.rules.eligibility import assess_employee
-    from oks.rules.parameters import parameters_for
+    from oks.rules.parameters import pek_limits_for
+    from oks.rules.statutory_rate import statutory_rate_for
 
-    wage_paid_on = args.wage_paid_on
-    params = parameters_for(wage_paid_on)
+    from oks.rules.calendar import ISTANBUL
+
+    wage_paid_on = args.wage_paid_on or datetime.now(ISTANBUL).date()
+    period = f"{wage_paid_on:%Y-%m}"  # the demo's wages are for the month they are paid in
+    limits = pek_limits_for(period)
+    rate = statutory_rate_for(wage_paid_on.replace(day=1)).rate
     deadline = payment_deadline(wage_paid_on)
-    print(f"OKS rules demonstration — wages paid on {wage_paid_on:%Y-%m-%d %A}")
-    floor, ceiling = params.pek_bounds(30)
-    print(f"PEK bounds for a full month: {floor:,.2f} – {ceiling:,.2f} TL; statutory rate {params.contribution_rate:.0%}")
+    print(f"OKS rules demonstration — wages of {period} paid on {wage_paid_on:%Y-%m-%d %A}")
+    if limits.checked:
+        floor, ceiling = limits.parameters.pek_bounds(30)
+        print(f"PEK bounds for a full month: {floor:,.2f} – {ceiling:,.2f} TL; statutory rate {rate:.0%}")
+    else:
+        print(f"PEK bounds for {period}: not checked — {limits.reason}")
+        print(f"statutory rate {rate:.0%}")
     print()
     print(f"{'employee':<18} {'TCKN':<12} {'outcome':<12} {'PEK':>12} {'contribution':>13}")
     total = Decimal("0")
@@ -115,13 +124,48 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             inclusion_date=wage_paid_on,
             has_oks_certificate=extra.get("certificate", False),
         )
-        amount = contribution(pek, rate=extra.get("rate")) if outcome.eligible else Decimal("0")
+        amount = contribution(pek, rate=extra.get("rate"), statutory_rate=rate) if outcome.eligible else Decimal("0")
         total += amount
         shown = f"{amount:,.0f}" if outcome.eligible else "—"
         print(f"{mask_name(name):<18} {mask_tckn(tckn):<12} {outcome.reason:<12} {pek:>12,.2f} {shown:>13}")
     print()
     cutoff = f" before {deadline.cutoff:%H:%M}" if deadline.cutoff else ""
     print(f"Total to transfer: {total:,.0f} TL, due by {deadline.due_on:%Y-%m-%d %A}{cutoff}.")
+    return EXIT_OK
+
+
+# --- oks parameters ------------------------------------------------------------------------------
+
+
+def _cmd_parameters(args: argparse.Namespace) -> int:
+    from oks.rules.parameters import available_years, years_on_file
+    from oks.rules.statutory_rate import rates_on_file
+
+    on_file = years_on_file()
+    print("SGK parameters on file (PEK floor and ceiling, by pay period):")
+    for year in on_file:
+        starts = ", ".join(d.isoformat() for d in year.effective_from)
+        print(f"  {year.year}  {year.file:<10} in force from {starts}  — {year.source}")
+    print("statutory contribution rate (law, by pay period):")
+    for rate in rates_on_file():
+        print(f"  {rate.rate:.2%} from {rate.effective_from}  — {rate.source}")
+    if args.no_store:
+        return EXIT_OK
+    from oks.store import open_store
+    from oks.store.snapshot import runs_without_pek_limits
+
+    engine = open_store(args.store)
+    with engine.connect() as conn:
+        unchecked = runs_without_pek_limits(conn)
+    engine.dispose()
+    if not unchecked:
+        print("every validated run in the store was checked against its year's PEK limits")
+        return EXIT_OK
+    years = set(available_years())
+    print(f"runs validated without PEK limits ({len(unchecked)}):")
+    for run in unchecked:
+        now = " — its year is on file now: re-run the period to check it" if int(run["period"][:4]) in years else ""
+        print(f"  {run['period']}  run {run['run_key']} ({run['state']}): missing {run['missing_file']}{now}")
     return EXIT_OK
 
 
@@ -151,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="The statutory payment deadline: the business day after the wage payment day, "
         "with a 12:00 cut-off when that day is a half day (arife, 28 October).",
     )
-    p.add_argument("wage_paid_on", type=_parse_date, metavar="WAGE_PAID_ON", help="the day wages were paid")
+    p.add_argument("wage_paid_on", type=parse_date_arg, metavar="WAGE_PAID_ON", help="the day wages were paid")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(handler=_cmd_deadline)
 
@@ -167,9 +211,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("demo", help="show the rules on a few sample employees")
     p.add_argument(
-        "--wage-paid-on", type=_parse_date, default=date.today(), metavar="DATE", help="wage payment day (default today)"
+        "--wage-paid-on", type=parse_date_arg, default=None, metavar="DATE", help="wage payment day (default today)"
     )
     p.set_defaults(handler=_cmd_demo)
+
+    p = commands.add_parser(
+        "parameters",
+        help="the SGK parameter years and statutory rates on file, and the runs validated without PEK limits",
+        description="Lists each year's SGK parameter file (source, effective dates) and the statutory rate's "
+        "effective dates, then the periods in the store whose validation ran without PEK limits because "
+        "their year was not on file yet (re-run them once the file is added).",
+    )
+    p.add_argument("--store", help="store URL (default: OKS_STORE_URL, the oks_store connection, or the embedded SQLite file)")
+    p.add_argument("--no-store", action="store_true", help="list the files only, without reading the store")
+    p.set_defaults(handler=_cmd_parameters)
 
     for module in COMMAND_MODULES:
         importlib.import_module(module).register(commands)

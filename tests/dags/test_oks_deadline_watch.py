@@ -3,10 +3,12 @@ receiver, each exactly once however often the watch runs, and stop once the paym
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import time_machine
 
 from oks.orchestration.local_run import load_dag
 from oks.orchestration.resources import store_engine
@@ -30,6 +32,13 @@ def receivers(local_airflow, monkeypatch):
     webhook.stop()
 
 
+def watch_at(dag, moment: str, conf: dict | None = None) -> None:
+    """One watch run with the clock at ``moment`` (the clock keeps ticking from there). ``as_of`` is
+    always given: dag.test() keeps a DAG object's params from one call to the next."""
+    with time_machine.travel(datetime.fromisoformat(moment), tick=True):
+        assert str(dag.test(run_conf={"as_of": None, **(conf or {})}).state).endswith("success")
+
+
 def test_each_alert_arrives_once_and_stops_when_paid(receivers, tmp_path):
     smtp, webhook = receivers
     engine = store_engine()
@@ -37,16 +46,19 @@ def test_each_alert_arrives_once_and_stops_when_paid(receivers, tmp_path):
     (obligation,) = record_payment_obligations(engine, run_id)
     dag = load_dag(REPO / "dags", "oks_deadline_watch")
 
-    for _ in range(2):  # the watch runs every 15 minutes: the page goes out once
-        assert str(dag.test(run_conf={"as_of": DUE_MORNING}).state).endswith("success")
-    assert len(smtp.messages) == 1 and len(webhook.requests) == 1
-    assert smtp.messages[0]["subject"].startswith("[OKS PAGE] AG-2026-001 2026-10: Due TODAY by 2026-11-02")
-    assert "2,700.00 TL to AGESA" in smtp.messages[0]["body"]
-    assert webhook.requests[0]["json"]["dedupe_key"] == f"obligation:{obligation.obligation_id}:due_morning"
+    # A drill earlier that morning, for the very moment of the real page: marked, and it leaves the page alone.
+    watch_at(dag, "2026-11-02T08:00:00+03:00", {"as_of": DUE_MORNING})
+    assert [m["subject"].split(":")[0] for m in smtp.messages] == ["[OKS DRILL PAGE] AG-2026-001 2026-10"]
+    for moment in (DUE_MORNING, "2026-11-02T09:45:00+03:00"):  # the watch runs every 15 minutes: the page goes out once
+        watch_at(dag, moment)
+    assert len(smtp.messages) == 2 and len(webhook.requests) == 2
+    assert smtp.messages[1]["subject"].startswith("[OKS PAGE] AG-2026-001 2026-10: Due TODAY by 2026-11-02")
+    assert "2,700.00 TL to AGESA" in smtp.messages[1]["body"] and "DRILL" not in smtp.messages[1]["body"]
+    assert webhook.requests[1]["json"]["dedupe_key"] == f"obligation:{obligation.obligation_id}:due_morning"
 
-    assert str(dag.test(run_conf={"as_of": OVERDUE}).state).endswith("success")
-    assert [m["subject"].split(":")[0] for m in smtp.messages] == ["[OKS PAGE] AG-2026-001 2026-10", "[OKS OVERDUE] AG-2026-001 2026-10"]
+    watch_at(dag, OVERDUE)
+    assert [m["subject"].split(":")[0] for m in smtp.messages[1:]] == ["[OKS PAGE] AG-2026-001 2026-10", "[OKS OVERDUE] AG-2026-001 2026-10"]
 
     confirm_payment(engine, obligation_id=obligation.obligation_id, confirmed_by="ops", amount=obligation.amount)
-    assert str(dag.test(run_conf={"as_of": "2026-11-04T09:10:00+03:00"}).state).endswith("success")
-    assert len(smtp.messages) == 2 and len(webhook.requests) == 2
+    watch_at(dag, "2026-11-04T09:10:00+03:00")
+    assert len(smtp.messages) == 3 and len(webhook.requests) == 3

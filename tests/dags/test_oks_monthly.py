@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def run(local_airflow, conf) -> str:
     with BankStatementJob(AirflowApi(local_airflow), interval=0.3):
-        return run_monthly(REPO / "dags", conf)
+        return run_monthly(REPO / "dags", conf).state
 
 
 def reconciles(period: str) -> dict:
@@ -148,3 +148,52 @@ def test_defects_rejections_bonuses_rerun_and_opt_outs(des, local_airflow, tmp_p
     assert {november_outcomes[tckn] for tckn, _, _ in leavers} == {"inactive"}
     assert reconciles("2026-11")["problems"] == 0
     assert sum(Decimal(p["total"]) for p in des.state()["payments"] if p["period"] == "2026-11") > 0
+
+
+def test_a_failed_run_names_its_task_and_error_first_and_shows_only_what_it_reached(des, local_airflow, tmp_path, monkeypatch, capsys):
+    from oks.orchestration.local_run import print_summary
+    from oks.pipeline import contribute
+    from oks.store.schema import runs
+
+    manifest = payroll(tmp_path, "2026-08", employers=2, employees=30, seed=4, defect_share=0, identity_mismatch_share=0)
+    des.load_register(manifest.identity_register)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full while computing")
+
+    monkeypatch.setattr(contribute, "compute_contributions", broken)
+    with BankStatementJob(AirflowApi(local_airflow), interval=0.3):
+        dag_run = run_monthly(REPO / "dags", {"period": "2026-08", "payroll_source": str(manifest.payroll.parent)})
+    assert dag_run.state == "failed" and dag_run.failed() == ["compute_contributions"]
+    assert dag_run.succeeded("extract_payroll", "validate_personnel", "assess_eligibility")
+
+    result = summarize("2026-08", dag_run)
+    capsys.readouterr()  # Airflow's own log lines
+    print_summary(result)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith("OKS monthly run 2026-08: FAILED")
+    assert lines[1].split() == ["failed", "task", "compute_contributions"]
+    assert lines[2].split(None, 1) == ["error", "RuntimeError: disk full while computing"]
+    text = "\n".join(lines)
+    assert f"payroll rows read        {manifest.rows}" in text and "PEK limits checked against 2026.toml" in text
+    for unreached in ("contributed ", "contributions per insurer", "0.00 TL", "  report "):
+        assert unreached not in text
+    assert "payments to the insurers: none recorded" in text and "not reached: outcomes, rejected, per insurer, report" in text
+    with store_engine().connect() as conn:
+        state, summary = conn.execute(sa.select(runs.c.state, runs.c.summary).where(runs.c.id == result.run_id)).one()
+    assert state == "failed" and summary["failure"]["task"] == "compute_contributions"
+    assert summary["failure"]["error"] == "RuntimeError: disk full while computing"
+
+
+def test_payroll_of_another_month_fails_saying_which_month_it_holds(des, local_airflow, tmp_path, capsys):
+    from oks.orchestration.local_run import print_summary
+
+    manifest = payroll(tmp_path, "2026-07", employers=2, employees=20, seed=5, defect_share=0, identity_mismatch_share=0)
+    dag_run = run_monthly(REPO / "dags", {"period": "2026-06", "payroll_source": str(manifest.payroll.parent)})
+    assert dag_run.failed() == ["extract_payroll"]
+    capsys.readouterr()
+    print_summary(summarize("2026-06", dag_run))
+    out = capsys.readouterr().out
+    assert "failed task   extract_payroll" in out
+    assert f"{manifest.rows} rows read, none for period 2026-06: {manifest.rows} rows are of another period ({manifest.rows} for 2026-07)" in out
+    assert "empty extract" not in out and "contributed" not in out

@@ -45,11 +45,43 @@ def test_reference_reads_the_runs_period_from_its_conf(airflow_home):
     assert missing is None
 
 
-def test_missed_deadline_callback_pages_through_the_channels(tmp_path, monkeypatch):
+def _scheduler_context(run_id: str, conf: dict, deadline_time: datetime) -> dict:
+    """The context Airflow's scheduler hands the callback (``Deadline.handle_miss``): the DagRun as the
+    API's DAGRunResponse, dumped to JSON, and the deadline — built the same way, from a real DagRun."""
+    from airflow.api_fastapi.core_api.datamodels.dag_run import DAGRunResponse
+    from airflow.models import DagModel, DagRun
+    from airflow.models.dagbundle import DagBundleModel
+    from airflow.utils.session import create_session
+    from airflow.utils.state import DagRunState
+    from airflow.utils.types import DagRunType
+
+    with create_session() as session:
+        if session.get(DagBundleModel, "oks-deadline-test") is None:
+            session.add(DagBundleModel(name="oks-deadline-test"))
+            session.flush()
+        if session.get(DagModel, "oks_monthly") is None:
+            session.add(DagModel(dag_id="oks_monthly", bundle_name="oks-deadline-test"))
+        session.flush()
+        run = DagRun(dag_id="oks_monthly", run_id=run_id, run_type=DagRunType.SCHEDULED, state=DagRunState.RUNNING,
+                     conf=conf, run_after=deadline_time)  # fmt: skip
+        session.add(run)
+        session.flush()
+        context = {
+            "dag_run": DAGRunResponse.model_validate(session.get(DagRun, run.id)).model_dump(mode="json"),
+            "deadline": {"id": "d-1", "deadline_time": deadline_time},
+        }
+        session.rollback()
+    return context
+
+
+def test_missed_deadline_callback_pages_naming_the_run_its_month_and_the_moment(airflow_home, tmp_path, monkeypatch):
     monkeypatch.setenv("OKS_HOME", str(tmp_path))
     monkeypatch.delenv("AIRFLOW_CONN_OKS_ALERT_SMTP", raising=False)
     monkeypatch.delenv("AIRFLOW_CONN_OKS_ALERT_WEBHOOK", raising=False)
-    asyncio.run(notify_deadline_missed({"dag_run": {"run_id": "scheduled__2026-05-25"}}))
+    due = datetime.fromisoformat("2026-05-26T09:00:00+00:00")  # 12:00 in Istanbul: the arife cut-off
+    asyncio.run(notify_deadline_missed(_scheduler_context("scheduled__2026-05-25", {"period": "2026-05"}, due)))
     (line,) = (tmp_path / "alerts" / "outbox.jsonl").read_text(encoding="utf-8").splitlines()
     alert = json.loads(line)
-    assert alert["level"] == "overdue" and "scheduled__2026-05-25" in alert["subject"]
+    assert alert["level"] == "overdue"
+    assert "run scheduled__2026-05-25 for 2026-05" in alert["subject"] and "None" not in alert["subject"]
+    assert "26.05.2026 12:00 (Istanbul)" in alert["subject"] and "26.05.2026 12:00 (Istanbul)" in alert["text"]

@@ -57,7 +57,7 @@ def test_json_output_is_the_manifest(tmp_path):
         (["--defect-share", "3"], "between 0 and 1"),
         (["--employees", "0"], "at least 1"),
         (["--defect-share", "0.9"], "defect_share"),
-        (["--period", "2031-01"], "no SGK parameters for 2031"),
+        (["--wage-day", "2026-13-01"], "not a date"),
     ],
 )
 def test_bad_arguments_exit_2_with_the_reason(tmp_path, args, message):

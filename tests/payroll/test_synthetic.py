@@ -3,6 +3,7 @@ row is clean, the register tells the truth, and the same seed gives the same byt
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import tempfile
 from collections import Counter, defaultdict
@@ -20,7 +21,7 @@ from oks.payroll.synthetic import EXTRACTION_DEFECTS, IDENTITY_MISMATCH, ROW_DEF
 from oks.payroll.synthetic_identity import ascii_fold
 from oks.rules.eligibility import ELIGIBLE_CITIZENSHIP, assess_employee
 from oks.rules.identity import InvalidIdentifier, normalize_iban, normalize_mobile, normalize_tckn
-from oks.rules.parameters import parameters_for
+from oks.rules.parameters import available_years, parameters_for
 
 from .synthetic_reading import (
     DEMO,
@@ -537,13 +538,39 @@ def test_arguments_are_checked_before_anything_is_written(tmp_path):
         ({"encoding": "latin-1"}, "encoding"),
         ({"period": "2026/10"}, "YYYY-MM"),
         ({"chunk_size": 0}, "chunk_size"),
+        ({"period": "2026-10", "wage_days": [date(2026, 9, 30)]}, "outside 2026-10-01 – 2026-11-15"),
+        ({"period": "2026-10", "wage_days": [date(2026, 11, 16)]}, "outside 2026-10-01 – 2026-11-15"),
     ]
     for overrides, message in cases:
         with pytest.raises(ValueError, match=message):
             generate(tmp_path / "out", **{**DEMO, **overrides})
-    with pytest.raises(LookupError, match="no SGK parameters for 2031"):
-        generate(tmp_path / "out", **{**DEMO, "period": "2031-01"})
     assert not (tmp_path / "out").exists()
+
+
+def test_a_year_not_yet_published_gets_wages_on_the_nearest_scale_and_says_so(tmp_path):
+    # Test data must exist for any month (the demo runs on any date); validation never assumes.
+    later = max(available_years()) + 1
+    manifest = generate(tmp_path / "later", **{**DEMO, "period": f"{later}-01"})
+    same = generate(tmp_path / "same", **{**DEMO, "period": f"{later - 1}-01"})
+    assert manifest.wage_scale_assumed_from == later - 1 and same.wage_scale_assumed_from is None
+    document = json.loads(manifest.manifest.read_text(encoding="utf-8"))
+    assert f"SGK parameters for {later} are not on file" in document["wage_scale"]
+    assert "wage_scale" not in json.loads(same.manifest.read_text(encoding="utf-8"))
+
+
+def test_wage_days_given_are_the_contracts_pay_days_in_turn(tmp_path):
+    days = [date(2026, 12, 31), date(2027, 1, 2), date(2027, 1, 4)]  # New Year's Eve, a Saturday, a Monday
+    manifest = generate(tmp_path, **{**DEMO, "period": "2026-12", "employers": 4, "fmt": "csv", "wage_days": days})
+    plan = SyntheticPayroll(**{k: v for k, v in DEMO.items() if k in ("employers", "employees", "seed")} | {"employers": 4},
+                            period="2026-12", wage_days=days)  # fmt: skip
+    assert [c.wage_paid_on for c in plan.contracts] == [days[i % 3] for i in range(len(plan.contracts))]
+    used = {c.wage_paid_on for c in plan.contracts}
+    written = {r["wage_paid_on"] for r in read_payroll(manifest.out_dir) if r["payment_kind"] == "regular" and isinstance(r["wage_paid_on"], date)}
+    assert written == used  # (a planted unreadable date is no day at all)
+    assert json.loads(manifest.manifest.read_text(encoding="utf-8"))["wage_days"] == sorted(d.isoformat() for d in used)
+    # the rest of the payroll is the same as without them: the draw still happens
+    drawn = SyntheticPayroll(**{k: v for k, v in DEMO.items() if k in ("employers", "employees", "seed")} | {"employers": 4}, period="2026-12")
+    assert [c.contract_no for c in drawn.contracts] == [c.contract_no for c in plan.contracts]
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -72,6 +72,20 @@ def test_steps_escalate_and_stop_once_paid(store, obligation):
         assert conn.execute(sa.select(sa.func.count()).select_from(alerts)).scalar_one() == 4
 
 
+def test_a_drill_never_silences_the_real_alert_of_the_same_moment(store, obligation):
+    got, send = collector()
+    drill = watch_deadlines(store, now=DUE_MORNING.replace(hour=9, minute=0), senders={"email": send}, drill=True)
+    again = watch_deadlines(store, now=DUE_MORNING.replace(hour=9, minute=0), senders={"email": send}, drill=True)
+    real = watch_deadlines(store, now=DUE_MORNING, senders={"email": send})
+    assert (drill["sent"], again["already_sent"], real["sent"]) == (1, 1, 1)
+    drilled, paged = got
+    assert drilled.subject.startswith("[OKS DRILL PAGE] AG-2026-001 2026-10: Due TODAY")
+    assert drilled.body.startswith("DRILL as of 02.11.2026 09:00 (Istanbul): no action needed.")
+    assert paged.subject.startswith("[OKS PAGE] AG-2026-001 2026-10: Due TODAY") and "DRILL" not in paged.body
+    assert drilled.dedupe_key == f"drill:2026-11-02T09:00:{paged.dedupe_key}"
+    assert (drill["drill"], real["drill"], real["as_of"]) == (True, False, "02.11.2026 09:30 (Istanbul)")
+
+
 def test_no_channel_is_a_configuration_error(store, obligation):
     with pytest.raises(ValueError, match="no alert channel configured"):
         watch_deadlines(store, now=DUE_MORNING, senders={})

@@ -104,6 +104,21 @@ def test_rows_outside_the_period_are_counted_not_staged(store, tmp_path):
     assert (summary["lines"], summary["outside_period"]) == (1, 1)
 
 
+def test_payroll_of_another_month_says_which_months_it_holds(store, tmp_path):
+    rows = [person(i, period="2026-11") for i in range(1, 6)] + [person(6, period="2026-10"), person(7, period="2026-11", pek="1.2.3")]
+    path = write_csv(tmp_path / "bordro.csv", rows)
+    with pytest.raises(PayrollStructureError) as caught:
+        extract_payroll(store, run_key="x", period="2026-12", source=CsvSource(path))
+    message = str(caught.value)
+    assert "7 rows read, none for period 2026-12" in message
+    assert "6 rows are of another period (5 for 2026-11, 1 for 2026-10)" in message
+    assert "1 rows could not be read" in message and "empty extract" not in message
+    with store.connect() as conn:
+        state, summary = conn.execute(sa.select(runs.c.state, runs.c.summary)).one()
+    assert state == "failed" and summary["extract"]["other_periods"] == {"2026-11": 5, "2026-10": 1}
+    assert summary["message"] == message
+
+
 @pytest.mark.parametrize(
     ("drop", "named"),
     [(("tckn",), "tckn (TC Kimlik No)"), (("pek", "wage_paid_on"), "pek (PEK), wage_paid_on (Ücret Ödeme Tarihi)")],

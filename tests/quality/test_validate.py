@@ -16,6 +16,7 @@ from oks.pipeline.validate import InvalidShareExceeded, SnapshotStructureError, 
 from oks.quality.batch import view_name
 from oks.quality.gx_runtime import DOCS_MARKER
 from oks.store.schema import runs
+from oks.store.snapshot import start_run
 from tests.payroll_files import contract, person
 from tests.quality.conftest import quarantined
 
@@ -123,7 +124,10 @@ def test_every_defect_is_quarantined_with_its_field_and_rule_and_no_clean_row_is
     assert summary["quarantined_lines"] == len(expected)
     assert summary["valid_lines"] == len(CASES) - len(expected)
     assert summary["invalid_share"] == pytest.approx(len(expected) / len(CASES), abs=1e-6)
-    assert summary["pek_limits_from"] == "2026-01-01"
+    assert summary["pek_limits"] | {"source": "?"} == {
+        "checked": True, "period": "2026-10", "valid_from": "2026-01-01", "file": "2026.toml", "source": "?",
+        "floor_daily": "1101.00", "ceiling_daily": "9909.00", "outside": len(WARNED_ROWS),
+    }  # fmt: skip
     with store.connect() as conn:
         assert conn.execute(sa.select(runs.c.state).where(runs.c.id == run_id)).scalar_one() == "running"
         assert view_name(run_id) not in sa.inspect(conn).get_view_names()
@@ -155,9 +159,15 @@ def test_a_year_without_sgk_parameters_skips_the_pek_limits_only(store, stage, t
     ]
     run_id = stage(rows, period="2031-03")
     summary = validate_personnel(store, run_id, data_docs_dir=tmp_path / "docs", invalid_share_threshold=1.0)
-    assert summary["pek_limits_from"] is None
+    limits = summary["pek_limits"]
+    assert (limits["checked"], limits["period"], limits["missing_file"]) == (False, "2031-03", "plugins/oks/rules/data/parameters/2031.toml")
+    assert "not on file yet" in limits["reason"] and "re-run the period" in limits["reason"]
     assert summary["warnings"] == {}
     assert summary["failed"] == {"sgk_days": {BETWEEN: 1}}
+    # The result stays with the run: the report, the run summary and `oks parameters` read it there.
+    with store.connect() as conn:
+        recorded = conn.execute(sa.select(runs.c.summary).where(runs.c.id == run_id)).scalar_one()
+    assert recorded["validate"]["pek_limits"] == limits
 
 
 # --- the run stops only for structure or a large invalid share ---------------------------------------
@@ -192,9 +202,18 @@ def test_a_csv_without_a_required_column_fails_naming_it_before_validation(store
         stage([person(1)], drop=("birth_date",))
 
 
-def test_an_empty_extract_fails_clearly(store, stage, tmp_path):
-    run_id = stage([person(1, wage_paid_on="31.02.2026"), person(2, pek="12.34.56,7")])
-    with pytest.raises(SnapshotStructureError, match=r"empty extract, no payroll lines to validate \(2 rows were quarantined at extraction\)"):
+def test_a_payroll_of_unreadable_rows_stops_at_extraction_naming_them(store, stage, tmp_path):
+    with pytest.raises(PayrollStructureError, match=r"2 rows read, none for period 2026-10: 2 rows could not be read"):
+        stage([person(1, wage_paid_on="31.02.2026"), person(2, pek="12.34.56,7")])
+    with store.connect() as conn:
+        state, summary = conn.execute(sa.select(runs.c.state, runs.c.summary)).one()
+    assert state == "failed" and summary["extract"]["malformed_rows"] == 2
+
+
+def test_an_empty_snapshot_fails_clearly(store, tmp_path):
+    with store.begin() as conn:
+        run_id = start_run(conn, run_key="empty", period="2026-10")
+    with pytest.raises(SnapshotStructureError, match=r"empty extract, no payroll lines to validate"):
         validate_personnel(store, run_id, data_docs_dir=tmp_path / "docs")
     with store.connect() as conn:
         state, summary = conn.execute(sa.select(runs.c.state, runs.c.summary).where(runs.c.id == run_id)).one()

@@ -106,15 +106,17 @@ def confirm_in_airflow(obligation_ids: Iterable[int], api: AirflowApi | None = N
     return answered
 
 
-def confirm_payment_and_approve(*, api: AirflowApi | None = None, answer_airflow: bool = True, **confirmation) -> tuple[list[int], list[int] | None]:
+def confirm_payment_and_approve(*, api: AirflowApi | None = None, engine=None, answer_airflow: bool = True,
+                                **confirmation) -> tuple[list[int], list[int] | None]:  # fmt: skip
     """What ``oks confirm-payment`` and a bank-statement job do: confirm the obligation(s) in the
     store (``oks.pipeline.obligations.confirm_payment``, amount checked), then approve the waiting
     ``confirm_bank_transfer`` requests. Returns (ids confirmed, ids approved in Airflow — None when
-    the API did not answer: the waiting task sees the payment in the store when it wakes)."""
+    the API did not answer: the waiting task sees the payment in the store when it wakes). ``engine``:
+    the store, when the caller already holds it (default: resolved here)."""
     from oks.orchestration.resources import store_engine
     from oks.pipeline.obligations import confirm_payment
 
-    ids = confirm_payment(store_engine(), **confirmation)
+    ids = confirm_payment(engine if engine is not None else store_engine(), **confirmation)
     if not answer_airflow:
         return ids, []
     try:

@@ -30,7 +30,8 @@ def _cmd_ui(args: argparse.Namespace) -> int:
     repo = Path(args.repo).resolve()
     configure_local_airflow(Path(os.environ.get("AIRFLOW_HOME") or repo / ".airflow"), repo / "dags")
     home = oks_home()
-    demo = home / "demo" / "ui"
+    # One demo payroll per period: the one operations trigger must be of the period they are told.
+    demo = home / "demo" / f"ui-{args.period}"
     if not (demo / "payroll.csv").exists():
         manifest = demo_payroll(demo, args.period, employees=300, employers=3, seed=2026)
         register = manifest.identity_register
@@ -52,7 +53,8 @@ def _cmd_ui(args: argparse.Namespace) -> int:
          "--insurer-delay", "15", "--identity-register", str(register)],
         env=env,
     )  # fmt: skip
-    print(f"DES simulator on {url}; payroll for manual runs in {demo} (trigger oks_monthly with period {args.period})")
+    print(f"DES simulator on {url}; payroll of {args.period} for manual runs in {demo}")
+    print(f"trigger oks_monthly with period {args.period} (the payroll_source param may stay empty)")
     try:
         return subprocess.call([str(Path(sys.executable).parent / "airflow"), "standalone"], env=env)
     except KeyboardInterrupt:
@@ -95,9 +97,9 @@ def _cmd_confirm_payment(args: argparse.Namespace) -> int:
 
 
 def _cmd_ui_with_period(args: argparse.Namespace) -> int:
-    from datetime import date
+    from oks.orchestration.local_run import default_period
 
-    args.period = args.period or f"{date.today():%Y-%m}"
+    args.period = args.period or default_period()
     return _cmd_ui(args)
 
 
@@ -109,7 +111,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "api-server on loopback, runs the oks_monthly DAG with dag.test(), answers the payment "
         "confirmations as a bank-statement job would, and prints a summary with the report's path.",
     )
-    p.add_argument("--period", metavar="YYYY-MM", help="pay period (default: this month)")
+    p.add_argument("--period", metavar="YYYY-MM", help="pay period (default: this month in Istanbul)")
     p.add_argument("--employees", type=int, default=300)
     p.add_argument("--employers", type=int, default=3)
     p.add_argument("--seed", type=int, default=2026)
@@ -117,7 +119,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_cmd_run_month)
 
     p = commands.add_parser("ui", help="Airflow standalone (UI on :8080) with the DES simulator, to see and trigger the DAGs")
-    p.add_argument("--period", default=None, metavar="YYYY-MM", help="period of the demo payroll (default: this month)")
+    p.add_argument("--period", default=None, metavar="YYYY-MM", help="period of the demo payroll (default: this month in Istanbul)")
     p.add_argument("--simulator-port", type=int, default=8765)
     p.add_argument("--repo", default=".", help="the checkout (dags/ is found there)")
     p.set_defaults(handler=_cmd_ui_with_period)

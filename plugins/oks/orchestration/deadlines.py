@@ -51,16 +51,33 @@ class StatutoryPaymentDeadline(BaseDeadlineReference):
         return expected_due_at(period, conf.get("expected_wage_day"))
 
 
+def _missed_deadline_message(context: dict) -> tuple[str, str]:
+    """Subject and text of the page, from the context the scheduler hands the callback: the DagRun as
+    Airflow's API model (``dag_run_id``, ``conf``) and the deadline (its time in UTC)."""
+    from oks.rules.calendar import istanbul_text
+
+    dag_run = context.get("dag_run") or {}
+    if not isinstance(dag_run, dict):  # a DagRun object (tests, older Airflow)
+        dag_run = {"dag_run_id": getattr(dag_run, "run_id", None), "conf": getattr(dag_run, "conf", None)}
+    run_id = dag_run.get("dag_run_id") or dag_run.get("run_id") or "(unknown run)"
+    period = (dag_run.get("conf") or {}).get("period")
+    deadline = (context.get("deadline") or {}).get("deadline_time")
+    if isinstance(deadline, str):
+        deadline = datetime.fromisoformat(deadline)
+    when = f" ({istanbul_text(deadline)})" if isinstance(deadline, datetime) else ""
+    month = f" for {period}" if period else ""
+    subject = f"[OKS OVERDUE] oks_monthly run {run_id}{month} passed the statutory payment deadline{when} unfinished"
+    text = (
+        f"The monthly run {run_id}{month} has not finished and the statutory payment deadline{when} has passed. "
+        "Check which task is stuck, pay the insurers from `oks obligations`, and confirm with `oks confirm-payment`."
+    )
+    return subject, text
+
+
 async def notify_deadline_missed(context: dict | None = None, **kwargs: Any) -> None:
     """Runs in the triggerer when a monthly run is still not finished at the statutory deadline."""
     from oks.orchestration.notifiers import notifiers_for
 
-    dag_run = (context or {}).get("dag_run")
-    run_id = dag_run.get("run_id") if isinstance(dag_run, dict) else getattr(dag_run, "run_id", "?")
-    subject = f"[OKS OVERDUE] oks_monthly run {run_id} passed the statutory payment deadline unfinished"
-    text = (
-        f"The monthly run {run_id} has not finished and the statutory payment deadline has passed. "
-        "Check which task is stuck, pay the insurers from `oks obligations`, and confirm with `oks confirm-payment`."
-    )
+    subject, text = _missed_deadline_message(context or {})
     for notifier in notifiers_for(subject, text, "overdue").values():
         await notifier.async_notify(context or {})

@@ -17,11 +17,12 @@ import json
 import logging
 import os
 import socket
+import textwrap
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from oks.orchestration.airflow_api import confirm_payment_and_approve
@@ -87,11 +88,20 @@ class ApiServer:
 
 
 class BankStatementJob:
-    """Answers pending ``confirm_bank_transfer`` requests as the bank reports the transfers done."""
+    """Answers pending ``confirm_bank_transfer`` requests as the bank reports the transfers done.
 
-    def __init__(self, api, *, confirmed_by: str = "bank-statement-job", interval: float = 1.0,
+    It runs in a thread beside ``dag.test()``, whose tasks run on the main thread with the Task SDK's
+    process-wide supervisor channel: an Airflow connection lookup from this thread would use that
+    channel under a running task (and fail when a task ends and removes it). So the job never looks
+    anything up: its store engine is resolved once, where it is built, and handed in.
+    """
+
+    def __init__(self, api, *, engine=None, confirmed_by: str = "bank-statement-job", interval: float = 1.0,
                  decide: Callable[[int], bool] = lambda obligation_id: True) -> None:  # fmt: skip
+        from oks.orchestration.resources import store_engine
+
         self.api, self.confirmed_by, self.interval, self.decide = api, confirmed_by, interval, decide
+        self.engine = engine if engine is not None else store_engine()
         self.answered: list[int] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="bank-statement-job", daemon=True)
@@ -103,22 +113,20 @@ class BankStatementJob:
                     if pending.obligation_id not in self.answered and self.decide(pending.obligation_id):
                         # The statement shows the amount owed was transferred: confirm exactly that.
                         confirm_payment_and_approve(
-                            api=self.api, obligation_id=pending.obligation_id, confirmed_by=self.confirmed_by,
-                            amount=self._owed(pending.obligation_id),
+                            api=self.api, engine=self.engine, obligation_id=pending.obligation_id,
+                            confirmed_by=self.confirmed_by, amount=self._owed(pending.obligation_id),
                         )  # fmt: skip
                         self.answered.append(pending.obligation_id)
             except Exception:  # noqa: BLE001 - the job keeps polling, as a cron job would run again
                 log.exception("bank-statement job: will try again")
             self._stop.wait(self.interval)
 
-    @staticmethod
-    def _owed(obligation_id: int):
+    def _owed(self, obligation_id: int):
         import sqlalchemy as sa
 
-        from oks.orchestration.resources import store_engine
         from oks.store.schema import payment_obligations
 
-        with store_engine().connect() as conn:
+        with self.engine.connect() as conn:
             return conn.execute(sa.select(payment_obligations.c.amount).where(payment_obligations.c.id == obligation_id)).scalar_one()
 
     def __enter__(self) -> BankStatementJob:
@@ -128,6 +136,27 @@ class BankStatementJob:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join(10)
+
+
+@dataclass
+class MonthlyDagRun:
+    """What ``dag.test()`` left: the run's state, its Airflow id, and each task's state by label."""
+
+    state: str
+    airflow_run_id: str | None = None
+    tasks: dict[str, str] = field(default_factory=dict)
+
+    def succeeded(self, *task_ids: str) -> bool:
+        """Every instance of each of these tasks succeeded (a mapped task: all of its instances)."""
+        for task_id in task_ids:
+            states = [state for label, state in self.tasks.items() if label == task_id or label.startswith(task_id + "[")]
+            if not states or any(state != "success" for state in states):
+                return False
+        return True
+
+    def failed(self) -> list[str]:
+        """The tasks that failed themselves (not the ones left undone behind them)."""
+        return [label for label, state in self.tasks.items() if state == "failed"]
 
 
 @dataclass
@@ -147,8 +176,24 @@ def load_dag(dags_folder: Path, dag_id: str = "oks_monthly"):
     return bag.dags[dag_id]
 
 
-def run_monthly(dags_folder: Path, conf: dict, *, api_url: str | None = None) -> str:
-    """``oks_monthly`` through ``dag.test()``; returns the DagRun's state."""
+def _task_states(dag_id: str, airflow_run_id: str) -> dict[str, str]:
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(TaskInstance.task_id, TaskInstance.map_index, TaskInstance.rendered_map_index, TaskInstance.state).filter(
+            TaskInstance.dag_id == dag_id, TaskInstance.run_id == airflow_run_id).all()  # fmt: skip
+    from oks.orchestration.monthly import task_label
+
+    class _Ti:  # task_label reads attributes
+        def __init__(self, row):
+            self.task_id, self.map_index, self.rendered_map_index = row.task_id, row.map_index, row.rendered_map_index
+
+    return {task_label(_Ti(row)): str(getattr(row.state, "value", row.state)) for row in rows}
+
+
+def run_monthly(dags_folder: Path, conf: dict) -> MonthlyDagRun:
+    """``oks_monthly`` through ``dag.test()``: the DagRun's state and its tasks' states."""
     dag = load_dag(dags_folder)
     # Airflow 3.3.2's dag.test() keeps the serialized Deadline Alert (a dict) where the scheduler code
     # it reuses expects the alert's id, and fails the finished run on it. The alert is a scheduler
@@ -156,11 +201,24 @@ def run_monthly(dags_folder: Path, conf: dict, *, api_url: str | None = None) ->
     # and its statutory reference on their own.
     dag.deadline = None
     dag_run = dag.test(run_conf=conf)
-    return str(dag_run.state)
+    state = str(getattr(dag_run.state, "value", dag_run.state))
+    return MonthlyDagRun(state, dag_run.run_id, _task_states(dag.dag_id, dag_run.run_id))
 
 
-def summarize(period: str, dag_run_state: str) -> LocalRun:
-    """What the run produced, read from the store: counts, totals per insurer, payments, reports."""
+# What the summary shows, and the tasks that must have succeeded for it to be true.
+_NEEDS = {
+    "rows_read": ("extract_payroll",),
+    "validation": ("validate_personnel",),
+    "outcomes": ("compute_contributions",),
+    "rejected": ("des.record_personnel_results",),
+    "per_insurer": ("compute_contributions",),
+    "report": ("publish_report",),
+}
+
+
+def summarize(period: str, dag_run: MonthlyDagRun | str, *, engine=None) -> LocalRun:
+    """What the run produced, read from the store: counts, totals per insurer, payments, reports —
+    only what the run reached (a task that did not succeed shows nothing of its own)."""
     import sqlalchemy as sa
 
     from oks.orchestration.monthly import run_key
@@ -168,11 +226,14 @@ def summarize(period: str, dag_run_state: str) -> LocalRun:
     from oks.store import oks_home
     from oks.store.schema import runs
 
-    engine = store_engine()
+    if isinstance(dag_run, str):  # a state alone: every part is shown (tests reading the store)
+        dag_run = MonthlyDagRun(dag_run)
+    engine = engine if engine is not None else store_engine()
     with engine.connect() as conn:
-        run_id = conn.execute(sa.select(runs.c.id).where(runs.c.run_key == run_key(period, None))).scalar_one_or_none()
-        if run_id is None:
-            return LocalRun(dag_run_state, None, period)
+        run = conn.execute(sa.select(runs.c.id, runs.c.state, runs.c.summary).where(runs.c.run_key == run_key(period, None))).first()
+        if run is None:
+            return LocalRun(dag_run.state, None, period, {"dag_run": dag_run})
+        run_id = run.id
         outcomes = dict(conn.execute(sa.text(
             "SELECT outcome, COUNT(*) FROM contributions WHERE run_id = :r GROUP BY outcome"), {"r": run_id}).all())
         stages = dict(conn.execute(sa.text(
@@ -185,12 +246,15 @@ def summarize(period: str, dag_run_state: str) -> LocalRun:
             "SELECT o.id, c.contract_no, c.insurer, o.payment_kind, o.amount, o.due_on, o.cutoff, o.state "
             "FROM payment_obligations o JOIN contracts c ON c.id = o.contract_id WHERE o.run_id = :r "
             "ORDER BY o.due_on, c.contract_no"), {"r": run_id}).all()]  # fmt: skip
-        extract = (conn.execute(sa.select(runs.c.summary).where(runs.c.id == run_id)).scalar_one() or {}).get("extract", {})
+    steps = run.summary or {}
     home = oks_home()
     return LocalRun(
-        dag_run_state, run_id, period,
+        dag_run.state, run_id, period,
         {
-            "rows_read": extract.get("rows_read"), "outcomes": outcomes, "quarantined_rows": stages,
+            "dag_run": dag_run, "store_state": run.state, "failure": steps.get("failure"),
+            "stopped": steps.get("message") or (steps.get("validate") or {}).get("error"),
+            "rows_read": (steps.get("extract") or {}).get("rows_read"), "pek_limits": (steps.get("validate") or {}).get("pek_limits"),
+            "outcomes": outcomes, "quarantined_rows": stages,
             "per_insurer": per_insurer, "obligations": obligations,
             "report": str(home / "reports" / f"run-{run_id}" / "report.html"),
             "data_docs": str(home / "data_docs" / f"run-{run_id}" / "index.html"),
@@ -199,30 +263,78 @@ def summarize(period: str, dag_run_state: str) -> LocalRun:
     )  # fmt: skip
 
 
+def _reached(dag_run: MonthlyDagRun, part: str) -> bool:
+    return not dag_run.tasks or dag_run.succeeded(*_NEEDS[part])
+
+
 def print_summary(result: LocalRun) -> None:
+    from oks.pipeline.report import pek_limits_text
+
     s = result.summary
+    dag_run: MonthlyDagRun = s.get("dag_run") or MonthlyDagRun(result.dag_run_state)
     print()
-    print(f"OKS monthly run {result.period}: Airflow run {result.dag_run_state}, store run #{result.run_id}")
-    if not s:
+    ok = result.dag_run_state.endswith("success")
+    if ok:
+        print(f"OKS monthly run {result.period}: succeeded (Airflow run {dag_run.airflow_run_id}, store run #{result.run_id})")
+    else:
+        # The failure first: which task, and why; then only what the run reached.
+        failure = s.get("failure") or {}
+        failed = dag_run.failed()
+        print(f"OKS monthly run {result.period}: FAILED (Airflow run {dag_run.airflow_run_id}, store run #{result.run_id})")
+        print(f"  failed task   {failure.get('task') or ', '.join(failed) or 'unknown (see the task logs)'}")
+        if failure.get("error"):
+            print(f"  error         {failure['error']}")
+        elif s.get("stopped"):
+            print(f"  error         {s['stopped']}")
+        others = [label for label in failed if label != failure.get("task")]
+        if others:
+            print(f"  also failed   {', '.join(others)}")
+    if result.run_id is None:
+        print("  the run stopped before the payroll was extracted: nothing in the store for this period")
         return
+    not_reached = [part for part in _NEEDS if not _reached(dag_run, part)]
     o = s["outcomes"]
-    print(f"  payroll rows read        {s['rows_read']}")
-    print(f"  contributed              {o.get('contributed', 0)}")
-    print(f"  not eligible             {o.get('not_eligible', 0)}")
-    print(f"  inactive                 {o.get('inactive', 0)}")
-    print(f"  rejected by the insurer  {o.get('rejected', 0)}")
-    print(f"  quarantined rows         {sum(v for k, v in s['quarantined_rows'].items() if k != 'insurer')} "
-          f"(extract {s['quarantined_rows'].get('extract', 0)}, validation {s['quarantined_rows'].get('validate', 0)})")  # fmt: skip
-    print("  contributions per insurer")
-    for insurer, contracts, amount in s["per_insurer"]:
-        print(f"    {insurer:<8} {contracts:>3} contract(s) {amount:>14,.2f} TL")
-    print("  payments to the insurers")
-    for oid, contract_no, insurer, kind, amount, due_on, cutoff, state in s["obligations"]:
-        cut = f" {str(cutoff)[:5]}" if cutoff else ""
-        print(f"    #{oid:<4} {insurer:<8} {contract_no:<14} {kind:<13} {amount:>12,.2f} TL due {due_on}{cut}  {state}")
-    print(f"  report     {s['report']}")
-    print(f"  Data Docs  {s['data_docs']}")
+    if _reached(dag_run, "rows_read"):
+        print(f"  payroll rows read        {s['rows_read']}")
+    if _reached(dag_run, "outcomes"):
+        print(f"  contributed              {o.get('contributed', 0)}")
+        print(f"  not eligible             {o.get('not_eligible', 0)}")
+        print(f"  inactive                 {o.get('inactive', 0)}")
+    if _reached(dag_run, "rejected"):
+        print(f"  rejected by the insurer  {o.get('rejected', 0)}")
+    if _reached(dag_run, "rows_read"):
+        extract, validation = s["quarantined_rows"].get("extract", 0), s["quarantined_rows"].get("validate", 0)
+        shown = f"(extract {extract}, validation {validation})" if _reached(dag_run, "validation") else "(extract; validation not reached)"
+        print(f"  quarantined rows         {extract + (validation if _reached(dag_run, 'validation') else 0)} {shown}")
+    if _reached(dag_run, "validation"):
+        print(textwrap.fill(pek_limits_text(s.get("pek_limits")), 110, initial_indent="  ", subsequent_indent="    ", break_on_hyphens=False))
+    if _reached(dag_run, "per_insurer"):
+        print("  contributions per insurer")
+        for insurer, contracts, amount in s["per_insurer"]:
+            print(f"    {insurer:<8} {contracts:>3} contract(s) {amount:>14,.2f} TL")
+    if s["obligations"]:  # recorded obligations are real whatever failed after them: they must be paid
+        print("  payments to the insurers")
+        for oid, contract_no, insurer, kind, amount, due_on, cutoff, state in s["obligations"]:
+            cut = f" {str(cutoff)[:5]}" if cutoff else ""
+            print(f"    #{oid:<4} {insurer:<8} {contract_no:<14} {kind:<13} {amount:>12,.2f} TL due {due_on}{cut}  {state}")
+    elif not ok:
+        print("  payments to the insurers: none recorded")
+    if not ok and not_reached:
+        print(f"  not reached: {', '.join(part.replace('_', ' ') for part in not_reached)}")
+    if _reached(dag_run, "report"):
+        print(f"  report     {s['report']}")
+    if _reached(dag_run, "validation"):
+        print(f"  Data Docs  {s['data_docs']}")
     print(f"  alerts     {s['alerts_outbox']}")
+
+
+def default_period(today: date | None = None) -> str:
+    """The demo's period: this month in Istanbul (at 00:30 on 1 January it is January there, still
+    December in UTC). Every month runs — a year whose SGK parameters are not out yet runs with its
+    PEK-limit check reported as not performed — so the demo works on any date."""
+    from oks.rules.calendar import ISTANBUL
+
+    return f"{(today or datetime.now(ISTANBUL).date()):%Y-%m}"
 
 
 def demo_payroll(out: Path, period: str, *, employees: int, employers: int, seed: int):
@@ -239,7 +351,9 @@ def run_demo(*, period: str | None, employees: int, employers: int, seed: int, r
         os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
 
     configure_local_airflow(Path(os.environ.get("AIRFLOW_HOME") or repo / ".airflow"), repo / "dags")
-    period = period or f"{date.today():%Y-%m}"
+    chosen = "as asked" if period else "this month; --period YYYY-MM for another"
+    period = period or default_period()
+    print(f"period {period} ({chosen})")
     home = oks_home()
     manifest = demo_payroll(home / "demo" / period, period, employees=employees, employers=employers, seed=seed)
     print(f"synthetic payroll: {manifest.rows} rows, {manifest.employers} employers, {manifest.contract_count} contracts "
@@ -249,6 +363,7 @@ def run_demo(*, period: str | None, employees: int, employers: int, seed: int, r
 
     from oks.des.simulator.server import DEMO_CUSTOMER, BackgroundSimulator, SimulatorOptions
     from oks.orchestration.airflow_api import AirflowApi
+    from oks.orchestration.resources import store_engine
 
     db.initdb()
     options = SimulatorOptions(db=home / "simulator" / "des.sqlite", port=0, insurer_delay=1.0, transfer_delay=1.0,
@@ -262,10 +377,11 @@ def run_demo(*, period: str | None, employees: int, employers: int, seed: int, r
         os.environ.setdefault("AIRFLOW_CONN_OKS_WS_DEFAULT", json.dumps(DEMO_WS))
         os.environ["OKS_AIRFLOW_API_URL"] = api_server.url
         print(f"DES simulator {simulator.url}; Airflow API {api_server.url}")
-        print("running oks_monthly with dag.test() — task logs under $AIRFLOW_HOME/logs …", flush=True)
-        with BankStatementJob(AirflowApi(api_server.url)):
-            state = run_monthly(repo / "dags", {"period": period, "payroll_source": str(manifest.payroll.parent),
-                                                "des_batch_size": 2})  # fmt: skip
-    result = summarize(period, state)
+        print("running oks_monthly with dag.test() …", flush=True)
+        engine = store_engine()  # here, before any task runs: the bank-statement thread looks nothing up
+        with BankStatementJob(AirflowApi(api_server.url), engine=engine):
+            dag_run = run_monthly(repo / "dags", {"period": period, "payroll_source": str(manifest.payroll.parent),
+                                                  "des_batch_size": 2})  # fmt: skip
+    result = summarize(period, dag_run, engine=engine)
     print_summary(result)
     return result

@@ -40,6 +40,40 @@ def run_key(period: str, employers: list[str] | None) -> str:
     return f"{period}:{','.join(sorted(employers)) if employers else 'all'}"
 
 
+def task_label(ti) -> str:
+    """A task as people name it: its id, and for a mapped instance its label (contracts, obligation)."""
+    task_id = getattr(ti, "task_id", "?")
+    map_index = getattr(ti, "map_index", -1)
+    if map_index is None or map_index < 0:
+        return task_id
+    return f"{task_id}[{getattr(ti, 'rendered_map_index', None) or map_index}]"
+
+
+def record_failure(context: Mapping) -> None:
+    """Failure callback: the store's run says which task failed and why, so the run summary, the report
+    and the UI show a failed month as failed (not as "running" with half its totals). The error text is
+    redacted: a library's message may echo a row."""
+    from oks.privacy import redact
+    from oks.store.snapshot import fail_run
+
+    params = context.get("params") or {}
+    try:
+        period = resolve_period(params, context.get("logical_date"))
+    except ValueError:
+        return  # no period, no store run: the on-call page (OnCallNotifier) carries the error
+    error = context.get("exception")
+    failure = {
+        "task": task_label(context.get("ti") or context.get("task_instance")),
+        "error": f"{type(error).__name__}: {redact(error, 500)}" if error else "failed (no exception recorded)",
+        "airflow_run_id": context.get("run_id") or getattr(context.get("dag_run"), "run_id", None),
+    }
+    try:
+        with store_engine().begin() as conn:
+            fail_run(conn, run_key(period, list(params.get("employers") or []) or None), failure)
+    except Exception:  # noqa: BLE001 - the store may be what failed; the page still goes out
+        log.exception("could not record the failure of %s in the store", failure["task"])
+
+
 def _source_location(params: Mapping) -> str:
     return (params.get("payroll_source") or os.environ.get("OKS_PAYROLL_SOURCE") or "sql").strip()
 

@@ -89,7 +89,9 @@ class OutboxNotifier(BaseNotifier):
 
         path = self.path or oks_home() / "alerts" / "outbox.jsonl"
         path.parent.mkdir(parents=True, exist_ok=True)
-        record = _payload(self.level, self.subject, self.text, at=datetime.now(timezone.utc).isoformat(), **self.extra)
+        from oks.rules.calendar import ISTANBUL
+
+        record = _payload(self.level, self.subject, self.text, at=datetime.now(ISTANBUL).isoformat(timespec="seconds"), **self.extra)
         with path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
 
@@ -163,6 +165,7 @@ class OnCallNotifier(BaseNotifier):
         run_id = getattr(ti, "run_id", context.get("run_id", "?"))
         error = context.get("exception")
         from oks.privacy import redact  # the error may come from a library that echoes data
+        from oks.rules.calendar import istanbul_text
         doc = (getattr(task, "doc_md", None) or "").strip()
         what_to_do = doc.split("**If it fails**", 1)[1].strip() if "**If it fails**" in doc else doc
         subject = f"[OKS FAILED] {dag_id}.{task_id} ({run_id})"
@@ -170,7 +173,7 @@ class OnCallNotifier(BaseNotifier):
             filter(
                 None,
                 [
-                    f"Task {task_id} of {dag_id} failed in run {run_id}.",
+                    f"Task {task_id} of {dag_id} failed in run {run_id} at {istanbul_text(datetime.now(timezone.utc))}.",
                     f"Error: {type(error).__name__}: {redact(error, 1000)}" if error else None,
                     f"Log: {getattr(ti, 'log_url', '')}" if getattr(ti, "log_url", None) else None,
                     f"What to do: {what_to_do}" if what_to_do else None,

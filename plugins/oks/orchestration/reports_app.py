@@ -34,6 +34,8 @@ def create_reports_app() -> FastAPI:
     def index() -> str:
         from oks.store import oks_home
 
+        from oks.rules.calendar import istanbul_text
+
         home = oks_home()
         rows = []
         for run in _runs():
@@ -47,7 +49,7 @@ def create_reports_app() -> FastAPI:
             ) or "—"  # fmt: skip
             rows.append(
                 f"<tr><td>#{run.id}</td><td>{html.escape(run.period)}</td><td>{html.escape(run.run_key)}</td>"
-                f"<td>{html.escape(run.state)}</td><td>{run.started_at:%Y-%m-%d %H:%M}</td><td>{links}</td></tr>"
+                f"<td>{html.escape(run.state)}</td><td>{istanbul_text(run.started_at)}</td><td>{links}</td></tr>"
             )
         return (
             "<!doctype html><html><head><meta charset='utf-8'><title>OKS reports</title>"

@@ -10,9 +10,12 @@ from oks.rules.calendar import ISTANBUL
 
 
 def watch_now(as_of: str | datetime | None = None) -> dict:
-    """Alerts due now (or ``as_of``, an ISO moment, for drills and tests) for every unpaid obligation."""
+    """Alerts due now for every unpaid obligation; with ``as_of`` (an ISO moment) a drill: the schedule
+    as of that moment, sent marked as a drill, never in place of a real alert."""
     from oks.pipeline.deadline_watch import watch_deadlines
 
     if isinstance(as_of, str):
         as_of = datetime.fromisoformat(as_of)
-    return watch_deadlines(store_engine(), now=as_of or datetime.now(ISTANBUL), senders=alert_senders())
+    if as_of is not None and (as_of.tzinfo is None or as_of.utcoffset() is None):
+        as_of = as_of.replace(tzinfo=ISTANBUL)  # a drill's moment as typed by people here
+    return watch_deadlines(store_engine(), now=as_of or datetime.now(ISTANBUL), senders=alert_senders(), drill=as_of is not None)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 import os
 import re
-from datetime import date
+from datetime import datetime
 from pathlib import Path
+
+from oks.rules.calendar import ISTANBUL
 
 # Kept here rather than imported from oks.payroll.synthetic: `oks --help` must not load the generator.
 _FORMATS = ("sqlite", "csv", "xlsx")
@@ -57,6 +59,7 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
         fmt=args.format,
         encoding=args.encoding,
         chunk_size=args.chunk_size,
+        wage_days=args.wage_day or (),
     )
     if args.json:
         print(manifest.manifest.read_text(encoding="utf-8"), end="")
@@ -68,12 +71,16 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
     print(f"  {manifest.defect_rows} rows with one planted defect each, listed in {manifest.defects.name}:")
     for kind, count in manifest.defect_counts.items():
         print(f"    {kind:<22} {count:>8}")
+    if manifest.wage_scale_assumed_from is not None:
+        print(f"  note: no SGK parameters for {manifest.period[:4]} on file; wages drawn on the {manifest.wage_scale_assumed_from} scale")
     print(f"  identity register: {manifest.identity_register.name}; summary: {manifest.manifest.name}")
     return 0
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     """Add this package's sub-commands. Import heavy modules inside the handlers, not here."""
+    from oks.cli import parse_date_arg
+
     p = commands.add_parser(
         "demo-data",
         help="write a deterministic synthetic Turkish payroll with known defects",
@@ -90,7 +97,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--period",
         type=_period,
-        default=date.today().strftime("%Y-%m"),
+        default=f"{datetime.now(ISTANBUL):%Y-%m}",
         metavar="YYYY-MM",
         help="pay period (default this month)",
     )
@@ -120,5 +127,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--chunk-size", type=_count, default=10_000, metavar="ROWS", help="rows held in memory at once (default 10000)"
     )
+    p.add_argument(
+        "--wage-day", type=parse_date_arg, action="append", metavar="DATE",
+        help="a pay day for the contracts, in turn (repeat for several; default: drawn as employers choose them). "
+        "Any day validation accepts for the period: a weekend or bayram day shows how the deadline moves",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print manifest.json instead of the summary")
     p.set_defaults(handler=_cmd_demo_data)

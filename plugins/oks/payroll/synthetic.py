@@ -34,9 +34,9 @@ import json
 import math
 import random
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from types import MappingProxyType
 
@@ -51,8 +51,8 @@ from oks.payroll.synthetic_rows import (
     PersonFactory,
     plant_identity_mismatch,
     planters,
+    wage_scale,
 )
-from oks.rules.parameters import parameters_for
 
 __all__ = [
     "FORMATS",
@@ -125,7 +125,9 @@ class SyntheticPayroll:
     """The plan (employers, contracts, defect totals) and a stream of chunks of rows.
 
     ``extraction_defects`` adds the defects only a text export can carry (unreadable dates and
-    amounts, empty key cells); a typed database cannot hold them.
+    amounts, empty key cells); a typed database cannot hold them. ``wage_days`` sets the contracts'
+    pay days (in turn, contract by contract) instead of drawing them — a weekend, a bayram, New Year's
+    Eve — as long as validation would accept them for the period.
     """
 
     def __init__(
@@ -138,6 +140,7 @@ class SyntheticPayroll:
         defect_share: float = 0.03,
         identity_mismatch_share: float = 0.005,
         extraction_defects: bool = False,
+        wage_days: Sequence[date] = (),
     ) -> None:
         if not 0 <= defect_share <= MAX_DEFECT_SHARE:
             raise ValueError(f"defect_share must be between 0 and {MAX_DEFECT_SHARE} (got {defect_share})")
@@ -146,13 +149,13 @@ class SyntheticPayroll:
                 f"identity_mismatch_share must be between 0 and {MAX_IDENTITY_MISMATCH_SHARE} (got {identity_mismatch_share})"
             )
         self.period = Period.parse(period)
-        parameters_for(self.period.start)  # no SGK parameters for the year: fail before writing anything
+        self.wage_scale_assumed_from = wage_scale(self.period)[1]
         self.seed = seed
         self.employees = employees
         self.defect_share = defect_share
         self.identity_mismatch_share = identity_mismatch_share
         self.employers: tuple[Employer, ...] = tuple(
-            plan_employers(_rng(seed, "plan"), employers=employers, employees=employees, period=self.period)
+            plan_employers(_rng(seed, "plan"), employers=employers, employees=employees, period=self.period, wage_days=wage_days)
         )
         self.contracts: tuple[Contract, ...] = tuple(c for e in self.employers for c in e.contracts)
         self.kinds = ROW_DEFECTS + (EXTRACTION_DEFECTS if extraction_defects else ())
@@ -260,6 +263,7 @@ class Manifest:
     supplementary_rows: int
     defect_rows: int
     defect_counts: Mapping[str, int] = field(default_factory=dict)  # kind → rows; identity_mismatch too
+    wage_scale_assumed_from: int | None = None  # the period's year has no SGK file: wages scaled on this year's
 
 
 def _writer(fmt: str, out: Path, payroll: SyntheticPayroll, encoding: str):
@@ -286,13 +290,15 @@ def generate(
     fmt: str = "sqlite",
     encoding: str = "utf-8-sig",
     chunk_size: int = 10_000,
+    wage_days: Sequence[date] = (),
 ) -> Manifest:
     """Write a synthetic payroll, its identity register, defect list and manifest into ``out_dir``.
 
     ``fmt``: ``sqlite`` (``payroll.sqlite``, tables ``payroll`` and ``contracts``), ``csv``
     (``payroll.csv`` and ``contracts.csv``, Turkish headers and formats, ``encoding``) or
     ``xlsx`` (``payroll.xlsx``, sheets ``payroll`` and ``contracts``). Existing files of the same
-    names are replaced.
+    names are replaced. ``wage_days``: the contracts' pay days, in turn (default: drawn as employers
+    choose them).
     """
     from oks.payroll.synthetic_writers import DefectsWriter, RegisterWriter
 
@@ -310,6 +316,7 @@ def generate(
         defect_share=defect_share,
         identity_mismatch_share=identity_mismatch_share,
         extraction_defects=fmt != "sqlite",
+        wage_days=wage_days,
     )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -350,6 +357,7 @@ def generate(
         supplementary_rows=payroll.supplementary_rows,
         defect_rows=sum(n for kind, n in defect_counts.items() if kind != IDENTITY_MISMATCH),
         defect_counts=MappingProxyType(defect_counts),
+        wage_scale_assumed_from=payroll.wage_scale_assumed_from,
     )
     _write_manifest(manifest, payroll, encoding)
     return manifest
@@ -373,6 +381,7 @@ def _write_manifest(manifest: Manifest, payroll: SyntheticPayroll, encoding: str
         "identity_mismatch_share": payroll.identity_mismatch_share,
         "defect_rows": manifest.defect_rows,
         "defects": dict(manifest.defect_counts),
+        "wage_days": sorted({c.wage_paid_on.isoformat() for c in payroll.contracts}),
         "files": {
             "payroll": manifest.payroll.name,
             "contracts": manifest.contracts.name,
@@ -380,5 +389,11 @@ def _write_manifest(manifest: Manifest, payroll: SyntheticPayroll, encoding: str
             "defects": manifest.defects.name,
         },
     }
+    if manifest.wage_scale_assumed_from is not None:
+        # Said where people look: the wages are plausible, the period's own SGK limits are unknown.
+        document["wage_scale"] = (
+            f"SGK parameters for {manifest.period[:4]} are not on file: wages drawn on the "
+            f"{manifest.wage_scale_assumed_from} scale (test data only; validation does not check PEK limits)"
+        )
     # No timestamps or absolute paths: the same arguments must give the same bytes.
     manifest.manifest.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

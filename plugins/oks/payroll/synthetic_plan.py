@@ -9,7 +9,8 @@ from __future__ import annotations
 import calendar as _calendar
 import random
 import re
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from itertools import accumulate
@@ -243,9 +244,24 @@ def _headcount(rng: random.Random, size: int, sector: str) -> int:
     return max(0, size + rng.randint(-jitter, jitter))
 
 
-def plan_employers(rng: random.Random, *, employers: int, employees: int, period: Period) -> list[Employer]:
+WAGE_DAY_GRACE = timedelta(days=15)
+"""How late a regular wage may be paid after its period and still pass validation (its default)."""
+
+
+def _check_wage_days(wage_days: Sequence[date], period: Period) -> None:
+    latest = period.end + WAGE_DAY_GRACE
+    for day in wage_days:
+        if not period.start <= day <= latest:
+            raise ValueError(f"wage day {day} is outside {period.start} – {latest}, the days validation accepts for {period.label}")
+
+
+def plan_employers(
+    rng: random.Random, *, employers: int, employees: int, period: Period, wage_days: Sequence[date] = ()
+) -> list[Employer]:
     """``employers`` employers sharing ``employees`` people (each at least one), ordered by VKN —
-    the order rows are written and the extract query sorts in."""
+    the order rows are written and the extract query sorts in. ``wage_days``, if given, are the
+    contracts' pay days in turn (the draw still happens, so everything else stays the same)."""
+    _check_wage_days(wage_days, period)
     if employers < 1:
         raise ValueError("employers must be at least 1")
     if employees < employers:
@@ -263,7 +279,10 @@ def plan_employers(rng: random.Random, *, employers: int, employees: int, period
         contract_count = min(size, rng.choices((1, 2, 3), (60, 30, 10))[0])
         contracts = []
         for _ in range(contract_count):
-            contracts.append(_contract(rng, vkn=vkn, index=contract_index, period=period))
+            contract = _contract(rng, vkn=vkn, index=contract_index, period=period)
+            if wage_days:
+                contract = replace(contract, wage_paid_on=wage_days[contract_index % len(wage_days)])
+            contracts.append(contract)
             contract_index += 1
         pays_bonus = rng.random() < 0.5
         bonus_paid_on = (

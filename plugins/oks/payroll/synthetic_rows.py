@@ -27,7 +27,7 @@ from oks.payroll.synthetic_identity import (
 )
 from oks.payroll.synthetic_plan import Employer, Period, unknown_contract_no
 from oks.rules.eligibility import AGE_LIMIT_YEARS, age_reference_date
-from oks.rules.parameters import MONTH_DAYS, parameters_for
+from oks.rules.parameters import MONTH_DAYS, ParametersUnavailable, YearlyParameters, available_years, parameters_for
 
 __all__ = [
     "ROW_DEFECTS",
@@ -37,6 +37,7 @@ __all__ = [
     "DefectEntry",
     "DefectSampler",
     "PersonFactory",
+    "wage_scale",
     "planters",
     "plant_identity_mismatch",
 ]
@@ -71,6 +72,21 @@ class DefectEntry:
     detail: str
 
 
+def wage_scale(period: Period) -> tuple[YearlyParameters, int | None]:
+    """The SGK figures the generator draws wages from, and the year they were *assumed* from.
+
+    A period whose year is on file uses its own figures (``None``: nothing assumed). A year not yet
+    published still gets a plausible payroll — wages scaled on the nearest year on file, said so in the
+    manifest — because a demo must run on any date. This is test data only: validation never assumes;
+    it reports the PEK-limit check as not performed for such a period.
+    """
+    try:
+        return parameters_for(period.start), None
+    except ParametersUnavailable:
+        nearest = min(available_years(), key=lambda year: (abs(year - period.year), -year))
+        return parameters_for(date(nearest, period.month, 1)), nearest
+
+
 # --- people --------------------------------------------------------------------------------------
 
 
@@ -100,7 +116,7 @@ class PersonFactory:
     def __init__(self, rng: random.Random, period: Period) -> None:
         self._rng = rng
         self.period = period
-        self.parameters = parameters_for(period.start)
+        self.parameters, self.assumed_from = wage_scale(period)
         # Kuruş bounds for 0…30 SGK days, from the yearly parameters.
         self.bounds = [tuple(int(x * 100) for x in self.parameters.pek_bounds(days)) for days in range(MONTH_DAYS + 1)]
         reference = age_reference_date(period.start)

@@ -1,7 +1,9 @@
 """Pipeline step: the amount of every ``contributed`` line, by :func:`oks.rules.contributions.contribution`.
 
 Which rate applies, most specific first: the payroll line's own override, the enrolment's override,
-the contract's rate or fixed amount, then the statutory rate of the year's parameters. The amounts
+the contract's rate or fixed amount, then the statutory rate in force for the line's pay period
+(:mod:`oks.rules.statutory_rate` — law, not the yearly SGK file, so a year whose PEK limits are not
+yet published still computes its contributions: 3% of PEK as payroll reports it). The amounts
 are computed in Python (the one place the rule lives) and written back with one set-based UPDATE
 from a staging table, so a million lines cost one statement, not a million.
 """
@@ -16,7 +18,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from oks.rules.contributions import contribution
-from oks.rules.parameters import parameters_for
+from oks.rules.parameters import period_start
+from oks.rules.statutory_rate import statutory_rate_for
 from oks.store.schema import Money, Rate
 from oks.store.snapshot import refresh_statistics
 
@@ -26,7 +29,7 @@ log = logging.getLogger(__name__)
 
 _LINES = sa.text(
     """
-    SELECT k.id, p.pek, p.wage_paid_on, p.rate_override AS line_rate, p.amount_override AS line_amount,
+    SELECT k.id, p.pek, p.period, p.rate_override AS line_rate, p.amount_override AS line_amount,
            en.rate_override AS enrolment_rate, en.amount_override AS enrolment_amount,
            c.rate AS contract_rate, c.fixed_amount AS contract_amount, c.contract_no, k.payment_kind
     FROM contributions k
@@ -39,7 +42,7 @@ _LINES = sa.text(
 ).columns(  # typed, so SQLite hands back Decimal and dates as PostgreSQL does
     sa.column("id", sa.Integer),
     sa.column("pek", Money),
-    sa.column("wage_paid_on", sa.Date),
+    sa.column("period", sa.String),
     sa.column("line_rate", Rate),
     sa.column("line_amount", Money),
     sa.column("enrolment_rate", Rate),
@@ -81,6 +84,7 @@ def compute_contributions(
 ) -> dict[str, object]:
     """Fill amount, basis and rate of the run's contributed lines; returns totals per contract and kind."""
     totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    rates: dict[str, Decimal] = {}  # per pay period: a run is one period, a correction may hold another
     counted = 0
     with engine.begin() as conn:
         _STAGE.create(conn)
@@ -89,7 +93,9 @@ def compute_contributions(
             for chunk in result.partitions(chunk_size):
                 staged = []
                 for line in chunk:
-                    statutory = parameters_for(line.wage_paid_on).contribution_rate
+                    if line.period not in rates:
+                        rates[line.period] = statutory_rate_for(period_start(line.period)).rate
+                    statutory = rates[line.period]
                     rate, fixed = choose_terms(line)
                     amount = contribution(
                         line.pek, rate=rate, fixed_amount=fixed, rounding=rounding, statutory_rate=statutory
@@ -112,5 +118,6 @@ def compute_contributions(
         "run_id": run_id,
         "contributions": counted,
         "total": str(total),
+        "statutory_rates": {period: str(rate) for period, rate in sorted(rates.items())},
         "by_contract": {f"{contract}/{kind}": str(amount) for (contract, kind), amount in sorted(totals.items())},
     }

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from oks.rules.alert_schedule import AlertPolicy, alerts_due
-from oks.rules.calendar import Deadline
+from oks.rules.calendar import Deadline, in_istanbul, istanbul_text
 from oks.store.schema import alerts, contracts, employers, payment_obligations
 
 __all__ = ["OutgoingAlert", "AlertDeliveryError", "watch_deadlines", "deliver", "announce_payment_instructions"]
@@ -49,8 +49,14 @@ def watch_deadlines(
     now: datetime,
     senders: Mapping[str, Sender],
     policy: AlertPolicy = AlertPolicy(),
+    drill: bool = False,
 ) -> dict[str, object]:
-    """Send what is due now for every obligation not yet paid; returns counts (sent, already sent, failed)."""
+    """Send what is due ``now`` for every obligation not yet paid; returns counts (sent, already sent, failed).
+
+    ``drill``: ``now`` is a moment chosen to exercise the channels, not the clock. A drill's alerts are
+    marked as such and deduplicated under keys of their own (per drill moment), so a drill never
+    consumes the key of a real alert: a drill at 09:00 does not silence that morning's real page.
+    """
     if not senders:
         raise ValueError("no alert channel configured: on-call would never hear about a missed deadline")
     query = (
@@ -79,11 +85,17 @@ def watch_deadlines(
         for planned in alerts_due(
             obligation_key=f"obligation:{obligation.id}", deadline=deadline, paid=False, now=now, what=what, policy=policy
         ):
-            subject = f"[OKS {planned.level.upper()}] {obligation.contract_no} {obligation.period}: {planned.message.split(':', 1)[0]}"
-            alert = OutgoingAlert(planned.level, subject, planned.message, planned.dedupe_key, obligation.id)
+            level = f"DRILL {planned.level.upper()}" if drill else planned.level.upper()
+            subject = f"[OKS {level}] {obligation.contract_no} {obligation.period}: {planned.message.split(':', 1)[0]}"
+            body, key = planned.message, planned.dedupe_key
+            if drill:
+                body = f"DRILL as of {istanbul_text(now)}: no action needed. {body}"
+                key = f"drill:{in_istanbul(now):%Y-%m-%dT%H:%M}:{key}"
+            alert = OutgoingAlert(planned.level, subject, body, key, obligation.id)
             delivered, already, failed = deliver(engine, alert, senders)
             sent, skipped, failures = sent + delivered, skipped + already, failures + failed
-    summary = {"obligations_open": len(open_obligations), "sent": sent, "already_sent": skipped, "failed": len(failures)}
+    summary = {"obligations_open": len(open_obligations), "sent": sent, "already_sent": skipped, "failed": len(failures),
+               "as_of": istanbul_text(now), "drill": drill}  # fmt: skip
     if failures:
         raise AlertDeliveryError(f"{len(failures)} alert(s) not delivered, will retry: " + "; ".join(failures[:5]))
     return summary

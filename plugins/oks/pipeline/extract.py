@@ -12,15 +12,21 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from oks.payroll.columns import CONTRACT_COLUMNS, PAYROLL_COLUMNS
 from oks.payroll.parsing import CellError, parse_cell
 from oks.payroll.sources import PayrollSource, PayrollStructureError
 from oks.store.masterdata import upsert_contracts, upsert_employees, upsert_employers
-from oks.store.schema import runs
-from oks.store.snapshot import clear_run_data, finish_run, insert_lines, insert_quarantine, refresh_statistics, start_run
+from oks.store.snapshot import (
+    clear_run_data,
+    finish_run,
+    insert_lines,
+    insert_quarantine,
+    record_step,
+    refresh_statistics,
+    start_run,
+)
 
 __all__ = ["KEY_FIELDS", "extract_payroll", "register_employees", "read_contracts"]
 
@@ -74,6 +80,7 @@ def extract_payroll(
     # Every count present even when zero: summaries are read by people and by the report.
     counts: Counter[str] = Counter(dict.fromkeys(("rows_read", "lines", "malformed_rows", "outside_period", "outside_employers"), 0))
     reasons: Counter[str] = Counter()
+    other_periods: Counter[str] = Counter()
     lines: list[dict] = []
     bad: list[dict] = []
 
@@ -92,6 +99,7 @@ def extract_payroll(
         if not problems:
             if typed["period"] != period:
                 counts["outside_period"] += 1
+                other_periods[typed["period"]] += 1
                 continue
             if wanted is not None and typed["employer_vkn"] not in wanted:
                 counts["outside_employers"] += 1
@@ -122,13 +130,15 @@ def extract_payroll(
         with engine.begin() as conn:
             finish_run(conn, run_id, state="failed", summary={"error": "empty extract"})
         raise PayrollStructureError(f"{source.name}: no payroll rows at all for period {period}")
-    if counts["lines"] == 0 and counts["malformed_rows"] == 0:
+    if counts["lines"] == 0:
+        # Nothing of this period to run: say what the file holds instead (usually another month's export).
+        problem = _nothing_for_period(source.name, period, counts, other_periods, wanted)
         with engine.begin() as conn:
-            finish_run(conn, run_id, state="failed", summary={"error": "no rows in period"})
-        raise PayrollStructureError(
-            f"{source.name}: {counts['rows_read']} rows, none for period {period}"
-            + (f" and employers {sorted(wanted)}" if wanted else "")
-        )
+            finish_run(conn, run_id, state="failed", summary={
+                "error": "no rows in period", "message": problem,
+                "extract": {**counts, "other_periods": dict(other_periods), "malformed_by_reason": dict(reasons)},
+            })  # fmt: skip
+        raise PayrollStructureError(problem)
 
     with engine.begin() as conn:
         refresh_statistics(conn, "payroll_lines", "quarantine")
@@ -138,15 +148,32 @@ def extract_payroll(
             counts["contracts"] = written
             counts["contracts_skipped"] = len(skipped)
 
-    summary = {"run_id": run_id, "period": period, "source": source.name, **counts, "malformed_by_reason": dict(reasons)}
+    summary = {
+        "run_id": run_id, "period": period, "source": source.name, **counts,
+        "other_periods": dict(other_periods), "malformed_by_reason": dict(reasons),
+    }  # fmt: skip
     with engine.begin() as conn:
         # Reconciliation later checks that every row read ended somewhere: it needs these counts.
-        conn.execute(sa.update(runs).where(runs.c.id == run_id).values(summary={"extract": summary}))
+        record_step(conn, run_id, "extract", summary)
     log.info(
         "extracted %s: %d rows read, %d lines staged, %d malformed",
         source.name, counts["rows_read"], counts["lines"], counts["malformed_rows"],
     )  # fmt: skip
     return summary
+
+
+def _nothing_for_period(name: str, period: str, counts: Counter, other_periods: Counter, wanted: set | None) -> str:
+    parts = []
+    if other_periods:
+        shown = ", ".join(f"{n} for {p}" for p, n in sorted(other_periods.items(), key=lambda kv: (-kv[1], kv[0]))[:5])
+        more = f" and {len(other_periods) - 5} other periods" if len(other_periods) > 5 else ""
+        parts.append(f"{counts['outside_period']} rows are of another period ({shown}{more})")
+    if counts["outside_employers"]:
+        parts.append(f"{counts['outside_employers']} rows are of employers outside {sorted(wanted or ())}")
+    if counts["malformed_rows"]:
+        parts.append(f"{counts['malformed_rows']} rows could not be read (quarantined with row and field)")
+    hint = " Check that the export is of the month you are running (the period param)." if other_periods else ""
+    return f"{name}: {counts['rows_read']} rows read, none for period {period}: " + "; ".join(parts) + "." + hint
 
 
 def register_employees(engine: Engine, run_id: int) -> dict[str, int]:

@@ -19,7 +19,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from oks.des.gateway import DesGateway
-from oks.store.schema import Money, des_requests, runs
+from oks.store.schema import Money, des_requests
+from oks.store.snapshot import finish_run
 
 __all__ = ["InvariantBroken", "reconcile_run"]
 
@@ -130,10 +131,5 @@ def reconcile_run(engine: Engine, run_id: int, *, gateway: DesGateway | None = N
 
 
 def _mark_run(conn, run_id: int, state: str, summary: dict, problems: list[str]) -> None:
-    """The run's state for the report and the UI; the extraction counts stay in its summary."""
-    current = conn.execute(sa.select(runs.c.summary).where(runs.c.id == run_id)).scalar_one()
-    merged = {**(current if isinstance(current, dict) else {}), "reconcile": {**summary, "problems": problems[:20]}}
-    conn.execute(
-        sa.update(runs).where(runs.c.id == run_id).values(state=state, summary=merged, finished_at=sa.func.current_timestamp())
-    )
-
+    """The run's state for the report and the UI; the other steps' summaries stay in the run."""
+    finish_run(conn, run_id, state=state, summary={"reconcile": {**summary, "problems": problems[:20]}})

@@ -20,9 +20,9 @@ from sqlalchemy.engine import Engine
 
 from oks.privacy import mask_name, mask_tckn
 from oks.store.enrolments import refunds_owed
-from oks.store.schema import Money
+from oks.store.schema import Money, runs
 
-__all__ = ["publish_report"]
+__all__ = ["publish_report", "pek_limits_text"]
 
 OUTCOME_ORDER = ("contributed", "rejected", "quarantined", "not_eligible", "inactive")
 
@@ -78,7 +78,7 @@ def publish_report(
     """Write ``report.html``, ``summary.csv`` and ``quarantine.csv`` for the run into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with engine.connect() as conn:
-        run = conn.execute(sa.text("SELECT run_key, period, state FROM runs WHERE id = :id"), {"id": run_id}).one()
+        run = conn.execute(sa.select(runs.c.run_key, runs.c.period, runs.c.state, runs.c.summary).where(runs.c.id == run_id)).one()
         by_contract = conn.execute(_BY_CONTRACT, {"run_id": run_id}).all()
         quarantined = conn.execute(_QUARANTINE, {"run_id": run_id}).all()
         obligations = conn.execute(_OBLIGATIONS, {"run_id": run_id}).all()
@@ -110,8 +110,9 @@ def publish_report(
     for q in quarantined:
         reasons[f"{q.field}: {q.rule}"] += 1
 
+    limits = ((run.summary or {}).get("validate") or {}).get("pek_limits")
     paths.html.write_text(
-        _page(run, table, masked_rows, obligations, refunds, insurer_totals, reasons, data_docs), encoding="utf-8"
+        _page(run, table, masked_rows, obligations, refunds, insurer_totals, reasons, data_docs, limits), encoding="utf-8"
     )
     totals = {o: sum(int(e[o]) for e in table.values()) for o in OUTCOME_ORDER}
     # Rows that could not even be staged belong to no contract; they are counted here and listed below.
@@ -124,6 +125,7 @@ def publish_report(
         **totals,
         "amount": str(sum((e["amount"] for e in table.values()), Decimal("0"))),
         "refunds_owed": len(refunds),
+        "pek_limits_checked": None if limits is None else bool(limits.get("checked")),
     }
 
 
@@ -162,7 +164,18 @@ def _bar_chart(title: str, values: dict[str, Decimal | int], unit: str = "") -> 
     )
 
 
-def _page(run, table, masked_rows, obligations, refunds, insurer_totals, reasons, data_docs) -> str:
+def pek_limits_text(limits: dict | None) -> str:
+    """One sentence on the PEK-limit check of a run's validation, for the report and the run summary."""
+    if not limits:
+        return "PEK limits: validation has not run"
+    if not limits.get("checked"):
+        return f"PEK limits NOT CHECKED for {limits.get('period')}: {limits.get('reason')}"
+    outside = limits.get("outside")
+    counted = f"; {outside} line(s) outside them (warnings, see Data Docs)" if outside else "; every line within them"
+    return f"PEK limits checked against {limits.get('file')} (in force from {limits.get('valid_from')}, {limits.get('source')}){counted}"
+
+
+def _page(run, table, masked_rows, obligations, refunds, insurer_totals, reasons, data_docs, limits) -> str:
     e = html.escape
     head = "".join(f"<th>{e(h)}</th>" for h in ("contract", "insurer", *OUTCOME_ORDER, "amount (TL)"))
     body = "".join(
@@ -193,6 +206,7 @@ td,th{{border:1px solid #ccc;padding:4px 8px;font-size:13px}}th{{background:#edf
 .warn{{color:#9b2c2c;font-weight:bold}}figcaption{{font-weight:bold;margin:1em 0 .5em}}</style></head>
 <body><h1>OKS monthly run — {e(run.period)}</h1>
 <p>Run <code>{e(run.run_key)}</code>, state <b>{e(run.state)}</b>. Personal data is masked.</p>{docs}
+<p{"" if (limits or {}).get("checked") else " class=warn"} id=pek-limits>{e(pek_limits_text(limits))}</p>
 <h2>Per contract and insurer</h2><table><tr>{head}</tr>{body}</table>
 {_bar_chart("Contributions per insurer (TL)", {k: v for k, v in insurer_totals.items() if v})}
 <h2>Payments to make</h2>

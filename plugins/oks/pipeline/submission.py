@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from oks.des.gateway import DesGateway, iter_payment_items, iter_personnel_results
 from oks.des.models import ContractRegistration, PaymentItem, Person, WsCredentials
 from oks.privacy import mask_tckn, redact
-from oks.rules.calendar import next_business_day
+from oks.rules.calendar import ISTANBUL, next_business_day
 from oks.rules.identity import InvalidIdentifier, normalize_iban, normalize_mobile, normalize_tckn
 from oks.store.enrolments import EventSpec, apply_events, enrolments_by_tckn
 from oks.store.schema import Money, contracts, contributions, employers, enrolments, quarantine, runs
@@ -38,6 +38,11 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+def _today() -> date:
+    """Today on Istanbul's clock: the day an event happened for the insurer and the employee."""
+    return datetime.now(ISTANBUL).date()
 
 DES_INSURERS = ("AGESA", "ANADOLU", "FIBA")
 CredentialsFor = Callable[[str, str], WsCredentials | None]
@@ -160,7 +165,7 @@ def submit_personnel(engine: Engine, gateway: DesGateway, run_id: int, contract_
         return {"contract_no": contract_no, "list_id": None, "people": len(rows), "dry_run": True}
     submission = gateway.submit_personnel(contract_no, period, [_person(r) for r in rows], run_id=run_id)
     gateway.send_personnel_to_insurer(submission.list_id)
-    today = date.today()
+    today = _today()
     with engine.begin() as conn:
         outcome = apply_events(
             conn,
@@ -220,7 +225,7 @@ def record_personnel_results(engine: Engine, gateway: DesGateway, run_id: int, c
     with engine.connect() as conn:
         by_tckn = enrolments_by_tckn(conn, contract_no)
     specs, rejected, statuses = [], {}, Counter()
-    today = date.today()
+    today = _today()
     for result in iter_personnel_results(gateway, list_id):
         statuses[result.status] += 1
         enrolment = by_tckn.get(result.tckn)
@@ -300,7 +305,7 @@ def submit_payments(engine: Engine, gateway: DesGateway, run_id: int, contract_n
 def _notify_first_contributions(engine: Engine, contract_no: str, payment_id: str, *, accepted: set[str]) -> None:
     """The insurer tells an employee of the plan the business day after the first contribution
     arrives; that notice opens the two-month opt-out (cayma) window."""
-    notice_on = next_business_day(date.today())
+    notice_on = next_business_day(_today())
     with engine.begin() as conn:
         unnotified = enrolments_by_tckn(conn, contract_no, enrolments.c.state == "enrolled", enrolments.c.notified_on.is_(None))
         waiting = [enrolment for tckn, enrolment in unnotified.items() if tckn in accepted]
@@ -308,7 +313,7 @@ def _notify_first_contributions(engine: Engine, contract_no: str, payment_id: st
         if waiting:
             conn.execute(
                 sa.update(enrolments).where(enrolments.c.id.in_(waiting), enrolments.c.first_contribution_on.is_(None))
-                .values(first_contribution_on=date.today())
+                .values(first_contribution_on=_today())
             )  # fmt: skip
 
 

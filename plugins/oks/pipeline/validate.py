@@ -28,10 +28,10 @@ from oks.quality.checks import QualitySettings, RunFacts, checks_for
 from oks.quality.errors import InvalidShareExceeded, SnapshotStructureError, ValidationFailed
 from oks.quality.gx_runtime import run_suites
 from oks.quality.quarantine import STAGE, quarantined_rows, record_failures
-from oks.rules.parameters import ParametersUnavailable, parameters_for
+from oks.rules.parameters import PekLimits, pek_limits_for
 from oks.store import oks_home
 from oks.store.schema import payroll_lines, runs
-from oks.store.snapshot import finish_run
+from oks.store.snapshot import finish_run, record_step
 
 __all__ = [
     "DEFAULT_INVALID_SHARE_THRESHOLD",
@@ -56,7 +56,7 @@ def default_data_docs_dir(run_id: int) -> Path:
     return oks_home() / "data_docs" / f"run-{run_id}"
 
 
-def _run_facts(engine: Engine, run_id: int) -> tuple[RunFacts, int, str | None]:
+def _run_facts(engine: Engine, run_id: int) -> tuple[RunFacts, int, PekLimits]:
     with engine.connect() as conn:
         period = conn.execute(sa.select(runs.c.period).where(runs.c.id == run_id)).scalar_one_or_none()
         if period is None:
@@ -64,16 +64,15 @@ def _run_facts(engine: Engine, run_id: int) -> tuple[RunFacts, int, str | None]:
         lines = conn.execute(
             sa.select(sa.func.count()).select_from(payroll_lines).where(payroll_lines.c.run_id == run_id)
         ).scalar_one()
-    facts = RunFacts(run_id=run_id, period=period)
-    try:
-        parameters = parameters_for(facts.period_start)
-    except ParametersUnavailable as exc:
-        # A warning-level check: without the year's figures it is skipped (and said so), never run
-        # with last year's.
-        log.warning("run %d: PEK limits not checked: %s", run_id, exc)
-        return facts, lines, None
-    limits = (parameters.pek_floor_daily, parameters.pek_ceiling_daily)
-    return RunFacts(run_id=run_id, period=period, pek_daily_limits=limits), lines, parameters.valid_from.isoformat()
+    # The limits of the pay period (the premium month), not of the day wages are paid.
+    limits = pek_limits_for(period)
+    if not limits.checked:
+        # A warning-level check: without the year's figures it is not performed, and said so — never
+        # run with another year's.
+        log.warning("run %d: PEK limits not checked: %s", run_id, limits.reason)
+        return RunFacts(run_id=run_id, period=period), lines, limits
+    daily = (limits.parameters.pek_floor_daily, limits.parameters.pek_ceiling_daily)
+    return RunFacts(run_id=run_id, period=period, pek_daily_limits=daily), lines, limits
 
 
 def _column_label(name: str) -> str:
@@ -122,7 +121,7 @@ def validate_personnel(
     settings = settings or QualitySettings()
     if not 0 <= invalid_share_threshold <= 1:
         raise ValueError(f"invalid_share_threshold is a share from 0 to 1, not {invalid_share_threshold}")
-    facts, lines, limits_from = _run_facts(engine, run_id)
+    facts, lines, limits = _run_facts(engine, run_id)
     extract_rows = quarantined_rows(engine, run_id, stage="extract")
     docs_dir = Path(data_docs_dir) if data_docs_dir is not None else default_data_docs_dir(run_id)
     summary: dict[str, object] = {
@@ -130,6 +129,7 @@ def validate_personnel(
         "period": facts.period,
         "lines": lines,
         "extract_quarantined_rows": extract_rows,
+        "pek_limits": limits.as_summary(),
     }
     if lines == 0:
         _stop(
@@ -173,7 +173,6 @@ def validate_personnel(
         failed=dict(failed),
         warnings=dict(warnings),
         checks=len(checks),
-        pek_limits_from=limits_from,
         seconds=round(time.perf_counter() - started, 3),
     )
     log.info(
@@ -181,6 +180,8 @@ def validate_personnel(
         run_id, facts.period, lines, quarantined, sum(sum(w.values()) for w in warnings.values()), share * 100,
         summary["data_docs"],
     )  # fmt: skip
+    if limits.checked:
+        summary["pek_limits"]["outside"] = sum(warnings.get("pek", {}).values())
     if share > invalid_share_threshold:
         _stop(
             engine,
@@ -190,4 +191,7 @@ def validate_personnel(
                 {**summary, "error": "invalid share"},
             ),
         )
+    with engine.begin() as conn:
+        # The report, the run summary and `oks parameters` read the validation result from the run.
+        record_step(conn, run_id, "validate", summary)
     return summary

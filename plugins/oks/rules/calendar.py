@@ -13,7 +13,7 @@ cut-off. Bridge days of administrative leave (public sector only) are business d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -23,6 +23,8 @@ __all__ = [
     "ISTANBUL",
     "HALF_DAY_CUTOFF",
     "Deadline",
+    "in_istanbul",
+    "istanbul_text",
     "holiday_name",
     "is_business_day",
     "is_half_day",
@@ -33,6 +35,19 @@ __all__ = [
 ISTANBUL = ZoneInfo("Europe/Istanbul")
 HALF_DAY_CUTOFF = time(12, 0)
 """Latest time of a payment on a half day (branches close about 12:30; EFT after that settles late)."""
+
+
+def in_istanbul(moment: datetime) -> datetime:
+    """``moment`` on Istanbul's clock, the one people here read. A naive value is UTC: that is what
+    the store's timestamps and Airflow's are."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(ISTANBUL)
+
+
+def istanbul_text(moment: datetime) -> str:
+    """``02.12.2026 09:15 (Istanbul)``: how a moment is shown to people in alerts, reports and the UI."""
+    return f"{in_istanbul(moment):%d.%m.%Y %H:%M} (Istanbul)"
 
 
 @lru_cache(maxsize=64)

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from oks.store.schema import contributions, payroll_lines, quarantine, runs
 
-__all__ = ["start_run", "clear_run_data", "insert_lines", "insert_quarantine", "finish_run", "refresh_statistics", "LINE_COLUMNS"]
+__all__ = ["start_run", "clear_run_data", "insert_lines", "insert_quarantine", "record_step", "finish_run", "fail_run", "runs_without_pek_limits", "refresh_statistics", "LINE_COLUMNS"]
 
 LINE_COLUMNS: tuple[str, ...] = tuple(c.name for c in payroll_lines.columns if c.name != "id")
 QUARANTINE_COLUMNS: tuple[str, ...] = ("run_id", "row_no", "payroll_id", "stage", "field", "rule", "message")
@@ -50,12 +50,48 @@ def start_run(
     return existing.id
 
 
+def _summary_of(conn: Connection, run_id: int) -> dict:
+    current = conn.execute(sa.select(runs.c.summary).where(runs.c.id == run_id)).scalar_one()
+    return dict(current) if isinstance(current, dict) else {}
+
+
+def record_step(conn: Connection, run_id: int, step: str, summary: dict) -> None:
+    """Keep a step's summary in the run (``summary[step]``), beside the other steps' — the report,
+    the run summary and ``oks parameters`` read them from here."""
+    conn.execute(sa.update(runs).where(runs.c.id == run_id).values(summary={**_summary_of(conn, run_id), step: summary}))
+
+
 def finish_run(conn: Connection, run_id: int, *, state: str, summary: dict | None = None) -> None:
+    """End the run in ``state``; ``summary`` keys are merged into what the steps recorded (a failed
+    validation keeps the extraction's counts)."""
     conn.execute(
         sa.update(runs)
         .where(runs.c.id == run_id)
-        .values(state=state, summary=summary, finished_at=sa.func.current_timestamp())
+        .values(state=state, summary={**_summary_of(conn, run_id), **(summary or {})}, finished_at=sa.func.current_timestamp())
     )
+
+
+def fail_run(conn: Connection, run_key: str, failure: dict) -> bool:
+    """Mark the run ``run_key`` failed with ``failure`` (task, error) in its summary; False if there
+    is no such run yet (the failure came before extraction created it)."""
+    run_id = conn.execute(sa.select(runs.c.id).where(runs.c.run_key == run_key)).scalar_one_or_none()
+    if run_id is None:
+        return False
+    finish_run(conn, run_id, state="failed", summary={"failure": failure})
+    return True
+
+
+def runs_without_pek_limits(conn: Connection) -> list[dict]:
+    """Runs whose validation could not check PEK against the SGK limits (their year had no file):
+    run key, period, state and the reason recorded — for ``oks parameters`` and the people who must
+    re-run those periods once the file is added."""
+    found = []
+    for row in conn.execute(sa.select(runs.c.run_key, runs.c.period, runs.c.state, runs.c.summary).order_by(runs.c.period, runs.c.id)):
+        limits = ((row.summary or {}).get("validate") or {}).get("pek_limits") or {}
+        if limits.get("checked") is False:
+            found.append({"run_key": row.run_key, "period": row.period, "state": row.state,
+                          "reason": limits.get("reason"), "missing_file": limits.get("missing_file")})  # fmt: skip
+    return found
 
 
 def clear_run_data(conn: Connection, run_id: int) -> None:
