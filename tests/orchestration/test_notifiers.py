@@ -94,3 +94,16 @@ def test_failure_notifier_says_what_failed_and_what_to_do(smtp, webhook):
     assert "RuntimeError: DES unavailable after 6 attempts" in mail["body"]
     assert "What to do: check DES status, then clear the task: it re-attaches." in mail["body"]
     assert webhook.requests[0]["json"]["subject"] == mail["subject"]
+
+
+class _MappedTI(_TI):
+    task_id, map_index, rendered_map_index = "des.submit_payment", 3, "AG10000549 … FB10001685 (2)"
+
+
+def test_each_mapped_instance_pages_under_its_own_subject_with_istanbul_time(smtp, webhook):
+    OnCallNotifier().notify({"ti": _MappedTI(), "task": _Task(), "exception": RuntimeError("DES down")})
+    OnCallNotifier().notify({"ti": _TI(), "task": _Task(), "exception": RuntimeError("DES down")})
+    first, second = smtp.messages
+    assert first["subject"] == "[OKS FAILED] oks_monthly.des.submit_payment[AG10000549 … FB10001685 (2)] (manual__2026-11-01)"
+    assert first["subject"] != second["subject"]
+    assert "(Istanbul)" in first["body"]

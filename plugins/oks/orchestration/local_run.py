@@ -185,11 +185,7 @@ def _task_states(dag_id: str, airflow_run_id: str) -> dict[str, str]:
             TaskInstance.dag_id == dag_id, TaskInstance.run_id == airflow_run_id).all()  # fmt: skip
     from oks.orchestration.monthly import task_label
 
-    class _Ti:  # task_label reads attributes
-        def __init__(self, row):
-            self.task_id, self.map_index, self.rendered_map_index = row.task_id, row.map_index, row.rendered_map_index
-
-    return {task_label(_Ti(row)): str(getattr(row.state, "value", row.state)) for row in rows}
+    return {task_label(row): str(getattr(row.state, "value", row.state)) for row in rows}
 
 
 def run_monthly(dags_folder: Path, conf: dict) -> MonthlyDagRun:

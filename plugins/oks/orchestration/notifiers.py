@@ -161,7 +161,9 @@ class OnCallNotifier(BaseNotifier):
         ti = context.get("ti") or context.get("task_instance")
         task = context.get("task")
         dag_id = getattr(ti, "dag_id", "?")
-        task_id = getattr(ti, "task_id", "?")
+        from oks.orchestration.monthly import task_label
+
+        task_id = task_label(ti)  # a mapped instance is named by its label: each page says which one
         run_id = getattr(ti, "run_id", context.get("run_id", "?"))
         error = context.get("exception")
         from oks.privacy import redact  # the error may come from a library that echoes data
