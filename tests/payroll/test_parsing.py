@@ -37,11 +37,30 @@ def test_money(raw, expected):
     assert parse_money(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["12.34.56,7", "on iki", "1,2,3", "12,345", "NaN", "1.5e3x", True, "0,001"])
+@pytest.mark.parametrize(
+    "raw",
+    ["12.34.56,7", "on iki", "1,2,3", "NaN", "1.5e3x", True, "1e5", "1E+3", "3.3e4", "Infinity", "1.234.56", "1,23,456.00",
+     "12,3456", "1234.", ",50", "--5", "1.234,567", "1000000000000", 1e15, "0x1F", "١٢٣"],
+)  # fmt: skip
 def test_money_refusals(raw):
     with pytest.raises(CellError) as caught:
         parse_money(raw)
     assert caught.value.code == "amount"
+
+
+# One separator before exactly three digits is thirty-three thousand in Turkish and thirty-three in
+# English: read either way it may move money a thousandfold, so it is refused, never guessed.
+@pytest.mark.parametrize("raw", ["33.000", "33,000", "1.500", "12,345", "0,001", "33.000 TL"])
+def test_money_that_could_be_thousands_or_decimals_is_refused(raw):
+    with pytest.raises(CellError, match="ambiguous amount") as caught:
+        parse_money(raw)
+    assert caught.value.code == "amount_ambiguous"
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("33.000,00", D("33000")), ("33000", D("33000")), ("33.000.000", D("33000000")),
+                                               ("1,234,567", D("1234567")), ("33,00", D("33")), ("33.0", D("33"))])  # fmt: skip
+def test_money_written_unambiguously_is_read(raw, expected):
+    assert parse_money(raw) == expected
 
 
 @pytest.mark.parametrize(
@@ -89,6 +108,30 @@ def test_period_refusals(raw):
 def test_rate(raw, expected):
     assert parse_rate(raw) == expected
 
+
+@pytest.mark.parametrize(("raw", "code"), [("1", "rate_ambiguous"), (1, "rate_ambiguous"), ("101", "rate"), ("%150", "rate"),
+                                           ("-0.05", "rate"), ("5e-2", "rate"), ("%5%", "rate"), ("0.123456", "rate"),
+                                           ("yüzde beş", "rate"), (True, "rate")])  # fmt: skip
+def test_rate_refusals(raw, code):
+    with pytest.raises(CellError) as caught:
+        parse_rate(raw)
+    assert caught.value.code == code
+
+
+@given(st.decimals(min_value=0, max_value=1, places=5, allow_nan=False, allow_infinity=False))
+def test_every_rate_written_as_a_percent_reads_back(rate):
+    assert parse_rate(f"%{rate * 100:f}".rstrip("0").rstrip(".").replace(".", ",")) == rate
+
+
+@given(st.text(max_size=12))
+def test_money_and_rate_cells_either_read_or_refuse_with_a_reason(text):
+    for parse in (parse_money, parse_rate):
+        try:
+            value = parse(text)
+        except CellError as exc:
+            assert exc.code and str(exc)
+        else:
+            assert value.is_finite()
 
 @pytest.mark.parametrize(("raw", "expected"), [("Evet", True), ("HAYIR", False), ("Hayır", False), ("E", True), ("1", True), (0, False), ("x", True)])
 def test_bool(raw, expected):

@@ -170,3 +170,26 @@ def test_a_broken_contract_master_stops_with_row_and_field(store, tmp_path):
     payroll = write_csv(tmp_path / "bordro.csv", [person(1)])
     with pytest.raises(PayrollStructureError, match=r"row 2, starts_on: not a date"):
         extract_payroll(store, run_key="c", period="2026-10", source=CsvSource(payroll), contracts_source=open_contract_master(contracts_csv))
+
+
+@pytest.mark.parametrize(
+    ("terms", "named"),
+    [({"rate": Decimal("0.02")}, "row 1, rate: below the statutory 3%"),
+     ({"fixed_amount": Decimal("-10.00")}, "row 1, fixed_amount: not a positive amount"),
+     ({"rate": Decimal("0.05"), "fixed_amount": Decimal("500.00")}, "row 1, rate and fixed_amount: give one, not both")],
+)  # fmt: skip
+def test_contract_terms_that_would_short_every_employee_stop_the_run(store, tmp_path, terms, named):
+    contracts_csv = write_contracts_csv(tmp_path / "sozlesmeler.csv", [contract(**terms)])
+    payroll = write_csv(tmp_path / "bordro.csv", [person(1)])
+    with pytest.raises(PayrollStructureError, match=re.escape(named)):
+        extract_payroll(store, run_key="t", period="2026-10", source=CsvSource(payroll), contracts_source=open_contract_master(contracts_csv))
+
+
+@pytest.mark.parametrize(("pek", "code"), [("33.000", "amount_ambiguous"), ("33,000", "amount_ambiguous"), ("3.3e4", "amount")])
+def test_an_amount_that_could_be_misread_is_quarantined_not_read(store, tmp_path, pek, code):
+    path = write_csv(tmp_path / "bordro.csv", [person(1), person(2, pek=pek)])
+    summary = extract_payroll(store, run_key="a", period="2026-10", source=CsvSource(path))
+    lines, bad = snapshot(store, summary["run_id"])
+    assert sorted(lines) == [1]
+    assert [(b.row_no, b.field, b.rule) for b in bad] == [(2, "pek", code)]
+    assert bad[0].message.startswith("row 2, pek: ") and pek not in bad[0].message

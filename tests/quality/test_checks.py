@@ -49,7 +49,7 @@ def test_rule_names_are_gx_names():
 
 def test_without_sgk_parameters_the_pek_limits_do_not_apply():
     names = {c.name for c in checks_for(RunFacts(run_id=1, period="2031-01"))}
-    assert "pek_within_limits" not in names and "pek_not_negative" in names
+    assert "pek_within_limits" not in names and "pek_in_range" in names
 
 
 def test_importing_the_step_imports_neither_gx_nor_pandas():

@@ -96,8 +96,18 @@ CASES = [
     (person(42, pek=Decimal("33030.00")), set()),  # exactly the floor
     (person(43, pek=Decimal("297270.00")), set()),  # exactly the ceiling
     (person(44, pek=Decimal("16515.00"), sgk_days=15), set()),  # exactly the floor for 15 days
+    # Amounts and rates that cannot be right: refused per row, with field and reason.
+    (person(45, pek=Decimal("594541.00")), {("pek", BETWEEN)}),  # over twice the ceiling: a misread amount
+    (person(46, pek=Decimal("594540.00")), set()),  # exactly twice the ceiling: only a warning
+    (person(47, rate_override=Decimal("0.02")), {("rate_override", BETWEEN)}),  # below the statutory 3%
+    (person(48, rate_override=Decimal("0.03")), set()),
+    (person(49, rate_override="%100"), set()),
+    (person(50, amount_override=Decimal("-5.00")), {("amount_override", BETWEEN)}),
+    (person(51, amount_override=Decimal("0.00")), {("amount_override", BETWEEN)}),
+    (person(52, pek=Decimal("40000.00"), amount_override=Decimal("40000.00")), {("amount_override", EXIT)}),
+    (person(53, pek=Decimal("40000.00"), amount_override=Decimal("39999.99")), set()),
 ]
-WARNED_ROWS = {42, 43}  # 1-based rows of persons 40 and 41
+WARNED_ROWS = {42, 43, 46, 47}  # 1-based rows of persons 40, 41, 45 and 46
 
 
 def test_every_defect_is_quarantined_with_its_field_and_rule_and_no_clean_row_is(store, stage, tmp_path):

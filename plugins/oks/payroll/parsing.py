@@ -37,8 +37,61 @@ def _blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+MONEY_LIMIT = Decimal("1000000000000")
+"""Amounts are stored as NUMERIC(14, 2): anything from here up cannot be a payroll amount."""
+
+_MONEY_TEXT = re.compile(r"[+-]?[0-9.,]+")
+
+
+def _grouped(digits: str, sep: str) -> bool:
+    """``1.234.567`` with ``sep`` = ``.``: thousands grouped in threes, the first group 1–3 digits."""
+    return re.fullmatch(rf"\d{{1,3}}(\{sep}\d{{3}})+", digits) is not None
+
+
+def _money_text(text: str) -> Decimal:
+    """The one grammar of a money cell written as text (see docs/payroll-source.md):
+
+    - digits, optionally grouped by thousands, optionally with a decimal part of one or two digits;
+    - the decimal separator is the last of ``,`` / ``.``; the other, if present, groups by thousands;
+    - a single separator before exactly three digits (``33.000``, ``33,000``) is refused: it is
+      thousands in Turkish and decimals in English, and guessing wrong moves money a thousandfold;
+    - no exponent, no letters; ``TL``/``₺`` and spaces are ignored.
+    """
+    text = _SPACES.sub("", text)
+    text = re.sub(r"(?i)tl$|^tl|₺", "", text)
+    if not _MONEY_TEXT.fullmatch(text):
+        raise CellError("amount", "not a number (digits with . or , only: no letters, no exponent)")
+    sign = "-" if text.startswith("-") else ""
+    body = text.lstrip("+-")
+    separators = [c for c in body if c in ".,"]
+    if not body or not body[0].isdigit() or not body[-1].isdigit():
+        raise CellError("amount", "not a number")
+    if not separators:
+        return Decimal(sign + body)
+    last = body[max(body.rfind(","), body.rfind("."))]
+    whole, fraction = body.rsplit(last, 1)
+    if len(set(separators)) == 2:
+        group = "." if last == "," else ","
+        if not (whole.isdigit() or _grouped(whole, group)) or group in fraction:
+            raise CellError("amount", "not a number: thousands must be grouped by three")
+    elif separators.count(last) > 1:
+        # 1.234.567 or 1,234,567: several of one separator can only group thousands.
+        if not _grouped(body, last):
+            raise CellError("amount", "not a number: thousands must be grouped by three")
+        return Decimal(sign + body.replace(last, ""))
+    elif len(fraction) == 3:
+        raise CellError(
+            "amount_ambiguous",
+            "ambiguous amount: one separator before three digits is thousands (Turkish) or decimals "
+            "(English); write the decimals too (1.234,00) or no separator (1234)",
+        )
+    if not fraction.isdigit() or not 1 <= len(fraction) <= 2:
+        raise CellError("amount", "more than two decimals (kuruş)" if len(fraction) > 2 else "not a number")
+    return Decimal(f"{sign}{whole.replace('.', '').replace(',', '')}.{fraction}")
+
+
 def parse_money(value: object) -> Decimal:
-    """``1.234,56`` (Turkish), ``1234,56``, ``1234.56``, ``1,234.56``, or a number cell → Decimal."""
+    """A money cell → Decimal with two places: text by :func:`_money_text`'s grammar, or a number cell."""
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, bool):
@@ -49,32 +102,13 @@ def parse_money(value: object) -> Decimal:
         # A spreadsheet number cell: its shortest repr is what the user typed (33030.1, not 33030.0999…).
         result = Decimal(repr(value))
     else:
-        text = _SPACES.sub("", str(value)).replace("TL", "").replace("₺", "")
-        if "," in text and "." in text:
-            # Whichever separator comes last is the decimal one; the other must group by thousands.
-            decimal_sep = "," if text.rfind(",") > text.rfind(".") else "."
-            group_sep = "." if decimal_sep == "," else ","
-            whole, fraction = text.rsplit(decimal_sep, 1)
-            if not re.fullmatch(rf"-?\d{{1,3}}(\{group_sep}\d{{3}})*", whole):
-                raise CellError("amount", "not a number")
-            text = whole.replace(group_sep, "") + "." + fraction
-        elif "," in text:
-            if text.count(",") > 1:
-                raise CellError("amount", "more than one decimal comma")
-            text = text.replace(",", ".")
-        elif text.count(".") > 1:
-            # 1.234.567 is Turkish thousands grouping; anything else with several dots is garbage.
-            if not re.fullmatch(r"-?\d{1,3}(\.\d{3})+", text):
-                raise CellError("amount", "not a number")
-            text = text.replace(".", "")
-        try:
-            result = Decimal(text)
-        except InvalidOperation:
-            raise CellError("amount", "not a number") from None
+        result = _money_text(str(value))
     if not result.is_finite():
         raise CellError("amount", "not a finite number")
     if result != result.quantize(Decimal("0.01")):
         raise CellError("amount", "more than two decimals (kuruş)")
+    if abs(result) >= MONEY_LIMIT:
+        raise CellError("amount", "too large to be a payroll amount")
     return result.quantize(Decimal("0.01"))
 
 
@@ -129,20 +163,40 @@ def parse_period(value: object) -> str:
     return f"{year:04d}-{month:02d}"
 
 
+_RATE_TEXT = re.compile(r"(%?)([0-9]+(?:[.,][0-9]+)?)(%?)")
+RATE_PLACES = 5
+"""Rates are stored as NUMERIC(7, 5): a finer rate would be rounded silently, so it is refused."""
+
+
 def parse_rate(value: object) -> Decimal:
-    """``0.05``, ``0,05``, ``%5``, ``5%`` or ``5`` (a whole number above 1 is a percent) → 0.05."""
-    text = str(value).strip() if not isinstance(value, (int, float, Decimal)) else value
-    percent = isinstance(text, str) and "%" in text
-    if isinstance(text, str):
-        text = text.replace("%", "").replace(",", ".").strip()
-    try:
-        rate = Decimal(repr(text)) if isinstance(text, float) else Decimal(text)
-    except InvalidOperation:
-        raise CellError("rate", "not a rate (expected 0.05 or %5)") from None
+    """A rate cell → a fraction: ``0.05``, ``0,05``, ``%5``, ``5%``, or ``5`` (a bare number from 2 up to
+    100 is a percent). A bare ``1`` is refused — 1% or 100%? — as is anything over 100%, negative,
+    with an exponent, or finer than 0.00001."""
+    if isinstance(value, bool):
+        raise CellError("rate", "a yes/no value is not a rate")
+    percent = False
+    if isinstance(value, (int, Decimal)):
+        rate = Decimal(value)
+    elif isinstance(value, float):
+        rate = Decimal(repr(value))
+    else:
+        match = _RATE_TEXT.fullmatch(_SPACES.sub("", str(value)))
+        if not match or (match.group(1) and match.group(3)):
+            raise CellError("rate", "not a rate (expected 0.05 or %5)")
+        percent = bool(match.group(1) or match.group(3))
+        rate = Decimal(match.group(2).replace(",", "."))
     if not rate.is_finite() or rate < 0:
         raise CellError("rate", "not a rate (expected 0.05 or %5)")
-    if percent or rate > 1:
+    if not percent:
+        if rate == 1:
+            raise CellError("rate_ambiguous", "ambiguous rate 1: write %1 (one percent) or %100")
+        percent = rate > 1
+    if percent:
         rate = rate / 100
+    if rate > 1:
+        raise CellError("rate", "over 100%")
+    if rate != rate.quantize(Decimal(1).scaleb(-RATE_PLACES)):
+        raise CellError("rate", f"finer than {RATE_PLACES} decimal places of a fraction")
     return rate
 
 

@@ -221,6 +221,8 @@ class PersonFactory:
             rate_override = Decimal(r.choice(("0.04", "0.05", "0.06", "0.10")))
         elif override < 0.04:
             amount_override = Decimal(r.choice(("500.00", "1000.00", "1500.00", "2500.00")))
+            if amount_override >= _to_money(pek):  # a deduction never exceeds the earnings: no override
+                amount_override = None
         if r.random() < 0.02:
             borne_by = "employer" if contract.borne_by == "employee" else "employee"
         over_age_limit = birth_date <= self.age_limit_birth_date

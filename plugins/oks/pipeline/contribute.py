@@ -17,7 +17,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from oks.rules.contributions import contribution
+from oks.rules.contributions import ContributionError, contribution
 from oks.rules.parameters import period_start
 from oks.rules.statutory_rate import statutory_rate_for
 from oks.store.schema import Money, Rate
@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 _LINES = sa.text(
     """
-    SELECT k.id, p.pek, p.period, p.rate_override AS line_rate, p.amount_override AS line_amount,
+    SELECT k.id, p.row_no, p.pek, p.period, p.rate_override AS line_rate, p.amount_override AS line_amount,
            en.rate_override AS enrolment_rate, en.amount_override AS enrolment_amount,
            c.rate AS contract_rate, c.fixed_amount AS contract_amount, c.contract_no, k.payment_kind
     FROM contributions k
@@ -41,6 +41,7 @@ _LINES = sa.text(
     """
 ).columns(  # typed, so SQLite hands back Decimal and dates as PostgreSQL does
     sa.column("id", sa.Integer),
+    sa.column("row_no", sa.Integer),
     sa.column("pek", Money),
     sa.column("period", sa.String),
     sa.column("line_rate", Rate),
@@ -97,9 +98,14 @@ def compute_contributions(
                         rates[line.period] = statutory_rate_for(period_start(line.period)).rate
                     statutory = rates[line.period]
                     rate, fixed = choose_terms(line)
-                    amount = contribution(
-                        line.pek, rate=rate, fixed_amount=fixed, rounding=rounding, statutory_rate=statutory
-                    )
+                    try:
+                        amount = contribution(
+                            line.pek, rate=rate, fixed_amount=fixed, rounding=rounding, statutory_rate=statutory
+                        )
+                    except ContributionError as exc:
+                        # Validation refuses such lines; one that still arrives (an enrolment's or the
+                        # contract's own terms) stops the step naming the row, not just "the month".
+                        raise ContributionError(exc.code, f"run {run_id}, payroll row {line.row_no} ({line.contract_no}): {exc}") from None
                     staged.append({"id": line.id, "amount": amount, "basis": line.pek, "rate": rate or statutory})
                     totals[(line.contract_no, line.payment_kind)] += amount
                 counted += len(staged)

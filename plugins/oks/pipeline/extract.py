@@ -11,12 +11,15 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from decimal import Decimal
 
 from sqlalchemy.engine import Engine
 
 from oks.payroll.columns import CONTRACT_COLUMNS, PAYROLL_COLUMNS
 from oks.payroll.parsing import CellError, parse_cell
 from oks.payroll.sources import PayrollSource, PayrollStructureError
+from oks.rules.parameters import period_start
+from oks.rules.statutory_rate import statutory_rate_for
 from oks.store.masterdata import upsert_contracts, upsert_employees, upsert_employers
 from oks.store.snapshot import (
     clear_run_data,
@@ -144,7 +147,7 @@ def extract_payroll(
         refresh_statistics(conn, "payroll_lines", "quarantine")
         counts["employers"] = upsert_employers(conn, run_id)
         if contracts_source is not None:
-            written, skipped = upsert_contracts(conn, read_contracts(contracts_source))
+            written, skipped = upsert_contracts(conn, read_contracts(contracts_source, period=period))
             counts["contracts"] = written
             counts["contracts_skipped"] = len(skipped)
 
@@ -186,9 +189,25 @@ def register_employees(engine: Engine, run_id: int) -> dict[str, int]:
         return upsert_employees(conn, run_id)
 
 
-def read_contracts(source: PayrollSource) -> list[dict]:
+def _contract_terms(row_no: int, typed: dict, statutory: Decimal | None) -> list[str]:
+    """A contract's own rate or fixed amount: a rate from the statutory one up to 100%, a positive
+    amount, not both (the rule the contribution applies; a wrong term would short every employee)."""
+    problems = []
+    rate, fixed = typed.get("rate"), typed.get("fixed_amount")
+    if rate is not None and statutory is not None and rate < statutory:
+        problems.append(f"row {row_no}, rate: below the statutory {statutory:.0%}")
+    if fixed is not None and fixed <= 0:
+        problems.append(f"row {row_no}, fixed_amount: not a positive amount")
+    if rate is not None and fixed is not None:
+        problems.append(f"row {row_no}, rate and fixed_amount: give one, not both")
+    return problems
+
+
+def read_contracts(source: PayrollSource, *, period: str | None = None) -> list[dict]:
     """The contract master, typed. Unlike payroll rows, a bad contract row stops the run: it is
-    configuration, and guessing would send money to the wrong place."""
+    configuration, and guessing would send money to the wrong place. With ``period``, the terms are
+    checked against the statutory rate of that pay period."""
+    statutory = statutory_rate_for(period_start(period)).rate if period else None
     contracts, problems = [], []
     for row_no, raw in source.rows():
         typed = {}
@@ -201,6 +220,7 @@ def read_contracts(source: PayrollSource) -> list[dict]:
             if value is None and column.required:
                 problems.append(f"row {row_no}, {column.name}: empty")
             typed[column.name] = value
+        problems += _contract_terms(row_no, typed, statutory)
         contracts.append(typed)
     if problems:
         shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")

@@ -70,11 +70,17 @@ class QualitySettings:
     only may not precede the period.
     ``min_age`` / ``max_age`` — a worker's plausible age on the period's last day (default 14–100:
     Turkish labour law allows light work from 14).
+    ``pek_ceiling_tolerance`` — a PEK above this many times the month's SGK ceiling is not a PEK at all
+    (a misread amount, a gross wage in the wrong column): the row is quarantined (default 2; between
+    the ceiling and this it is a warning). ``max_pek_without_limits`` — the same guard, in lira, for a
+    period whose year's limits are not on file (default 10,000,000: a sanity bound, not a limit).
     """
 
     wage_paid_grace_days: int = 15
     min_age: int = 14
     max_age: int = 100
+    pek_ceiling_tolerance: int = 2
+    max_pek_without_limits: int = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -94,6 +100,19 @@ class RunFacts:
     def period_end(self) -> date:
         start = self.period_start
         return date(start.year, start.month, calendar.monthrange(start.year, start.month)[1])
+
+
+def max_pek(facts: RunFacts, settings: QualitySettings) -> int:
+    """The largest PEK a line may carry before it is refused as implausible (whole lira)."""
+    if facts.pek_daily_limits is None:
+        return settings.max_pek_without_limits
+    return int(facts.pek_daily_limits[1] * 30 * settings.pek_ceiling_tolerance)
+
+
+def _statutory_rate(facts: RunFacts) -> Decimal:
+    from oks.rules.statutory_rate import statutory_rate_for
+
+    return statutory_rate_for(facts.period_start).rate
 
 
 def _years_before(day: date, years: int) -> date:
@@ -364,14 +383,56 @@ CHECKS: tuple[Check, ...] = (
         message_columns=("payment_kind", "contract_no", "period"),
     ),
     Check(
-        name="pek_not_negative",
+        name="pek_in_range",
         suite=PAYROLL,
         field="pek",
         level="error",
         expectation="ExpectColumnValuesToBeBetween",
-        description="PEK (prime esas kazanç, earnings subject to SGK premium) is not negative",
-        kwargs=lambda facts, settings: {"min_value": 0},
-        message=lambda row, facts, settings: f"pek {row['pek']}: negative",
+        description="PEK (prime esas kazanç, earnings subject to SGK premium) is not negative and not implausibly "
+        "large (settings: pek_ceiling_tolerance × the month's ceiling, or max_pek_without_limits)",
+        kwargs=lambda facts, settings: {"min_value": 0, "max_value": max_pek(facts, settings)},
+        message=lambda row, facts, settings: (
+            f"pek {row['pek']}: negative" if Decimal(str(row["pek"])) < 0
+            else f"pek {row['pek']}: above {max_pek(facts, settings):,} TL, not a plausible PEK (a misread amount?)"
+        ),
+    ),
+    Check(
+        name="rate_override_in_range",
+        suite=PAYROLL,
+        field="rate_override",
+        level="error",
+        expectation="ExpectColumnValuesToBeBetween",
+        description="the person's own rate (Katkı Oranı), when given, is at least the statutory rate and at most 100%",
+        kwargs=lambda facts, settings: {"min_value": float(_statutory_rate(facts)), "max_value": 1},
+        message=lambda row, facts, settings: (
+            f"rate_override {row['rate_override']}: outside {_statutory_rate(facts):.0%}–100% of PEK"
+        ),
+    ),
+    Check(
+        name="amount_override_positive",
+        suite=PAYROLL,
+        field="amount_override",
+        level="error",
+        expectation="ExpectColumnValuesToBeBetween",
+        description="the person's own fixed amount (Katkı Tutarı), when given, is positive",
+        kwargs=lambda facts, settings: {"min_value": 0.01},
+        message=lambda row, facts, settings: f"amount_override {row['amount_override']}: not a positive amount",
+    ),
+    Check(
+        name="amount_override_below_pek",
+        suite=PAYROLL,
+        field="amount_override",
+        level="error",
+        expectation="ExpectColumnPairValuesAToBeGreaterThanB",
+        description="the person's own fixed amount is below the line's PEK (a deduction cannot exceed the earnings)",
+        kwargs=lambda facts, settings: {
+            "column_A": "pek",
+            "column_B": "amount_override",
+            "or_equal": False,
+            "ignore_row_if": "either_value_is_missing",
+        },
+        message=lambda row, facts, settings: f"amount_override {row['amount_override']}: not below the line's PEK {row['pek']}",
+        message_columns=("pek",),
     ),
     Check(
         name="pek_within_limits",
