@@ -69,3 +69,28 @@ def test_store_errors_do_not_echo_the_row(tmp_path):
         raise AssertionError("a duplicate VKN must be refused")
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("text", "known", "gone"),
+    [
+        ("Ad Soyad AYŞE ÇAĞLAR nüfus kaydı ile uyuşmuyor", ("Ayşe", "Çağlar"), ("AYŞE", "ÇAĞLAR")),
+        ("İSMAİL IŞIK: kayıt bulunamadı", ("İsmail", "Işık"), ("İSMAİL", "IŞIK")),
+        ("name 'Ayşe Nur Çağlar' differs", ("Ayşe Nur", "Çağlar"), ("Ayşe", "Nur", "Çağlar")),
+        ("send to ayse.caglar@example.com.tr failed", (), ("ayse.caglar@example.com.tr",)),
+        ("mail AYSE@EXAMPLE.COM", ("ayse@example.com",), ("AYSE@EXAMPLE.COM",)),
+    ],
+)
+def test_redact_masks_the_names_and_emails_it_is_given(text, known, gone):
+    from oks.privacy import redact
+
+    cleaned = redact(text, known=known)
+    for value in gone:
+        assert value not in cleaned
+    assert cleaned != text
+
+
+def test_redact_leaves_text_without_personal_data_alone():
+    from oks.privacy import redact
+
+    assert redact("row 4, pek: negative; contract AG10000549", known=("Ayşe",)) == "row 4, pek: negative; contract AG10000549"

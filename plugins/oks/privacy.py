@@ -11,6 +11,7 @@ This module is a leaf: it imports nothing from the project, so every layer may u
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 _NON_ALNUM = re.compile(r"[^0-9A-Za-z]")
 _NON_DIGIT = re.compile(r"\D")
@@ -76,11 +77,32 @@ _IBAN_LIKE = re.compile(r"\bTR\d{2}(?:\s?\d{4}){5}\s?\d{2}\b", re.IGNORECASE)
 _MOBILE_LIKE = re.compile(r"(?<![\d+])(?:\+90|0090|0)?\s?5\d{2}[\s-]?\d{3}[\s-]?\d{2}[\s-]?\d{2}(?!\d)")
 
 
-def redact(text: object, limit: int = 300) -> str:
-    """Free text (an error message, an insurer's reason) with anything shaped like an IBAN, a TCKN
-    or a Turkish mobile masked, cut to ``limit`` characters. For text the project did not write
+_EMAIL_LIKE = re.compile(r"[^\s@<>()\[\],;:\"']+@[^\s@<>()\[\],;:\"']+\.[^\s@<>()\[\],;:\"']{2,}")
+
+
+def _mask_known(text: str, known: Iterable[object]) -> str:
+    # Names have no shape to find them by: the caller says which ones the text may quote. Longest
+    # first (a full name before its parts), matched without regard to case (İ/i, I/ı included).
+    values = sorted({str(v).strip() for v in known if v and str(v).strip()}, key=len, reverse=True)
+    for value in values:
+        for word in [value, *value.split()]:
+            if len(word) < 2:
+                continue
+            pattern = re.compile(re.escape(word), re.IGNORECASE)
+            text = pattern.sub(lambda m: mask_email(m.group()) if "@" in m.group() else mask_name(m.group()), text)
+            for variant in {word.upper(), word.lower(), word.replace("i", "İ").upper(), word.replace("ı", "I").upper()}:
+                text = text.replace(variant, mask_email(variant) if "@" in variant else mask_name(variant))
+    return text
+
+
+def redact(text: object, limit: int = 300, *, known: Iterable[object] = ()) -> str:
+    """Free text (an error message, an insurer's reason) with anything shaped like an IBAN, a TCKN,
+    a Turkish mobile or an e-mail masked — and every ``known`` value (the names and e-mail of the
+    people the text may be about) — cut to ``limit`` characters. For text the project did not write
     itself: a database error echoing a row, a message from DES."""
-    cleaned = _IBAN_LIKE.sub(lambda m: mask_iban(m.group()), str(text))
+    cleaned = _mask_known(str(text), known)
+    cleaned = _EMAIL_LIKE.sub(lambda m: mask_email(m.group()), cleaned)
+    cleaned = _IBAN_LIKE.sub(lambda m: mask_iban(m.group()), cleaned)
     cleaned = _TCKN_LIKE.sub(lambda m: mask_tckn(m.group()), cleaned)
     cleaned = _MOBILE_LIKE.sub(lambda m: mask_phone(m.group()), cleaned)
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"

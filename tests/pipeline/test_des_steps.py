@@ -129,3 +129,48 @@ def test_reconciliation_catches_a_contribution_changed_after_payment(store, gate
         conn.execute(sa.update(contributions).where(contributions.c.id == 1).values(amount=D("1")))
     with pytest.raises(InvariantBroken, match=r"AG-2026-001/regular: contributions 2401.00 ≠ payment obligations 3600.00"):
         reconcile_run(store, run_id, gateway=gateway)
+
+
+def test_reconciliation_catches_a_second_supplementary_payment_for_the_same_wage_day(store, gateway, sim, tmp_path):
+    from oks.des.models import PaymentItem
+
+    rows = [person(n, pek=D("40000")) for n in range(1, 3)] + [person(1, pek=D("10000"), payment_kind="supplementary")]
+    sim.load_register(register_file(tmp_path, rows[:2]))
+    run_id = run_month(store, tmp_path, rows, [contract()], run_key="bonus")
+    sync_insurer_status(store, gateway)
+    assess_eligibility(store, run_id)
+    compute_contributions(store, run_id)
+    register_contracts(store, gateway, run_id, [CONTRACT], credentials_for=lambda *_: CREDENTIALS)
+    listed = submit_personnel(store, gateway, run_id, CONTRACT)
+    wait(lambda: gateway.read_personnel_results(listed["list_id"], limit=1).state, lambda s: s == "COMPLETED")
+    record_personnel_results(store, gateway, run_id, CONTRACT, listed["list_id"])
+    paid = submit_payments(store, gateway, run_id, CONTRACT)["payments"]
+    ids = {}
+    for kind, payment in paid.items():
+        wait(lambda: gateway.read_payment(payment["payment_id"], limit=1).state, lambda s: s == "TRANSFERRED")
+        record_payment_results(store, gateway, run_id, CONTRACT, payment["payment_id"])
+        ids[f"{CONTRACT}/{kind}"] = payment["payment_id"]
+    record_payment_obligations(store, run_id, des_payment_ids=ids)
+    assert reconcile_run(store, run_id, gateway=gateway)["problems"] == 0
+
+    # Another SUPPLEMENTARY payment for the same wage day reaches DES (by hand, another channel, a bug):
+    first = gateway.read_payment(paid["supplementary"]["payment_id"], limit=1)
+    item = gateway.read_payment(paid["supplementary"]["payment_id"]).items[0]
+    second = gateway.submit_payment(CONTRACT, "2026-10", "SUPPLEMENTARY", first.wage_paid_on,
+                                    [PaymentItem(tckn=item.tckn, policy_no=item.policy_no, amount=D("1.00"))], run_id=run_id)  # fmt: skip
+    with pytest.raises(InvariantBroken, match=rf"{CONTRACT} 2026-10: 2 SUPPLEMENTARY payments for wages of {first.wage_paid_on} on DES .*paid twice"):
+        reconcile_run(store, run_id, gateway=gateway)
+    assert second.payment_id != first.payment_id
+
+
+def test_reconciliation_never_skips_the_rows_read_check(store, tmp_path):
+    from oks.store.schema import runs
+
+    run_id = run_month(store, tmp_path, [person(1)], [contract()], run_key="counts")
+    assess_eligibility(store, run_id)
+    compute_contributions(store, run_id)
+    record_payment_obligations(store, run_id)
+    with store.begin() as conn:
+        conn.execute(sa.update(runs).where(runs.c.id == run_id).values(summary={}))
+    with pytest.raises(InvariantBroken, match="no extraction counts"):
+        reconcile_run(store, run_id)

@@ -193,3 +193,59 @@ def test_an_amount_that_could_be_misread_is_quarantined_not_read(store, tmp_path
     assert sorted(lines) == [1]
     assert [(b.row_no, b.field, b.rule) for b in bad] == [(2, "pek", code)]
     assert bad[0].message.startswith("row 2, pek: ") and pek not in bad[0].message
+
+
+# Text hygiene: what no name, number or code carries is refused per row, with its field, on both
+# stores alike — and never left to PostgreSQL to refuse the whole load with the value in its message.
+HOSTILE_TEXT = [
+    ("first_name", "Ay\u200bşe", "invisible_character"),  # zero-width space
+    ("last_name", "\u202eraglaÇ", "invisible_character"),  # right-to-left override
+    ("last_name", "Çağ\u2066lar", "invisible_character"),  # bidi isolate
+    ("first_name", "Ayşe\x00", "nul_character"),
+    ("first_name", "Ay\x1bşe", "invisible_character"),  # ESC
+    ("payroll_id", "P\ufeff1", "invisible_character"),  # a BOM inside a cell
+    ("first_name", "A" * 101, "too_long"),
+    ("sgk_status", "<img src=x onerror=alert(2)>", "too_long"),
+    ("contract_no", "AG-" + "9" * 40, "too_long"),
+    ("email", "a" * 250 + "@x.com", "too_long"),
+]
+
+
+def test_hostile_text_is_quarantined_with_its_field_on_either_store(store, tmp_path):
+    rows = [person(1)] + [person(n + 2, **{field: value}) for n, (field, value, _) in enumerate(HOSTILE_TEXT)]
+    path = write_csv(tmp_path / "bordro.csv", rows)
+    summary = extract_payroll(store, run_key="h", period="2026-10", source=CsvSource(path))
+    lines, bad = snapshot(store, summary["run_id"])
+    assert sorted(lines) == [1]
+    assert [(b.row_no, b.field, b.rule) for b in bad] == [(n + 2, f, code) for n, (f, _, code) in enumerate(HOSTILE_TEXT)]
+    for record, (_, value, _) in zip(bad, HOSTILE_TEXT, strict=True):
+        assert value not in record.message and "\x00" not in record.message
+
+
+def test_turkish_letters_and_backslash_n_are_kept_exactly_on_either_store(store, tmp_path):
+    rows = [person(1, first_name="Çiğdem Şükrü", last_name="İĞNEADA-ıöü"), person(2, first_name="\\N", last_name='O"Brien, ;x')]
+    path = write_csv(tmp_path / "bordro.csv", rows)
+    summary = extract_payroll(store, run_key="t", period="2026-10", source=CsvSource(path))
+    lines, bad = snapshot(store, summary["run_id"])
+    assert bad == []
+    assert (lines[1].first_name, lines[1].last_name) == ("Çiğdem Şükrü", "İĞNEADA-ıöü")
+    assert (lines[2].first_name, lines[2].last_name) == ("\\N", 'O"Brien, ;x')  # COPY's NULL marker stays text
+
+
+@pytest.mark.postgres
+def test_a_refused_bulk_load_names_the_table_and_row_never_the_value(postgres_schema_url):
+    from oks.store import open_store
+    from oks.store.snapshot import BulkLoadError, insert_quarantine, start_run
+
+    engine = open_store(postgres_schema_url)
+    secret = "Çağlar 17291716060 +905321234567"
+    try:
+        with pytest.raises(BulkLoadError) as caught, engine.begin() as conn:
+            run_id = start_run(conn, run_key="copy", period="2026-10")
+            insert_quarantine(conn, [{"run_id": run_id, "row_no": 7, "payroll_id": "P7", "stage": "extract", "field": "x",
+                                      "rule": "y", "message": secret * 40}])  # fmt: skip
+    finally:
+        engine.dispose()
+    message = str(caught.value)
+    assert "quarantine" in message and "payroll row 7" in message
+    assert "17291716060" not in message and "Çağlar" not in message and caught.value.__cause__ is None

@@ -36,3 +36,24 @@ def test_report_counts_amounts_and_masks(store, tmp_path):
             assert str(r[field]) not in page
     quarantine = (tmp_path / "report" / "quarantine.csv").read_text(encoding="utf-8")
     assert "row 4, pek:" in quarantine and person(4)["tckn"] not in quarantine
+
+
+def test_report_csvs_never_carry_a_live_formula(store, tmp_path):
+    from oks.pipeline.assess import assess_eligibility
+    from oks.pipeline.contribute import compute_contributions
+    from tests.payroll_files import contract
+    from tests.pipeline.test_assess_contribute import run_month
+
+    hostile = ["=HYPERLINK(\"http://x\",\"y\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(1)"]
+    rows = [person(1)] + [person(n + 2, payroll_id=text[:40], pek="bozuk") for n, text in enumerate(hostile)]
+    run_id = run_month(store, tmp_path, rows, [contract()])
+    assess_eligibility(store, run_id)
+    compute_contributions(store, run_id)
+    summary = publish_report(store, run_id, out_dir=tmp_path / "report")
+    for name in ("summary_csv", "quarantine_csv"):
+        with open(summary[name], encoding="utf-8") as fh:
+            for row in csv.reader(fh):
+                assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row), row
+    with open(summary["quarantine_csv"], encoding="utf-8") as fh:
+        ids = {row["payroll_id"] for row in csv.DictReader(fh)}
+    assert ids == {"'" + text[:40] for text in hostile}

@@ -316,3 +316,11 @@ def test_a_store_reached_through_a_unix_socket(postgres_schema_url, tmp_path):
         assert summary["failed"] == {"tckn": {TCKN: 1}}
     finally:
         engine.dispose()
+
+
+def test_data_docs_show_payroll_text_as_text_never_as_markup(store, stage, tmp_path):
+    run_id = stage([person(1), person(2, contract_no="<script>alert(1)</script>"), person(3, citizenship="<b>bold</b>")])
+    validate_personnel(store, run_id, data_docs_dir=tmp_path / "docs", invalid_share_threshold=1.0)
+    pages = [p.read_text(encoding="utf-8", errors="replace") for p in (tmp_path / "docs").rglob("*.html")]
+    assert pages and not any("<script>alert(1)" in page or "<b>bold" in page for page in pages)
+    assert any("&lt;script&gt;alert(1)" in page for page in pages) and any("&lt;b&gt;bold" in page for page in pages)

@@ -43,8 +43,20 @@ class PayrollSource(Protocol):
     def rows(self) -> Iterator[RawRow]: ...
 
 
-def check_columns(name: str, found: list[str], columns: tuple[Column, ...]) -> None:
-    missing = [c for c in columns if c.required and c.name not in found]
+def check_columns(name: str, found: list[str | None], columns: tuple[Column, ...]) -> None:
+    """Every required column present, and none twice: two headers meaning one column (``TC Kimlik No``
+    and ``tckn``) would let one of them silently win."""
+    seen: dict[str, int] = {}
+    for position, column in enumerate(found, start=1):
+        if column is None:
+            continue
+        if column in seen:
+            turkish = next((c.turkish for c in columns if c.name == column), column)
+            raise PayrollStructureError(
+                f"{name}: columns {seen[column]} and {position} both mean {column} ({turkish}); keep one"
+            )
+        seen[column] = position
+    missing = [c for c in columns if c.required and c.name not in seen]
     if missing:
         listed = ", ".join(f"{c.name} ({c.turkish})" for c in missing)
         raise PayrollStructureError(f"{name}: missing required column(s): {listed}")
@@ -52,21 +64,42 @@ def check_columns(name: str, found: list[str], columns: tuple[Column, ...]) -> N
 
 # --- CSV -----------------------------------------------------------------------------------------
 
-_SAMPLE_BYTES = 256 * 1024
-
-
 def detect_encoding(path: Path) -> str:
-    """UTF-8 (with or without BOM) when the start of the file decodes as UTF-8, else Windows-1254,
-    the Turkish code page older payroll products still export."""
+    """The file's encoding, decided from the whole file, line by line: UTF-8 (with or without BOM)
+    when every line decodes as UTF-8; Windows-1254 — the Turkish code page older payroll products
+    still export — when no line holds UTF-8's multi-byte letters; otherwise the file mixes the two
+    (a damaged or hand-edited export) and is refused, naming the first line that is not UTF-8:
+    guessing would garble every Turkish name of one half or the other."""
+    utf8_letters = 0
+    first_bad: int | None = None
     with path.open("rb") as fh:
-        sample = fh.read(_SAMPLE_BYTES)
-    if sample.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
-    except UnicodeDecodeError:
-        return "cp1254"
-    return "utf-8"
+        bom = fh.read(3) == codecs.BOM_UTF8
+        fh.seek(0)
+        for number, raw in enumerate(fh, start=1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                first_bad = first_bad or number
+                continue
+            utf8_letters += any(ord(ch) > 127 for ch in text)
+    if first_bad is None:
+        return "utf-8-sig" if bom else "utf-8"
+    if utf8_letters or bom:
+        raise PayrollStructureError(
+            f"{path.name}: line {first_bad} is not UTF-8 while {utf8_letters} other line(s) are: the file mixes "
+            "encodings (a damaged or hand-edited export); export it again as UTF-8"
+        )
+    return "cp1254"
+
+
+def _first_undecodable_line(path: Path, encoding: str) -> int:
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                raw.decode(encoding)
+            except UnicodeDecodeError:
+                return number
+    return 0
 
 
 @dataclass
@@ -99,31 +132,55 @@ class CsvSource:
         if not first.strip():
             raise PayrollStructureError(f"{self.name}: empty file (no header row)")
         delimiter = self._dialect(first)
-        header = next(csv.reader([first], delimiter=delimiter))
-        return header, csv.reader(fh, delimiter=delimiter)
+        try:
+            header = next(csv.reader([first], delimiter=delimiter, strict=True))
+        except csv.Error as exc:
+            raise PayrollStructureError(f"{self.name}: line 1 (the header): not valid CSV ({exc})") from None
+        # strict: a stray quote inside a cell is an error with its line, not a silently merged cell.
+        return header, csv.reader(fh, delimiter=delimiter, strict=True)
 
     def columns(self) -> list[str]:
-        with self._open() as fh:
-            header, _ = self._header(fh)
+        try:
+            with self._open() as fh:
+                header, _ = self._header(fh)
+        except UnicodeDecodeError:
+            raise self._undecodable() from None
         return [c for c in canonical(header, self.spec) if c]
 
+    def _undecodable(self) -> PayrollStructureError:
+        line = _first_undecodable_line(self.path, self.encoding)
+        return PayrollStructureError(
+            f"{self.name}: line {line} is not readable as {self.encoding}; export again as UTF-8 or pass the encoding"
+        )
+
     def rows(self) -> Iterator[RawRow]:
+        try:
+            yield from self._rows()
+        except UnicodeDecodeError:
+            raise self._undecodable() from None
+
+    def _rows(self) -> Iterator[RawRow]:
         with self._open() as fh:
             header, reader = self._header(fh)
             names = canonical(header, self.spec)
-            check_columns(self.name, [n for n in names if n], self.spec)
-            row_no = 0
+            check_columns(self.name, names, self.spec)
+            row_no, line = 0, 1
             try:
                 for cells in reader:
+                    start, line = line + 1, reader.line_num + 1  # physical lines, the header is line 1
+                    if line - start > 0:
+                        # A record over several lines: payroll cells hold no line breaks, so a quote
+                        # opened and never closed — every row after it would silently vanish into it.
+                        raise PayrollStructureError(
+                            f"{self.name}: line {start}: a quoted cell runs over {line - start + 1} lines "
+                            "(an unbalanced quote?); fix the export"
+                        )
                     if not any(cell.strip() for cell in cells):
                         continue  # blank lines at the end of exports are not rows
                     row_no += 1
                     yield row_no, {n: (cells[i] if i < len(cells) else None) for i, n in enumerate(names) if n}
-            except UnicodeDecodeError as exc:
-                raise PayrollStructureError(
-                    f"{self.name}: not readable as {self.encoding} after data row {row_no}; "
-                    "export again as UTF-8 or pass the encoding"
-                ) from exc
+            except csv.Error as exc:
+                raise PayrollStructureError(f"{self.name}: line {line + 1}: not valid CSV ({exc}); fix the export") from None
 
 
 # --- XLSX ----------------------------------------------------------------------------------------
@@ -143,12 +200,27 @@ class XlsxSource:
             raise PayrollStructureError(f"{self.path}: no such file")
 
     def _iter(self):
-        from openpyxl import load_workbook
+        import zipfile
 
-        workbook = load_workbook(self.path, read_only=True, data_only=True)
+        from openpyxl import load_workbook
+        from openpyxl.utils.exceptions import InvalidFileException
+
         try:
+            workbook = load_workbook(self.path, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError, SyntaxError, EOFError) as exc:
+            raise PayrollStructureError(
+                f"{self.name}: not a readable Excel workbook ({type(exc).__name__}); save it again as .xlsx"
+            ) from None
+        try:
+            if self.sheet and self.sheet not in workbook.sheetnames:
+                raise PayrollStructureError(f"{self.name}: no sheet {self.sheet!r} (sheets: {', '.join(workbook.sheetnames)})")
+            if not workbook.worksheets:
+                raise PayrollStructureError(f"{self.name}: the workbook has no sheet")
             sheet = workbook[self.sheet] if self.sheet else workbook.worksheets[0]
-            yield from sheet.iter_rows(values_only=True)
+            try:
+                yield from sheet.iter_rows(values_only=True)
+            except (zipfile.BadZipFile, KeyError, ValueError, OSError, SyntaxError, EOFError) as exc:  # SyntaxError: XML
+                raise PayrollStructureError(f"{self.name}: the workbook is damaged ({type(exc).__name__}); save it again as .xlsx") from None
         finally:
             workbook.close()
 
@@ -163,7 +235,7 @@ class XlsxSource:
         if header is None:
             raise PayrollStructureError(f"{self.name}: empty sheet (no header row)")
         names = canonical([str(h or "") for h in header], self.spec)
-        check_columns(self.name, [n for n in names if n], self.spec)
+        check_columns(self.name, names, self.spec)
         row_no = 0
         for cells in it:
             if all(cell is None or (isinstance(cell, str) and not cell.strip()) for cell in cells):
@@ -217,7 +289,7 @@ class SqlSource:
     def rows(self) -> Iterator[RawRow]:
         def stream(result):
             names = canonical(list(result.keys()), self.spec)
-            check_columns(self.name, [n for n in names if n], self.spec)
+            check_columns(self.name, names, self.spec)
             for row_no, row in enumerate(result, start=1):
                 yield row_no, {n: row[i] for i, n in enumerate(names) if n}
 

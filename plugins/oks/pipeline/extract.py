@@ -9,10 +9,12 @@ with its row number, field and reason (``stage = extract``), so every source row
 from __future__ import annotations
 
 import logging
+import re
 from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from oks.payroll.columns import CONTRACT_COLUMNS, PAYROLL_COLUMNS
@@ -21,6 +23,8 @@ from oks.payroll.sources import PayrollSource, PayrollStructureError
 from oks.rules.parameters import period_start
 from oks.rules.statutory_rate import statutory_rate_for
 from oks.store.masterdata import upsert_contracts, upsert_employees, upsert_employers
+from oks.store.schema import contracts as contract_table
+from oks.store.schema import payroll_lines
 from oks.store.snapshot import (
     clear_run_data,
     finish_run,
@@ -40,16 +44,47 @@ KEY_FIELDS = ("employer_vkn", "payroll_id", "tckn", "contract_no", "period", "pe
 
 _DEFAULTS = {"payment_kind": "regular", "has_oks_certificate": False, "voluntary": False}
 
+TEXT_LIMITS = {c.name: c.type.length for c in payroll_lines.columns if isinstance(c.type, sa.String) and c.type.length}
+"""The longest text the store keeps per column: a longer cell is refused with its row, never cut (and
+never left to PostgreSQL to refuse the whole load with the value in its message)."""
+
+# Invisible or steering characters no name, number or code carries: C0/C1 controls and NUL (tab and
+# line breaks are whitespace), zero-width characters, bidi embeddings/overrides/isolates, BOM, and
+# the interlinear annotation marks. A name holding one looks right on screen and differs in the register.
+_INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufff9-\ufffb]")
+
+
+_CONTRACT_TEXT_LIMITS = {
+    **{c.name: c.type.length for c in contract_table.columns if isinstance(c.type, sa.String) and c.type.length},
+    "employer_vkn": TEXT_LIMITS["employer_vkn"],
+}
+
+
+def text_problem(field: str, cell: object) -> tuple[str, str, str] | None:
+    """(field, code, message) when a text cell carries a character that does not belong in it."""
+    if isinstance(cell, str) and (found := _INVISIBLE.search(cell)):
+        code = "nul_character" if found.group() == "\x00" else "invisible_character"
+        return field, code, f"{field}: contains an invisible or control character (U+{ord(found.group()):04X})"
+    return None
+
 
 def type_row(raw: dict[str, object]) -> tuple[dict[str, object], list[tuple[str, str, str]]]:
     """Typed values of one raw row and its problems as (field, code, message) — never echoing values."""
     typed: dict[str, object] = {}
     problems: list[tuple[str, str, str]] = []
     for column in PAYROLL_COLUMNS:
+        cell = raw.get(column.name)
+        if column.kind == "text" and (problem := text_problem(column.name, cell)):
+            problems.append(problem)
+            continue
         try:
-            value = parse_cell(column, raw.get(column.name))
+            value = parse_cell(column, cell)
         except CellError as exc:
             problems.append((column.name, exc.code, f"{column.name}: {exc}"))
+            continue
+        if isinstance(value, str) and len(value) > TEXT_LIMITS.get(column.name, len(value)):
+            limit = TEXT_LIMITS[column.name]
+            problems.append((column.name, "too_long", f"{column.name}: {len(value)} characters, at most {limit}"))
             continue
         if value is None and column.name in KEY_FIELDS:
             problems.append((column.name, "missing", f"{column.name}: empty (a key column)"))
@@ -111,7 +146,7 @@ def extract_payroll(
             counts["lines"] += 1
         else:
             counts["malformed_rows"] += 1
-            payroll_id = typed.get("payroll_id")
+            payroll_id = typed.get("payroll_id")  # absent when the id itself is what is wrong
             for field, code, message in problems:
                 reasons[f"{field}:{code}"] += 1
                 bad.append(
@@ -219,6 +254,10 @@ def read_contracts(source: PayrollSource, *, period: str | None = None) -> list[
                 continue
             if value is None and column.required:
                 problems.append(f"row {row_no}, {column.name}: empty")
+            if column.kind == "text" and (problem := text_problem(column.name, raw.get(column.name))):
+                problems.append(f"row {row_no}, {problem[2]}")
+            elif isinstance(value, str) and len(value) > _CONTRACT_TEXT_LIMITS.get(column.name, len(value)):
+                problems.append(f"row {row_no}, {column.name}: {len(value)} characters, at most {_CONTRACT_TEXT_LIMITS[column.name]}")
             typed[column.name] = value
         problems += _contract_terms(row_no, typed, statutory)
         contracts.append(typed)

@@ -4,7 +4,8 @@
    or rejected — none lost, none counted twice.
 2. Per contract, period and kind: the sum of contributions = the payment total DES holds = the sum of
    the payment obligations.
-3. At most one REGULAR payment per contract and period, whatever re-runs happened.
+3. At most one REGULAR payment per contract and period, and at most one SUPPLEMENTARY payment per
+   contract, period and wage day, whatever re-runs happened (DES is asked which it holds).
 
 The DES side is read through the gateway, so the check compares with what DES really holds, not
 with what the project believes it sent.
@@ -13,13 +14,14 @@ with what the project believes it sent.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from oks.des.gateway import DesGateway
-from oks.store.schema import Money, des_requests
+from oks.store.schema import Money, des_requests, runs
 from oks.store.snapshot import finish_run
 
 __all__ = ["InvariantBroken", "reconcile_run"]
@@ -66,19 +68,19 @@ def reconcile_run(engine: Engine, run_id: int, *, gateway: DesGateway | None = N
     problem found. Without a gateway (a dry run) the DES side is not checked."""
     problems: list[str] = []
     with engine.connect() as conn:
-        run = conn.execute(sa.text("SELECT period, summary, dry_run FROM runs WHERE id = :id"), {"id": run_id}).one()
-        extract = (run.summary or {}).get("extract", {}) if isinstance(run.summary, dict) else {}
+        # Typed columns: through plain SQL text, SQLite hands the JSON summary back as a string.
+        run = conn.execute(sa.select(runs.c.period, runs.c.summary, runs.c.dry_run).where(runs.c.id == run_id)).one()
+        extract = (run.summary or {}).get("extract") or {}
         malformed = conn.execute(
             sa.text("SELECT COUNT(DISTINCT row_no) FROM quarantine WHERE run_id = :r AND stage = 'extract'"), {"r": run_id}
         ).scalar_one()
         lines = conn.execute(_OUTCOMES, {"run_id": run_id}).all()
         contributed = {(r.contract_no, r.payment_kind): r.amount for r in conn.execute(_CONTRIBUTED, {"run_id": run_id})}
         obliged = {(r.contract_no, r.payment_kind): r for r in conn.execute(_OBLIGED, {"run_id": run_id})}
-        regular_payments = conn.execute(
-            sa.select(des_requests.c.contract_no, sa.func.count(sa.distinct(des_requests.c.des_id)))
-            .where(des_requests.c.kind == "payment", des_requests.c.period == run.period,
-                   des_requests.c.payment_kind == "REGULAR", des_requests.c.des_id.is_not(None))
-            .group_by(des_requests.c.contract_no)
+        des_payments = conn.execute(
+            sa.select(des_requests.c.contract_no, des_requests.c.payment_kind, des_requests.c.des_id)
+            .where(des_requests.c.kind == "payment", des_requests.c.period == run.period, des_requests.c.des_id.is_not(None))
+            .distinct()
         ).all()  # fmt: skip
 
     # 1. one outcome per row
@@ -89,7 +91,10 @@ def reconcile_run(engine: Engine, run_id: int, *, gateway: DesGateway | None = N
     if twice:
         problems.append(f"{len(twice)} payroll line(s) have more than one outcome (rows {twice[:10]})")
     rows_read = extract.get("rows_read")
-    if rows_read is not None and rows_read - extract.get("outside_period", 0) - extract.get("outside_employers", 0) != len(lines) + malformed:
+    if rows_read is None:
+        # Without the extraction's counts nobody can prove every row read ended somewhere: say so.
+        problems.append("the run has no extraction counts (rows read): cannot prove every row has an outcome")
+    elif rows_read - extract.get("outside_period", 0) - extract.get("outside_employers", 0) != len(lines) + malformed:
         problems.append(f"{rows_read} rows read but {len(lines)} staged + {malformed} malformed")
 
     # 2. contributions = obligations = DES payment
@@ -108,10 +113,9 @@ def reconcile_run(engine: Engine, run_id: int, *, gateway: DesGateway | None = N
                     problems.append(f"{label}: contributions {ours} ≠ DES payment {page.payment_id} total {sent}")
             checked[label] = str(ours)
 
-    # 3. one REGULAR payment per contract and period
-    for contract_no, count in regular_payments:
-        if count > 1:
-            problems.append(f"{contract_no} {run.period}: {count} REGULAR payments on DES — a month paid twice")
+    # 3. at most one payment per contract, period and kind — and, for SUPPLEMENTARY, per wage day —
+    # whatever run or channel made it; a payment DES holds as REJECTED as a whole was never paid.
+    problems += _paid_twice(des_payments, run.period, gateway)
 
     summary = {
         "run_id": run_id,
@@ -128,6 +132,28 @@ def reconcile_run(engine: Engine, run_id: int, *, gateway: DesGateway | None = N
         raise InvariantBroken(f"run {run_id} does not reconcile: " + "; ".join(problems[:20]))
     log.info("run %s reconciles: %s", run_id, summary)
     return summary
+
+
+def _paid_twice(des_payments, period: str, gateway: DesGateway | None) -> list[str]:
+    held: dict[tuple, set[str]] = defaultdict(set)
+    for contract_no, kind, des_id in des_payments:
+        wage_day = None
+        if gateway is not None:
+            page = gateway.read_payment(des_id, limit=1)
+            if page.state == "REJECTED":
+                continue
+            kind, wage_day = page.kind, page.wage_paid_on
+        # Without DES to ask (a dry run), the ledger knows kinds but not wage days: REGULAR only.
+        if kind == "REGULAR":
+            held[(contract_no, "REGULAR", None)].add(des_id)
+        elif wage_day is not None:
+            held[(contract_no, "SUPPLEMENTARY", wage_day)].add(des_id)
+    problems = []
+    for (contract_no, kind, wage_day), ids in sorted(held.items(), key=lambda kv: (kv[0][0], kv[0][1], str(kv[0][2]))):
+        if len(ids) > 1:
+            which = f"{kind} payments" + (f" for wages of {wage_day}" if wage_day else "")
+            problems.append(f"{contract_no} {period}: {len(ids)} {which} on DES ({', '.join(sorted(ids))}) — paid twice")
+    return problems
 
 
 def _mark_run(conn, run_id: int, state: str, summary: dict, problems: list[str]) -> None:

@@ -22,7 +22,7 @@ from oks.privacy import mask_name, mask_tckn
 from oks.store.enrolments import refunds_owed
 from oks.store.schema import Money, runs
 
-__all__ = ["publish_report", "pek_limits_text"]
+__all__ = ["publish_report", "pek_limits_text", "csv_safe"]
 
 OUTCOME_ORDER = ("contributed", "rejected", "quarantined", "not_eligible", "inactive")
 
@@ -65,6 +65,21 @@ _OBLIGATIONS = sa.text(
 ).columns(amount=Money, wage_paid_on=sa.Date, due_on=sa.Date, cutoff=sa.Time)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value: object) -> object:
+    """A cell a spreadsheet shows as text, never runs: text starting like a formula (``=``, ``+``,
+    ``-``, ``@``, tab, CR — CSV injection) gets a leading apostrophe. Our own numbers pass as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _csv_rows(rows):
+    return ([csv_safe(cell) for cell in row] for row in rows)
+
+
 @dataclass(frozen=True)
 class ReportPaths:
     html: Path
@@ -94,14 +109,16 @@ def publish_report(
     with paths.summary_csv.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["contract_no", "insurer", *OUTCOME_ORDER, "amount"])
-        for (contract_no, insurer), entry in sorted(table.items()):
-            writer.writerow([contract_no, insurer, *(entry[o] for o in OUTCOME_ORDER), f"{entry['amount']:.2f}"])
+        writer.writerows(_csv_rows(
+            [contract_no, insurer, *(entry[o] for o in OUTCOME_ORDER), f"{entry['amount']:.2f}"]
+            for (contract_no, insurer), entry in sorted(table.items())
+        ))  # fmt: skip
 
     masked_rows = [_masked_quarantine(q) for q in quarantined]
     with paths.quarantine_csv.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["row_no", "payroll_id", "person", "tckn", "contract_no", "stage", "field", "rule", "message"])
-        writer.writerows(masked_rows)
+        writer.writerows(_csv_rows(masked_rows))
 
     insurer_totals: dict[str, Decimal] = defaultdict(Decimal)
     for (_, insurer), entry in table.items():

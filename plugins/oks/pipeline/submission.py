@@ -187,7 +187,7 @@ def _mark_rejected(conn, run_id: int, rejected: dict[int, tuple[str, str, str]],
     ids = list(rejected)
     lines = conn.execute(
         sa.text(
-            "SELECT k.id, k.enrolment_id, p.row_no, p.payroll_id FROM contributions k "
+            "SELECT k.id, k.enrolment_id, p.row_no, p.payroll_id, p.first_name, p.last_name, p.email FROM contributions k "
             "JOIN payroll_lines p ON p.id = k.payroll_line_id WHERE k.run_id = :run_id AND k.enrolment_id IN :ids"
         ).bindparams(sa.bindparam("ids", expanding=True)),
         {"run_id": run_id, "ids": ids},
@@ -213,7 +213,7 @@ def _mark_rejected(conn, run_id: int, rejected: dict[int, tuple[str, str, str]],
                 "field": "tckn" if rejected[line.enrolment_id][0] == "IDENTITY_MISMATCH" else "person",
                 "rule": rejected[line.enrolment_id][0],
                 "message": f"TCKN {mask_tckn(rejected[line.enrolment_id][1])}: {stage_note} {rejected[line.enrolment_id][0]}"
-                           f" — {redact(rejected[line.enrolment_id][2], 300)}"[:500],
+                           f" — {redact(rejected[line.enrolment_id][2], 300, known=(line.first_name, line.last_name, line.email))}"[:500],
             }
             for line in lines
         ],

@@ -5,11 +5,13 @@ GX puts sample failing values into its results — ``partial_unexpected_list``, 
 of a personal column (TCKN, names, IBAN, mobile, e-mail: ``PAYROLL_COLUMNS`` marked personal) is
 replaced by its mask from :mod:`oks.privacy` before the site is rendered, and a birth date shows its
 year only; other values (a pay date, an unknown status code, a contract number) stay readable
-because they are what operations must fix.
+because they are what operations must fix — HTML-escaped, since GX prints them into the pages as
+they are.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,12 +33,13 @@ def _mask(column: str | None, value: Any) -> Any:
     if value is None:
         return value
     if column in PERSONAL_COLUMNS:
-        return mask_field(column, value)
-    if column == "birth_date":
+        value = mask_field(column, value)
+    elif column == "birth_date":
         # Not on the personal list, but with a row number it pins a person down; the year is enough
         # to see a future or implausible date.
-        return str(value)[:4] + "-**-**"
-    return value
+        value = str(value)[:4] + "-**-**"
+    # GX writes these values into the Data Docs HTML as they are: a payroll cell must not become markup.
+    return html.escape(value) if isinstance(value, str) else value
 
 
 def _mask_value(columns: tuple[str, ...], value: Any) -> Any:

@@ -7,7 +7,6 @@ half-written earlier attempt.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable, Sequence
 
@@ -16,7 +15,7 @@ from sqlalchemy.engine import Connection
 
 from oks.store.schema import contributions, payroll_lines, quarantine, runs
 
-__all__ = ["start_run", "clear_run_data", "insert_lines", "insert_quarantine", "record_step", "finish_run", "fail_run", "runs_without_pek_limits", "refresh_statistics", "LINE_COLUMNS"]
+__all__ = ["BulkLoadError", "start_run", "clear_run_data", "insert_lines", "insert_quarantine", "record_step", "finish_run", "fail_run", "runs_without_pek_limits", "refresh_statistics", "LINE_COLUMNS"]
 
 LINE_COLUMNS: tuple[str, ...] = tuple(c.name for c in payroll_lines.columns if c.name != "id")
 QUARANTINE_COLUMNS: tuple[str, ...] = ("run_id", "row_no", "payroll_id", "stage", "field", "rule", "message")
@@ -101,26 +100,38 @@ def clear_run_data(conn: Connection, run_id: int) -> None:
     conn.execute(sa.delete(payroll_lines).where(payroll_lines.c.run_id == run_id))
 
 
-def _copy_value(value: object) -> str:
+def _copy_field(value: object) -> str:
+    # NULL is the unquoted empty field; every value is quoted, so no text — an empty name, the
+    # letters \N — can ever be read back as NULL, and a separator or quote inside stays data.
     if value is None:
-        return r"\N"
+        return ""
     if isinstance(value, bool):
-        return "t" if value else "f"
-    return str(value)
+        value = "t" if value else "f"
+    return '"' + str(value).replace('"', '""') + '"'
+
+
+class BulkLoadError(RuntimeError):
+    """A bulk load the database refused. The message names the table and the load's first row only:
+    the database's own text quotes the refused value (a name, a TCKN), so it is never passed on."""
 
 
 def _copy(conn: Connection, table: sa.Table, columns: Sequence[str], rows: Iterable[dict]) -> None:
+    rows = list(rows)
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
     for row in rows:
-        writer.writerow([_copy_value(row.get(c)) for c in columns])
+        buffer.write(",".join(_copy_field(row.get(c)) for c in columns))
+        buffer.write("\n")
     buffer.seek(0)
     cursor = conn.connection.dbapi_connection.cursor()
     try:
-        cursor.copy_expert(
-            f"COPY {table.name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
-            buffer,
-        )
+        cursor.copy_expert(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buffer)
+    except Exception as exc:  # noqa: BLE001 - any driver error: its text may hold the value
+        first = rows[0].get("row_no") if rows else None
+        kind = type(getattr(exc, "orig", exc)).__name__
+        raise BulkLoadError(
+            f"loading {len(rows)} rows into {table.name} failed ({kind}; the batch starts at payroll row {first}); "
+            "the database's message is withheld because it quotes personal data"
+        ) from None
     finally:
         cursor.close()
 
