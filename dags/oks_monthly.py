@@ -71,7 +71,8 @@ POLL_SECONDS = float(os.environ.get("OKS_DES_POLL_SECONDS", "300"))
 )
 def oks_monthly():
     @task(doc_md=f"""Extract the period's payroll into the run's snapshot; malformed rows are quarantined with row and field.
-    {IF_IT_FAILS} a missing column or an empty extract: fix the export or the `oks_payroll` query, then clear this task.""")
+    {IF_IT_FAILS} a missing column or an empty extract: fix the export or the `oks_payroll` query, then clear this task.
+    "already being run by": another run holds the period — wait for it, or `oks release-run` a dead one.""")
     def extract_payroll(**context) -> dict:
         return monthly.extract(context["params"], context.get("logical_date"))
 

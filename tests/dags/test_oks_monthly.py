@@ -197,3 +197,24 @@ def test_payroll_of_another_month_fails_saying_which_month_it_holds(des, local_a
     assert "failed task   extract_payroll" in out
     assert f"{manifest.rows} rows read, none for period 2026-06: {manifest.rows} rows are of another period ({manifest.rows} for 2026-07)" in out
     assert "empty extract" not in out and "contributed" not in out
+
+
+def test_a_second_run_of_a_period_being_run_is_refused_and_leaves_the_first_alone(des, local_airflow, tmp_path, capsys):
+    from oks.orchestration.local_run import print_summary
+    from oks.store.schema import runs
+    from oks.store.snapshot import start_run
+
+    manifest = payroll(tmp_path, "2026-04", employers=1, employees=10, seed=6, defect_share=0, identity_mismatch_share=0)
+    with store_engine().begin() as conn:  # another deployment's run of April holds the period
+        first = start_run(conn, run_key="2026-04:all", period="2026-04", owner="manual__other-airflow-home")
+    dag_run = run_monthly(REPO / "dags", {"period": "2026-04", "payroll_source": str(manifest.payroll.parent)})
+    assert dag_run.failed() == ["extract_payroll"]
+    capsys.readouterr()
+    print_summary(summarize("2026-04", dag_run))
+    out = capsys.readouterr().out
+    assert "failed task   extract_payroll" in out
+    assert "the period is held by manual__other-airflow-home (store run #" in out and "oks release-run" in out
+    assert "payroll rows read" not in out
+    with store_engine().connect() as conn:
+        state, owner, summary = conn.execute(sa.select(runs.c.state, runs.c.owner, runs.c.summary).where(runs.c.id == first)).one()
+    assert (state, owner, summary) == ("running", "manual__other-airflow-home", None)  # untouched

@@ -8,11 +8,17 @@ from pathlib import Path
 
 
 def _cmd_run_month(args: argparse.Namespace) -> int:
-    from oks.orchestration.local_run import run_demo
+    import sys
 
-    result = run_demo(
-        period=args.period, employees=args.employees, employers=args.employers, seed=args.seed, repo=Path(args.repo).resolve()
-    )
+    from oks.orchestration.local_run import HomeBusy, run_demo
+
+    try:
+        result = run_demo(
+            period=args.period, employees=args.employees, employers=args.employers, seed=args.seed, repo=Path(args.repo).resolve()
+        )
+    except HomeBusy as exc:
+        print(f"oks run-month: {exc}", file=sys.stderr)
+        return 1
     return 0 if result.dag_run_state.endswith("success") else 1
 
 

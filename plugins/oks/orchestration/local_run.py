@@ -13,6 +13,8 @@ Everything a production deployment has, on one machine and in one process tree:
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -226,9 +228,12 @@ def summarize(period: str, dag_run: MonthlyDagRun | str, *, engine=None) -> Loca
         dag_run = MonthlyDagRun(dag_run)
     engine = engine if engine is not None else store_engine()
     with engine.connect() as conn:
-        run = conn.execute(sa.select(runs.c.id, runs.c.state, runs.c.summary).where(runs.c.run_key == run_key(period, None))).first()
+        run = conn.execute(sa.select(runs.c.id, runs.c.state, runs.c.summary, runs.c.owner).where(runs.c.run_key == run_key(period, None))).first()
         if run is None:
             return LocalRun(dag_run.state, None, period, {"dag_run": dag_run})
+        if run.owner and dag_run.airflow_run_id and run.owner != dag_run.airflow_run_id:
+            # The store's run of the period belongs to another run: this one was refused before it began.
+            return LocalRun(dag_run.state, None, period, {"dag_run": dag_run, "held_by": (run.id, run.owner, run.state)})
         run_id = run.id
         outcomes = dict(conn.execute(sa.text(
             "SELECT outcome, COUNT(*) FROM contributions WHERE run_id = :r GROUP BY outcome"), {"r": run_id}).all())
@@ -285,6 +290,11 @@ def print_summary(result: LocalRun) -> None:
         others = [label for label in failed if label != failure.get("task")]
         if others:
             print(f"  also failed   {', '.join(others)}")
+    if s.get("held_by"):
+        store_run, owner, state = s["held_by"]
+        print(f"  error         the period is held by {owner} (store run #{store_run}, {state}): this run did not start a second one")
+        print("  wait for that run to finish, or release it if it is dead: oks release-run <run key> --by <who>")
+        return
     if result.run_id is None:
         print("  the run stopped before the payroll was extracted: nothing in the store for this period")
         return
@@ -324,6 +334,17 @@ def print_summary(result: LocalRun) -> None:
     print(f"  alerts     {s['alerts_outbox']}")
 
 
+def _release_an_earlier_local_run(engine, period: str) -> None:
+    """Holding the home's lock, this is the only local run of the embedded store: a run of the period
+    still marked running is what a killed earlier ``oks run-month`` left behind — release it (recorded)."""
+    from oks.orchestration.monthly import run_key
+    from oks.store.snapshot import release_run
+
+    with engine.begin() as conn:
+        if release_run(conn, run_key(period, None), by="oks run-month (an earlier local run ended unfinished)"):
+            print(f"released run {run_key(period, None)}: an earlier local run of {period} ended without finishing")
+
+
 def default_period(today: date | None = None) -> str:
     """The demo's period: this month in Istanbul (at 00:30 on 1 January it is January there, still
     December in UTC). Every month runs — a year whose SGK parameters are not out yet runs with its
@@ -339,8 +360,43 @@ def demo_payroll(out: Path, period: str, *, employees: int, employers: int, seed
     return generate(out, employers=employers, employees=employees, period=period, seed=seed, fmt="csv", defect_share=0.03)
 
 
+class HomeBusy(RuntimeError):
+    """Another ``oks run-month`` is running with the same OKS home."""
+
+
+@contextlib.contextmanager
+def home_lock(home: Path):
+    """One ``oks run-month`` per OKS home at a time: a second one is refused at once, naming the first.
+    The kernel drops the lock when its process ends, however it ends, so a killed run never blocks."""
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / "run-month.lock"
+    with path.open("a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise HomeBusy(f"another `oks run-month` ({holder}) is running with the OKS home {home}: wait for it to finish") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fh.seek(0)
+            fh.truncate()
+
+
 def run_demo(*, period: str | None, employees: int, employers: int, seed: int, repo: Path, quiet: bool = True) -> LocalRun:
     """The main job: set-up, synthetic payroll, simulator, one monthly run end to end, a summary."""
+    from oks.store import oks_home
+
+    with home_lock(oks_home()):
+        return _run_demo(period=period, employees=employees, employers=employers, seed=seed, repo=repo, quiet=quiet)
+
+
+def _run_demo(*, period: str | None, employees: int, employers: int, seed: int, repo: Path, quiet: bool) -> LocalRun:
     from oks.store import oks_home
 
     if quiet:  # the summary is what a person reads; Airflow's own chatter goes to the task logs
@@ -375,6 +431,7 @@ def run_demo(*, period: str | None, employees: int, employers: int, seed: int, r
         print(f"DES simulator {simulator.url}; Airflow API {api_server.url}")
         print("running oks_monthly with dag.test() …", flush=True)
         engine = store_engine()  # here, before any task runs: the bank-statement thread looks nothing up
+        _release_an_earlier_local_run(engine, period)
         with BankStatementJob(AirflowApi(api_server.url), engine=engine):
             dag_run = run_monthly(repo / "dags", {"period": period, "payroll_source": str(manifest.payroll.parent),
                                                   "des_batch_size": 2})  # fmt: skip

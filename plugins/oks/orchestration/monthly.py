@@ -40,6 +40,24 @@ def run_key(period: str, employers: list[str] | None) -> str:
     return f"{period}:{','.join(sorted(employers)) if employers else 'all'}"
 
 
+def _airflow_run_id() -> str | None:
+    """The Airflow run this task belongs to: the owner of the store's run of the period."""
+    try:
+        from airflow.sdk import get_current_context
+
+        return get_current_context()["run_id"]
+    except Exception:  # noqa: BLE001 - outside a task (tests calling the glue): no owner
+        return None
+
+
+def _owned(run_id: int) -> None:
+    """Every step after extraction first checks that its Airflow run still owns the store's run."""
+    from oks.store.snapshot import ensure_owner
+
+    with store_engine().begin() as conn:
+        ensure_owner(conn, run_id, _airflow_run_id())
+
+
 def task_label(ti) -> str:
     """A task as people name it: its id, and for a mapped instance its label (contracts, obligation)."""
     task_id = getattr(ti, "task_id", "?")
@@ -69,7 +87,9 @@ def record_failure(context: Mapping) -> None:
     }
     try:
         with store_engine().begin() as conn:
-            fail_run(conn, run_key(period, list(params.get("employers") or []) or None), failure)
+            # Only this Airflow run's own store run: a run refused as the second of its period must
+            # not mark the first one failed.
+            fail_run(conn, run_key(period, list(params.get("employers") or []) or None), failure, owner=failure["airflow_run_id"])
     except Exception:  # noqa: BLE001 - the store may be what failed; the page still goes out
         log.exception("could not record the failure of %s in the store", failure["task"])
 
@@ -86,19 +106,21 @@ def extract(params: Mapping, logical_date: datetime | None) -> dict:
     source, contracts = payroll_sources(_source_location(params), period, employers)
     return extract_payroll(
         store_engine(), run_key=run_key(period, employers), period=period, source=source, contracts_source=contracts,
-        employers=employers, dry_run=bool(params.get("dry_run")),
+        employers=employers, dry_run=bool(params.get("dry_run")), owner=_airflow_run_id(),
     )  # fmt: skip
 
 
 def validate(run_id: int) -> dict:
     from oks.pipeline.validate import validate_personnel
 
+    _owned(run_id)
     return validate_personnel(store_engine(), run_id)
 
 
 def register(run_id: int) -> dict:
     from oks.pipeline.extract import register_employees
 
+    _owned(run_id)
     return register_employees(store_engine(), run_id)
 
 
@@ -112,6 +134,7 @@ def _dry_run(run_id: int) -> bool:
 def sync_status(run_id: int) -> dict:
     from oks.pipeline.status_sync import sync_insurer_status
 
+    _owned(run_id)
     if _dry_run(run_id):
         return {"skipped": "dry run"}
     engine = store_engine()
@@ -122,6 +145,7 @@ def sync_status(run_id: int) -> dict:
 def assess(run_id: int) -> dict:
     from oks.pipeline.assess import assess_eligibility
 
+    _owned(run_id)
     summary = assess_eligibility(store_engine(), run_id)
     if len(summary.get("by_reason", {})) > 50:  # keep XCom small; the report has the detail
         summary.pop("by_reason")
@@ -131,6 +155,7 @@ def assess(run_id: int) -> dict:
 def contribute(run_id: int) -> dict:
     from oks.pipeline.contribute import compute_contributions
 
+    _owned(run_id)
     summary = compute_contributions(store_engine(), run_id)
     # The per-contract totals go to the report; XCom keeps a summary people can read at a glance.
     summary["contracts"] = len(summary.pop("by_contract"))
@@ -141,6 +166,7 @@ def plan_batches(run_id: int, batch_size: int) -> list[dict]:
     """The DES work in batches of contracts, each labelled with its contract numbers for the UI."""
     from oks.pipeline.submission import contracts_with_work
 
+    _owned(run_id)
     if _dry_run(run_id):
         return []
     numbers = contracts_with_work(store_engine(), run_id)
@@ -152,6 +178,7 @@ def submit_personnel(batch: Mapping) -> list[str]:
     """Register the batch's contracts and send their personnel lists; the list ids to wait for."""
     from oks.pipeline.submission import register_contracts, submit_personnel
 
+    _owned(batch["run_id"])
     engine = store_engine()
     with des_gateway(engine) as gateway:
         register_contracts(engine, gateway, batch["run_id"], batch["contracts"], credentials_for=ws_credentials_for)
@@ -187,6 +214,7 @@ def record_personnel(batch: Mapping) -> dict:
 def submit_payments(batch: Mapping) -> list[str]:
     from oks.pipeline.submission import submit_payments
 
+    _owned(batch["run_id"])
     engine = store_engine()
     ids = []
     with des_gateway(engine) as gateway:
@@ -223,6 +251,7 @@ def record_transfers(batch: Mapping) -> list[int]:
 def reconcile(run_id: int) -> dict:
     from oks.pipeline.reconcile import reconcile_run
 
+    _owned(run_id)
     engine = store_engine()
     if _dry_run(run_id):
         return reconcile_run(engine, run_id)

@@ -104,15 +104,20 @@ def extract_payroll(
     employers: Sequence[str] | None = None,
     dry_run: bool = False,
     chunk_size: int = 10_000,
+    owner: str | None = None,
 ) -> dict[str, object]:
     """Replace the run's snapshot with the period's payroll; upsert employers and contracts.
+
+    ``owner`` (the Airflow run id) claims the period: while another owner's run of it is running,
+    :class:`oks.store.snapshot.RunBusy` is raised and nothing is touched.
 
     Returns a small summary (counts and ids, never rows): rows read, lines staged, malformed rows and
     their reasons, rows outside the period or employer filter.
     """
     wanted = set(employers) if employers else None
     with engine.begin() as conn:
-        run_id = start_run(conn, run_key=run_key, period=period, employers=employers, dry_run=dry_run, source=source.name)
+        run_id = start_run(conn, run_key=run_key, period=period, employers=employers, dry_run=dry_run, source=source.name,
+                           owner=owner)  # fmt: skip
         clear_run_data(conn, run_id)
 
     # Every count present even when zero: summaries are read by people and by the report.

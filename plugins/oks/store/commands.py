@@ -46,12 +46,63 @@ def _cmd_obligations(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_runs(args: argparse.Namespace) -> int:
+    import sqlalchemy as sa
+
+    from oks.rules.calendar import istanbul_text
+    from oks.store import open_store
+    from oks.store.schema import runs
+
+    engine = open_store(args.store)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(runs).order_by(runs.c.id.desc()).limit(args.limit)).all()
+    engine.dispose()
+    if not rows:
+        print("no runs in the store")
+    for r in rows:
+        owner = f"  by {r.owner}" if r.owner else ""
+        print(f"#{r.id:<5} {r.period}  {r.state:<10} {r.run_key:<28} started {istanbul_text(r.started_at)}{owner}")
+    return 0
+
+
+def _cmd_release_run(args: argparse.Namespace) -> int:
+    from oks.store import open_store
+    from oks.store.snapshot import release_run
+
+    engine = open_store(args.store)
+    with engine.begin() as conn:
+        released = release_run(conn, args.run_key, by=args.by)
+    engine.dispose()
+    if not released:
+        print(f"run {args.run_key} is not running: nothing to release")
+        return 1
+    print(f"released run {args.run_key} (recorded as failed, released by {args.by}); the period can run again")
+    return 0
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     store_help = "store URL (default: OKS_STORE_URL, the oks_store connection, or the embedded SQLite file)"
 
     p = commands.add_parser("migrate", help="create or upgrade the OKS store's schema")
     p.add_argument("--store", help=store_help)
     p.set_defaults(handler=_cmd_migrate)
+
+    p = commands.add_parser("runs", help="the store's monthly runs: period, state, who runs them")
+    p.add_argument("--limit", type=int, default=20, help="how many, newest first (default 20)")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(handler=_cmd_runs)
+
+    p = commands.add_parser(
+        "release-run",
+        help="end a run whose owner is gone (killed, deleted) so its period can run again",
+        description="One run of a period (and employer set) runs at a time. When the one that holds the period "
+        "will never finish — its process was killed, its Airflow run deleted — release it: it is recorded as "
+        "failed, released by you, and the next run of the period may start. Re-running it is safe.",
+    )
+    p.add_argument("run_key", metavar="RUN_KEY", help="the run, e.g. 2026-12:all (see `oks runs`)")
+    p.add_argument("--by", required=True, metavar="WHO", help="who releases it (recorded)")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(handler=_cmd_release_run)
 
     p = commands.add_parser("obligations", help="list payment obligations: what to pay to which insurer, by when")
     p.add_argument("--all", action="store_true", help="include paid ones")

@@ -176,6 +176,9 @@ runs = sa.Table(
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
     sa.Column("summary", sa.JSON),
+    # Who runs it while it is running (an Airflow run id): one run of a period at a time.
+    sa.Column("owner", sa.String(250)),
+    sa.Column("owned_since", sa.DateTime(timezone=True)),
 )
 
 payroll_lines = sa.Table(

@@ -15,10 +15,27 @@ from sqlalchemy.engine import Connection
 
 from oks.store.schema import contributions, payroll_lines, quarantine, runs
 
-__all__ = ["BulkLoadError", "start_run", "clear_run_data", "insert_lines", "insert_quarantine", "record_step", "finish_run", "fail_run", "runs_without_pek_limits", "refresh_statistics", "LINE_COLUMNS"]
+__all__ = ["BulkLoadError", "RunBusy", "start_run", "ensure_owner", "release_run", "clear_run_data", "insert_lines", "insert_quarantine", "record_step", "finish_run", "fail_run", "runs_without_pek_limits", "refresh_statistics", "LINE_COLUMNS"]
 
 LINE_COLUMNS: tuple[str, ...] = tuple(c.name for c in payroll_lines.columns if c.name != "id")
 QUARANTINE_COLUMNS: tuple[str, ...] = ("run_id", "row_no", "payroll_id", "stage", "field", "rule", "message")
+
+
+class RunBusy(RuntimeError):
+    """The period (and employer set) is being run by another owner right now: one run at a time."""
+
+
+def _busy(conn: Connection, run_key: str, period: str, wanted_by: str | None) -> RunBusy:
+    from oks.rules.calendar import istanbul_text
+
+    row = conn.execute(sa.select(runs.c.owner, runs.c.owned_since, runs.c.started_at).where(runs.c.run_key == run_key)).first()
+    since = istanbul_text(row.owned_since or row.started_at) if row is not None else "just now"
+    holder = (row.owner if row is not None else None) or "another run"
+    return RunBusy(
+        f"period {period} (run {run_key}) is already being run by {holder} since {since}; "
+        f"{wanted_by or 'this run'} does not start a second one. Wait until it finishes, or — if it is dead — "
+        f"release it: oks release-run {run_key} --by <who>"
+    )
 
 
 def start_run(
@@ -29,9 +46,15 @@ def start_run(
     employers: Sequence[str] | None = None,
     dry_run: bool = False,
     source: str | None = None,
+    owner: str | None = None,
 ) -> int:
-    """The id of the run ``run_key``, created or — for a re-run of the same key — reset to running."""
-    existing = conn.execute(sa.select(runs.c.id, runs.c.period).where(runs.c.run_key == run_key)).first()
+    """The id of the run ``run_key``, created or — for a re-run of the same key — reset to running.
+
+    ``owner`` (an Airflow run id) claims it: a run still *running* under another owner is not reset
+    but refused with :class:`RunBusy` — two runs of one period at once, from two triggers, two
+    machines or two Airflow homes on one store, would replace each other's snapshot. The claim is one
+    conditional UPDATE, atomic on SQLite and PostgreSQL alike; the same owner may always re-claim
+    (a task retried, a run cleared)."""
     values = dict(
         period=period,
         employers=list(employers) if employers else None,
@@ -40,13 +63,54 @@ def start_run(
         state="running",
         finished_at=None,
         summary=None,
+        owner=owner,
+        owned_since=sa.func.current_timestamp(),
     )
+    existing = conn.execute(sa.select(runs.c.id, runs.c.period).where(runs.c.run_key == run_key)).first()
     if existing is None:
-        return conn.execute(sa.insert(runs).values(run_key=run_key, **values).returning(runs.c.id)).scalar_one()
+        # ON CONFLICT DO NOTHING: a run created by another owner this very moment is not an error
+        # that aborts the transaction, but a row to claim (or be refused) like any other.
+        insert = _insert_for(conn).values(run_key=run_key, **values).on_conflict_do_nothing(index_elements=["run_key"])
+        created = conn.execute(insert.returning(runs.c.id)).scalar_one_or_none()
+        if created is not None:
+            return created
+        existing = conn.execute(sa.select(runs.c.id, runs.c.period).where(runs.c.run_key == run_key)).one()
     if existing.period != period:
         raise ValueError(f"run {run_key!r} is for period {existing.period}, not {period}")
-    conn.execute(sa.update(runs).where(runs.c.id == existing.id).values(started_at=sa.func.current_timestamp(), **values))
+    free = sa.or_(runs.c.state != "running", runs.c.owner.is_(None), *([runs.c.owner == owner] if owner else []))
+    claimed = conn.execute(
+        sa.update(runs).where(runs.c.id == existing.id, free).values(started_at=sa.func.current_timestamp(), **values)
+    )
+    if claimed.rowcount != 1:
+        raise _busy(conn, run_key, period, owner)
     return existing.id
+
+
+def _insert_for(conn: Connection):
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(runs)
+
+
+def ensure_owner(conn: Connection, run_id: int, owner: str | None) -> None:
+    """Stop a step of ``owner`` whose run was taken over (released and claimed by another run)."""
+    if owner is None:
+        return
+    row = conn.execute(sa.select(runs.c.run_key, runs.c.owner).where(runs.c.id == run_id)).first()
+    if row is not None and row.owner not in (None, owner):
+        raise RunBusy(f"run {row.run_key} now belongs to {row.owner}: {owner} was released and stops here")
+
+
+def release_run(conn: Connection, run_key: str, *, by: str) -> bool:
+    """End a running run whose owner is gone (a killed process, a deleted Airflow run), so the period
+    can run again; recorded as failed, released by ``by``. False if it was not running."""
+    row = conn.execute(sa.select(runs.c.id, runs.c.state, runs.c.owner).where(runs.c.run_key == run_key)).first()
+    if row is None or row.state != "running":
+        return False
+    finish_run(conn, row.id, state="failed", summary={"failure": {"task": None, "error": f"released by {by}", "owner": row.owner}})
+    return True
 
 
 def _summary_of(conn: Connection, run_id: int) -> dict:
@@ -70,13 +134,14 @@ def finish_run(conn: Connection, run_id: int, *, state: str, summary: dict | Non
     )
 
 
-def fail_run(conn: Connection, run_key: str, failure: dict) -> bool:
+def fail_run(conn: Connection, run_key: str, failure: dict, *, owner: str | None = None) -> bool:
     """Mark the run ``run_key`` failed with ``failure`` (task, error) in its summary; False if there
-    is no such run yet (the failure came before extraction created it)."""
-    run_id = conn.execute(sa.select(runs.c.id).where(runs.c.run_key == run_key)).scalar_one_or_none()
-    if run_id is None:
+    is no such run yet (the failure came before extraction created it) or it belongs to another owner
+    (a run refused as a second one must not fail the first)."""
+    row = conn.execute(sa.select(runs.c.id, runs.c.owner).where(runs.c.run_key == run_key)).first()
+    if row is None or (owner is not None and row.owner not in (None, owner)):
         return False
-    finish_run(conn, run_id, state="failed", summary={"failure": failure})
+    finish_run(conn, row.id, state="failed", summary={"failure": failure})
     return True
 
 
