@@ -109,6 +109,61 @@ def _cmd_ui_with_period(args: argparse.Namespace) -> int:
     return _cmd_ui(args)
 
 
+def _store(args: argparse.Namespace):
+    import os
+
+    if args.store:
+        os.environ["OKS_STORE_URL"] = args.store
+    from oks.orchestration.resources import store_engine
+
+    return store_engine()
+
+
+def _cmd_corrections(args: argparse.Namespace) -> int:
+    from oks.pipeline.corrections import open_corrections
+
+    found = open_corrections(_store(args), include_closed=args.all)
+    if not found:
+        print("no corrections waiting for approval" if not args.all else "no corrections")
+        return 0
+    for c in found:
+        print(f"correction #{c['id']} {c['state']:<9} {c['insurer']} {c['contract_no']} {c['period']} {c['payment_kind']}: "
+              f"DES payment {c['original_des_payment_id']} holds {c['original_total']:,.2f} TL; "
+              f"{c['people']} people differ — {c['to_pay']:,.2f} TL to pay, {c['over_paid']:,.2f} TL over-paid (to reclaim)")  # fmt: skip
+        if args.people:
+            for item in c["items"]:
+                print(f"    {item['tckn']}  paid {item['paid']:>12,.2f}  due {item['due']:>12,.2f}  difference {item['difference']:>+12,.2f}")
+        if c["decided_by"]:
+            print(f"    decided by {c['decided_by']}" + (f": {c['reason']}" if c["reason"] else ""))
+    return 0
+
+
+def _cmd_correction(args: argparse.Namespace) -> int:
+    from oks.pipeline.corrections import approve_correction, refuse_correction
+
+    engine = _store(args)
+    if args.action == "refuse":
+        if not args.reason:
+            raise ValueError("refusing a correction needs --reason (recorded for the auditors)")
+        refuse_correction(engine, args.id, by=args.by, reason=args.reason)
+        print(f"correction #{args.id} refused by {args.by}: nothing is sent")
+        return 0
+    from oks.orchestration.notifiers import alert_senders
+    from oks.orchestration.resources import des_gateway
+    from oks.pipeline.deadline_watch import announce_correction
+
+    with des_gateway(engine) as gateway:
+        done = approve_correction(engine, gateway, args.id, approved_by=args.by, wage_paid_on=args.wage_paid_on)
+    if not done["sent_now"]:
+        print(f"correction #{args.id} was sent already (DES payment {done['des_payment_id']}): nothing sent again")
+        return 0
+    if done["obligation_id"]:
+        announce_correction(engine, done["obligation_id"], alert_senders())
+    print(f"correction #{args.id} approved by {args.by}: {done['to_pay']} TL sent to DES as payment {done['des_payment_id']} "
+          f"(wages of {done['wage_paid_on']}), obligation #{done['obligation_id']}; {done['over_paid']} TL over-paid to reclaim")  # fmt: skip
+    return 0
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser(
         "run-month",
@@ -130,6 +185,36 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--repo", default=".", help="the checkout (dags/ is found there)")
     p.set_defaults(handler=_cmd_ui_with_period)
 
+    from oks.cli import parse_date_arg
+
+    store_help = "store URL (default: OKS_STORE_URL, the oks_store connection, or the embedded SQLite file)"
+    p = commands.add_parser(
+        "corrections",
+        help="corrections waiting for approval: a re-run computed other amounts than DES holds for a month",
+        description="A month DES already holds is never paid again automatically. When a re-run computes other "
+        "amounts, the difference per person is proposed as a correction; review it here, then approve or refuse it.",
+    )
+    p.add_argument("--all", action="store_true", help="include sent and refused ones")
+    p.add_argument("--people", action="store_true", help="list the people (TCKN masked) with paid, due and difference")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(handler=_cmd_corrections)
+
+    p = commands.add_parser(
+        "correction",
+        help="approve (send the difference to DES, with its own obligation) or refuse a proposed correction",
+        description="approve: the positive differences go to DES as one SUPPLEMENTARY payment dated by the day the "
+        "difference is deducted (default today), with its own payment obligation and statutory deadline; "
+        "over-payments are recorded to reclaim, never netted. refuse: nothing is sent, the reason is recorded.",
+    )
+    p.add_argument("action", choices=("approve", "refuse"))
+    p.add_argument("id", type=int, metavar="ID", help="the correction (see `oks corrections`)")
+    p.add_argument("--by", required=True, metavar="WHO", help="who decides (recorded)")
+    p.add_argument("--reason", help="why, when refusing")
+    p.add_argument("--wage-paid-on", type=parse_date_arg, metavar="DATE",
+                   help="the day the difference is deducted from wages (default today)")  # fmt: skip
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(handler=_cmd_correction)
+
     p = commands.add_parser(
         "confirm-payment",
         help="record that a bank transfer to the insurer was made (stops the deadline alerts)",
@@ -140,7 +225,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     target.add_argument("--obligation", type=int, metavar="ID", help="obligation id (see `oks obligations`)")
     target.add_argument("--contract", metavar="CONTRACT_NO", help="contract number (with --period)")
     p.add_argument("--period", metavar="YYYY-MM", help="pay period, with --contract")
-    p.add_argument("--kind", choices=("regular", "supplementary"), default="regular")
+    p.add_argument("--kind", choices=("regular", "supplementary", "correction"), default="regular")
     p.add_argument("--amount", type=_amount, help="the amount transferred, checked against the obligation")
     p.add_argument("--paid-at", type=datetime.fromisoformat, metavar="ISO_TIME", help="when the transfer was made (default now)")
     p.add_argument("--by", required=True, metavar="WHO", help="who confirms (person or bank-statement job)")

@@ -252,7 +252,7 @@ def summarize(period: str, dag_run: MonthlyDagRun | str, *, engine=None) -> Loca
     return LocalRun(
         dag_run.state, run_id, period,
         {
-            "dag_run": dag_run, "store_state": run.state, "failure": steps.get("failure"),
+            "dag_run": dag_run, "store_state": run.state, "failure": steps.get("failure"), "reconcile": steps.get("reconcile"),
             "stopped": steps.get("message") or (steps.get("validate") or {}).get("error"),
             "rows_read": (steps.get("extract") or {}).get("rows_read"), "pek_limits": (steps.get("validate") or {}).get("pek_limits"),
             "outcomes": outcomes, "quarantined_rows": stages,
@@ -327,6 +327,10 @@ def print_summary(result: LocalRun) -> None:
         print("  payments to the insurers: none recorded")
     if not ok and not_reached:
         print(f"  not reached: {', '.join(part.replace('_', ' ') for part in not_reached)}")
+    pending = ((s.get("reconcile") or {}).get("corrections_pending")) or []
+    if pending:
+        print(f"  corrections waiting for approval: {', '.join(f'#{i}' for i in pending)} — nothing is sent until approved "
+              "(oks corrections --people; oks correction approve ID --by WHO)")  # fmt: skip
     if _reached(dag_run, "report"):
         print(f"  report     {s['report']}")
     if _reached(dag_run, "validation"):

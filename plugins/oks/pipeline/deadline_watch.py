@@ -22,7 +22,7 @@ from oks.rules.alert_schedule import AlertPolicy, alerts_due
 from oks.rules.calendar import Deadline, in_istanbul, istanbul_text
 from oks.store.schema import alerts, contracts, employers, payment_obligations
 
-__all__ = ["OutgoingAlert", "AlertDeliveryError", "watch_deadlines", "deliver", "announce_payment_instructions"]
+__all__ = ["OutgoingAlert", "AlertDeliveryError", "watch_deadlines", "deliver", "announce_payment_instructions", "announce_correction"]
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +136,23 @@ def announce_payment_instructions(engine: Engine, instructions, senders: Mapping
         delivered, already, failures = deliver(engine, alert, senders)
         sent, skipped, failed = sent + delivered, skipped + already, failed + len(failures)
     return {"sent": sent, "already_sent": skipped, "failed": failed}
+
+
+def announce_correction(engine: Engine, obligation_id: int, senders: Mapping[str, Sender]) -> dict[str, int]:
+    """Tell operations what to transfer for an approved correction, once per obligation."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(payment_obligations, contracts.c.contract_no, contracts.c.insurer)
+            .join(contracts, contracts.c.id == payment_obligations.c.contract_id)
+            .where(payment_obligations.c.id == obligation_id)
+        ).one()  # fmt: skip
+    by = f"{row.due_on:%d.%m.%Y}" + (f" before {row.cutoff:%H:%M}" if row.cutoff else "")
+    text = (f"Pay {row.amount:,.2f} TL to {row.insurer} account {row.collection_iban}, reference \"{row.reference}\", "
+            f"by {by} (correction of {row.period}, deducted {row.wage_paid_on:%d.%m.%Y}).")  # fmt: skip
+    subject = f"[OKS PAY] correction {row.amount:,.2f} TL to {row.insurer} by {row.due_on:%d.%m.%Y} ({row.contract_no})"
+    alert = OutgoingAlert("info", subject, text, f"instruction:{obligation_id}:{row.amount}", obligation_id)
+    delivered, already, failures = deliver(engine, alert, senders)
+    return {"sent": delivered, "already_sent": already, "failed": len(failures)}
 
 
 def _claim(engine: Engine, key: str, alert: OutgoingAlert, channel: str) -> bool:

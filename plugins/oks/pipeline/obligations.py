@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from oks.rules.calendar import payment_deadline
-from oks.store.schema import Money, contracts, payment_obligations
+from oks.store.schema import Money, contracts, payment_corrections, payment_obligations
 
 __all__ = ["ObligationConflict", "PaymentInstruction", "record_payment_obligations", "confirm_payment", "reference_text"]
 
@@ -83,6 +83,16 @@ _TOTALS = sa.text(
 )
 
 
+def _corrected(conn, contract_id: int, period: str, payment_kind: str):
+    """The open correction of the contract's month and kind, if DES's payment is being corrected."""
+    return conn.execute(
+        sa.select(payment_corrections.c.original_total, payment_corrections.c.original_wage_paid_on)
+        .where(payment_corrections.c.contract_id == contract_id, payment_corrections.c.period == period,
+               payment_corrections.c.payment_kind == payment_kind, payment_corrections.c.state.in_(("proposed", "approved", "sent")))
+        .order_by(payment_corrections.c.id.desc())
+    ).first()  # fmt: skip
+
+
 def record_payment_obligations(
     engine: Engine, run_id: int, *, contract_no: str | None = None, des_payment_ids: dict[str, str] | None = None
 ) -> list[PaymentInstruction]:
@@ -103,8 +113,19 @@ def record_payment_obligations(
                 .with_for_update()
             ).first()
             reference = reference_text(total.contract_no, total.period, total.payment_kind)
+            amount = total.amount
+            corrected = _corrected(conn, total.contract_id, total.period, total.payment_kind)
+            if corrected is not None:
+                # DES holds this month's payment and the difference is a correction of its own: the
+                # obligation stays what DES holds (the correction gets its own when approved).
+                if existing is not None:
+                    amount = existing.amount
+                elif total.wage_paid_on == corrected.original_wage_paid_on:
+                    amount = corrected.original_total
+                else:
+                    continue
             values = dict(
-                amount=total.amount,
+                amount=amount,
                 due_on=deadline.due_on,
                 cutoff=deadline.cutoff,
                 reference=reference,
@@ -116,7 +137,7 @@ def record_payment_obligations(
                 obligation_id = conn.execute(
                     sa.insert(payment_obligations).values(**key, **values, state="due").returning(payment_obligations.c.id)
                 ).scalar_one()
-            elif existing.state in ("paid", "instructed") and existing.amount != total.amount:
+            elif existing.state in ("paid", "instructed") and existing.amount != amount:
                 raise ObligationConflict(
                     f"{total.contract_no} {total.period} {total.payment_kind} (wages {total.wage_paid_on}): "
                     f"obligation {existing.id} is {existing.state} for {existing.amount} TL but this run computes "
@@ -139,7 +160,7 @@ def record_payment_obligations(
                     contract_no=total.contract_no,
                     period=total.period,
                     payment_kind=total.payment_kind,
-                    amount=total.amount,
+                    amount=amount,
                     collection_iban=total.collection_iban,
                     reference=reference,
                     wage_paid_on=total.wage_paid_on,

@@ -21,7 +21,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from oks.des.gateway import DesGateway
-from oks.store.schema import Money, des_requests, runs
+from oks.pipeline.corrections import OPEN as CORRECTIONS_OPEN
+from oks.store.schema import Money, contracts, des_requests, payment_corrections, payment_obligations, runs
 from oks.store.snapshot import finish_run
 
 __all__ = ["InvariantBroken", "reconcile_run"]
@@ -56,7 +57,7 @@ _OBLIGED = sa.text(
     """
     SELECT c.contract_no, o.payment_kind, SUM(o.amount) AS amount, MAX(o.des_payment_id) AS des_payment_id
     FROM payment_obligations o JOIN contracts c ON c.id = o.contract_id
-    WHERE o.run_id = :run_id
+    WHERE o.run_id = :run_id AND o.correction_id IS NULL
     GROUP BY c.contract_no, o.payment_kind
     """
 ).columns(sa.column("contract_no", sa.String), sa.column("payment_kind", sa.String), sa.column("amount", Money),
@@ -77,6 +78,14 @@ def reconcile_run(engine: Engine, run_id: int, *, gateway: DesGateway | None = N
         lines = conn.execute(_OUTCOMES, {"run_id": run_id}).all()
         contributed = {(r.contract_no, r.payment_kind): r.amount for r in conn.execute(_CONTRIBUTED, {"run_id": run_id})}
         obliged = {(r.contract_no, r.payment_kind): r for r in conn.execute(_OBLIGED, {"run_id": run_id})}
+        corrections = conn.execute(
+            sa.select(payment_corrections, contracts.c.contract_no)
+            .join(contracts, contracts.c.id == payment_corrections.c.contract_id)
+            .where(payment_corrections.c.period == run.period, payment_corrections.c.state.in_(CORRECTIONS_OPEN))
+        ).all()  # fmt: skip
+        correction_owed = dict(conn.execute(
+            sa.select(payment_obligations.c.correction_id, payment_obligations.c.amount).where(payment_obligations.c.correction_id.is_not(None))
+        ).all())  # fmt: skip
         des_payments = conn.execute(
             sa.select(des_requests.c.contract_no, des_requests.c.payment_kind, des_requests.c.des_id)
             .where(des_requests.c.kind == "payment", des_requests.c.period == run.period, des_requests.c.des_id.is_not(None))
@@ -97,25 +106,40 @@ def reconcile_run(engine: Engine, run_id: int, *, gateway: DesGateway | None = N
     elif rows_read - extract.get("outside_period", 0) - extract.get("outside_employers", 0) != len(lines) + malformed:
         problems.append(f"{rows_read} rows read but {len(lines)} staged + {malformed} malformed")
 
-    # 2. contributions = obligations = DES payment
+    # 2. contributions = obligations = DES payment; where DES's payment is being corrected, the
+    # contributions = what DES holds + the corrections' differences (each sent one with its own
+    # DES payment and obligation).
     checked: dict[str, str] = {}
+    net: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for c in corrections:
+        net[(c.contract_no, c.payment_kind)] += c.to_pay - c.over_paid
+        if c.state == "sent" and c.to_pay:
+            if correction_owed.get(c.id) != c.to_pay:
+                problems.append(f"correction #{c.id}: sent for {c.to_pay} but its obligation is {correction_owed.get(c.id)}")
+            if gateway is not None and c.des_payment_id:
+                page = gateway.read_payment(c.des_payment_id, limit=1)
+                if page.total != c.to_pay:
+                    problems.append(f"correction #{c.id}: {c.to_pay} ≠ DES payment {page.payment_id} total {page.total}")
     if not run.dry_run:
         for key in sorted(set(contributed) | set(obliged)):
             ours = contributed.get(key, Decimal("0"))
             owed = obliged[key].amount if key in obliged else Decimal("0")
             label = f"{key[0]}/{key[1]}"
-            if ours != owed:
-                problems.append(f"{label}: contributions {ours} ≠ payment obligations {owed}")
+            if ours != owed + net.get(key, Decimal("0")):
+                corrected = f" + corrections {net[key]}" if key in net else ""
+                problems.append(f"{label}: contributions {ours} ≠ payment obligations {owed}{corrected}")
             if gateway is not None and key in obliged and obliged[key].des_payment_id:
                 page = gateway.read_payment(obliged[key].des_payment_id, limit=1)
                 sent = page.accepted_total if page.state == "TRANSFERRED" else page.total
-                if sent != ours:
-                    problems.append(f"{label}: contributions {ours} ≠ DES payment {page.payment_id} total {sent}")
+                if sent != owed:
+                    problems.append(f"{label}: payment obligations {owed} ≠ DES payment {page.payment_id} total {sent}")
             checked[label] = str(ours)
 
     # 3. at most one payment per contract, period and kind — and, for SUPPLEMENTARY, per wage day —
     # whatever run or channel made it; a payment DES holds as REJECTED as a whole was never paid.
-    problems += _paid_twice(des_payments, run.period, gateway)
+    correction_payments = {c.des_payment_id for c in corrections if c.des_payment_id}
+    problems += _paid_twice([p for p in des_payments if p.des_id not in correction_payments], run.period, gateway)
+    pending = [c.id for c in corrections if c.state in ("proposed", "approved")]
 
     summary = {
         "run_id": run_id,
@@ -124,9 +148,13 @@ def reconcile_run(engine: Engine, run_id: int, *, gateway: DesGateway | None = N
         "contracts_checked": len(checked),
         "total": str(sum((Decimal(v) for v in checked.values()), Decimal("0"))),
         "problems": len(problems),
+        "corrections_pending": pending,
     }
+    state = "failed" if problems else "pending_approval" if pending else "reconciled"
     with engine.begin() as conn:
-        _mark_run(conn, run_id, "reconciled" if not problems else "failed", summary, problems)
+        _mark_run(conn, run_id, state, summary, problems)
+    if pending and not problems:
+        log.warning("run %s reconciles, with correction(s) %s waiting for approval (oks corrections)", run_id, pending)
     if problems:
         log.error("run %s does not reconcile: %s", run_id, "; ".join(problems))
         raise InvariantBroken(f"run {run_id} does not reconcile: " + "; ".join(problems[:20]))

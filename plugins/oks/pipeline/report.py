@@ -80,6 +80,17 @@ def _csv_rows(rows):
     return ([csv_safe(cell) for cell in row] for row in rows)
 
 
+_CORRECTIONS = sa.text(
+    """
+    SELECT k.id, c.contract_no, c.insurer, k.payment_kind, k.original_des_payment_id, k.original_total, k.to_pay,
+           k.over_paid, k.people, k.state, k.decided_by
+    FROM payment_corrections k JOIN contracts c ON c.id = k.contract_id
+    WHERE k.period = :period AND k.state <> 'refused'
+    ORDER BY k.id
+    """
+).columns(original_total=Money, to_pay=Money, over_paid=Money)
+
+
 @dataclass(frozen=True)
 class ReportPaths:
     html: Path
@@ -98,6 +109,7 @@ def publish_report(
         quarantined = conn.execute(_QUARANTINE, {"run_id": run_id}).all()
         obligations = conn.execute(_OBLIGATIONS, {"run_id": run_id}).all()
         refunds = refunds_owed(conn, run_id=run_id)
+        corrections = conn.execute(_CORRECTIONS, {"period": run.period}).all()
 
     table: dict[tuple[str, str], dict[str, object]] = defaultdict(lambda: {o: 0 for o in OUTCOME_ORDER} | {"amount": Decimal("0")})
     for row in by_contract:
@@ -129,7 +141,7 @@ def publish_report(
 
     limits = ((run.summary or {}).get("validate") or {}).get("pek_limits")
     paths.html.write_text(
-        _page(run, table, masked_rows, obligations, refunds, insurer_totals, reasons, data_docs, limits), encoding="utf-8"
+        _page(run, table, masked_rows, obligations, refunds, insurer_totals, reasons, data_docs, limits, corrections), encoding="utf-8"
     )
     totals = {o: sum(int(e[o]) for e in table.values()) for o in OUTCOME_ORDER}
     # Rows that could not even be staged belong to no contract; they are counted here and listed below.
@@ -192,7 +204,27 @@ def pek_limits_text(limits: dict | None) -> str:
     return f"PEK limits checked against {limits.get('file')} (in force from {limits.get('valid_from')}, {limits.get('source')}){counted}"
 
 
-def _page(run, table, masked_rows, obligations, refunds, insurer_totals, reasons, data_docs, limits) -> str:
+def _corrections_section(corrections) -> str:
+    if not corrections:
+        return ""
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>#{k.id}</td><td>{e(k.contract_no)}</td><td>{e(k.insurer)}</td><td>{e(k.payment_kind)}</td>"
+        f"<td>{e(k.original_des_payment_id)}</td><td class=n>{k.original_total:,.2f}</td><td class=n>{k.to_pay:,.2f}</td>"
+        f"<td class=n>{k.over_paid:,.2f}</td><td class=n>{k.people}</td><td><b>{e(k.state)}</b>{' by ' + e(k.decided_by) if k.decided_by else ''}</td></tr>"
+        for k in corrections
+    )
+    waiting = sum(1 for k in corrections if k.state == "proposed")
+    note = (f"<p class=warn>{waiting} correction(s) wait for approval: nothing is sent until operations approve "
+            f"(<code>oks corrections --people</code>, <code>oks correction approve ID --by WHO</code>).</p>") if waiting else ""  # fmt: skip
+    return (
+        "<h2>Corrections of payments DES already holds</h2>" + note +
+        "<table><tr><th>correction</th><th>contract</th><th>insurer</th><th>corrects</th><th>DES payment</th><th>DES holds (TL)</th>"
+        f"<th>to pay (TL)</th><th>over-paid, to reclaim (TL)</th><th>people</th><th>state</th></tr>{rows}</table>"
+    )
+
+
+def _page(run, table, masked_rows, obligations, refunds, insurer_totals, reasons, data_docs, limits, corrections=()) -> str:
     e = html.escape
     head = "".join(f"<th>{e(h)}</th>" for h in ("contract", "insurer", *OUTCOME_ORDER, "amount (TL)"))
     body = "".join(
@@ -229,6 +261,7 @@ td,th{{border:1px solid #ccc;padding:4px 8px;font-size:13px}}th{{background:#edf
 <h2>Payments to make</h2>
 <table><tr><th>contract</th><th>insurer</th><th>period</th><th>wages paid</th><th>amount (TL)</th><th>due</th>
 <th>state</th><th>insurer IBAN</th><th>reference</th></tr>{obligation_rows}</table>{refund_note}
+{_corrections_section(corrections)}
 <h2>Quarantine and rejections ({len(masked_rows)})</h2>
 {_bar_chart("Quarantine reasons", dict(reasons))}
 <table><tr><th>row</th><th>payroll id</th><th>person</th><th>TCKN</th><th>contract</th><th>stage</th><th>field</th>

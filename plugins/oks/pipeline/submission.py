@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from oks.des.gateway import DesGateway, iter_payment_items, iter_personnel_results
 from oks.des.models import ContractRegistration, PaymentItem, Person, WsCredentials
+from oks.pipeline.corrections import compare_with_held, held_payment
 from oks.privacy import mask_tckn, redact
 from oks.rules.calendar import ISTANBUL, next_business_day
 from oks.rules.identity import InvalidIdentifier, normalize_iban, normalize_mobile, normalize_tckn
@@ -271,7 +272,9 @@ def submit_payments(engine: Engine, gateway: DesGateway, run_id: int, contract_n
     """Send the contract's contributions for the period — one payment per kind — and forward them.
 
     A contract with several pay days sends one REGULAR payment for the month (DES holds at most one),
-    dated by the earliest wage day: that is the deadline that bites first.
+    dated by the earliest wage day: that is the deadline that bites first. When DES already holds the
+    month's payment of a kind (an earlier run, any key), nothing new is created: the same content
+    re-attaches, other content is proposed as a correction (:mod:`oks.pipeline.corrections`).
     """
     with engine.connect() as conn:
         period, dry_run = _run(conn, run_id)
@@ -290,6 +293,18 @@ def submit_payments(engine: Engine, gateway: DesGateway, run_id: int, contract_n
         total = sum((r.amount for r in items), Decimal("0"))
         if dry_run:
             payments[kind] = {"payment_id": None, "total": str(total), "items": len(items)}
+            continue
+        held = held_payment(engine, gateway, contract_no, period, kind.upper())
+        if held is not None:
+            # DES already holds this month's payment of the kind: never a second one. Equal content
+            # re-attaches; other content becomes a correction for operations to approve.
+            due = [(normalize_tckn(r.tckn), r.policy_no, r.amount) for r in items]
+            correction = compare_with_held(engine, run_id=run_id, contract_no=contract_no, period=period, payment_kind=kind,
+                                           held=held, due=due)  # fmt: skip
+            if held.state == "RECEIVED":  # created, never forwarded (a crash in between): forward it now
+                gateway.send_payment_to_insurer(held.payment_id)
+            payments[kind] = {"payment_id": held.payment_id, "total": str(held.total), "items": len(held.paid),
+                              "reattached": True, "adopted": False, "correction": correction}  # fmt: skip
             continue
         submission = gateway.submit_payment(
             contract_no, period, kind.upper(), min(r.wage_paid_on for r in items),

@@ -295,11 +295,57 @@ payment_obligations = sa.Table(
     sa.Column("collection_iban", sa.String(34), nullable=False),
     sa.Column("des_payment_id", sa.String(80)),
     sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id")),
+    # Set on the obligation of an approved correction (payment_kind "correction"): its own deadline.
+    sa.Column("correction_id", sa.Integer, sa.ForeignKey("payment_corrections.id")),
     sa.Column("paid_at", sa.DateTime(timezone=True)),
     sa.Column("confirmed_by", sa.String(120)),
     *_timestamps(),
-    sa.UniqueConstraint("contract_id", "period", "payment_kind", "wage_paid_on"),
+    # One obligation per contract, period, kind and wage day — and one per approved correction (two
+    # corrections of one month may be approved on the same day).
+    sa.Index("uq_payment_obligations_month", "contract_id", "period", "payment_kind", "wage_paid_on", unique=True,
+             sqlite_where=sa.text("correction_id IS NULL"), postgresql_where=sa.text("correction_id IS NULL")),
+    sa.Index("uq_payment_obligations_correction_id", "correction_id", unique=True),
     sa.CheckConstraint(f"state IN {OBLIGATION_STATES!r}", name="state"),
+)
+
+CORRECTION_STATES = ("proposed", "approved", "sent", "refused")
+
+payment_corrections = sa.Table(
+    "payment_corrections",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("contract_id", sa.Integer, sa.ForeignKey("contracts.id"), nullable=False),
+    sa.Column("period", sa.String(7), nullable=False),
+    sa.Column("payment_kind", sa.String(16), nullable=False),  # of the payment it corrects: regular | supplementary
+    sa.Column("original_des_payment_id", sa.String(80), nullable=False),
+    sa.Column("original_total", Money, nullable=False),  # what DES accepted of the original
+    sa.Column("original_wage_paid_on", sa.Date, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),  # of the differences: one proposal per change
+    sa.Column("to_pay", Money, nullable=False),  # the positive differences: sent when approved
+    sa.Column("over_paid", Money, nullable=False),  # the negative ones (as a positive amount): to reclaim
+    sa.Column("people", sa.Integer, nullable=False),
+    sa.Column("state", sa.String(12), nullable=False, server_default="proposed"),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id")),
+    sa.Column("decided_by", sa.String(120)),
+    sa.Column("decided_at", sa.DateTime(timezone=True)),
+    sa.Column("reason", sa.String(500)),
+    sa.Column("wage_paid_on", sa.Date),  # the day the difference is deducted: fixed at approval, before sending
+    sa.Column("des_payment_id", sa.String(80)),
+    *_timestamps(),
+    sa.UniqueConstraint("original_des_payment_id", "content_hash"),
+    sa.CheckConstraint(f"state IN {CORRECTION_STATES!r}", name="state"),
+)
+
+payment_correction_items = sa.Table(
+    "payment_correction_items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("correction_id", sa.Integer, sa.ForeignKey("payment_corrections.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("tckn", sa.String(11), nullable=False),
+    sa.Column("policy_no", sa.String(40), nullable=False),
+    sa.Column("paid", Money, nullable=False),  # accepted by the insurer in the original payment
+    sa.Column("due", Money, nullable=False),  # what this run computes
+    sa.Column("difference", Money, nullable=False),
 )
 
 alerts = sa.Table(
