@@ -249,3 +249,44 @@ def test_a_refused_bulk_load_names_the_table_and_row_never_the_value(postgres_sc
     message = str(caught.value)
     assert "quarantine" in message and "payroll row 7" in message
     assert "17291716060" not in message and "Çağlar" not in message and caught.value.__cause__ is None
+
+
+def test_an_employer_vkn_with_a_wrong_check_digit_is_quarantined_not_a_new_employer(store, tmp_path):
+    path = write_csv(tmp_path / "bordro.csv", [person(1), person(2, employer_vkn="1234567891")])
+    summary = extract_payroll(store, run_key="v", period="2026-10", source=CsvSource(path))
+    lines, bad = snapshot(store, summary["run_id"])
+    assert sorted(lines) == [1] and [(b.row_no, b.field, b.rule) for b in bad] == [(2, "employer_vkn", "vkn_checksum")]
+    with store.connect() as conn:
+        assert conn.execute(sa.select(employers.c.vkn)).scalars().all() == [VKN]
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [({"collection_iban": "TR330006100519786457841327"}, "row 1, collection_iban TR33********************27: checksum"),
+     ({"collection_iban": "DE89370400440532013000"}, "row 1, collection_iban DE89****************00: country"),
+     ({"employer_vkn": "1234567891"}, "row 1, employer_vkn: not a valid VKN")],
+)  # fmt: skip
+def test_the_insurers_account_and_the_employer_are_checked_before_anything_is_paid(store, tmp_path, changes, named):
+    contracts_csv = write_contracts_csv(tmp_path / "sozlesmeler.csv", [contract(**changes)])
+    payroll = write_csv(tmp_path / "bordro.csv", [person(1)])
+    with pytest.raises(PayrollStructureError, match=re.escape(named)):
+        extract_payroll(store, run_key="i", period="2026-10", source=CsvSource(payroll), contracts_source=open_contract_master(contracts_csv))
+
+
+def test_an_employer_is_renamed_only_by_a_person(store, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = write_csv(tmp_path / "bordro.csv", [person(1)])
+    extract_payroll(store, run_key="n", period="2026-10", source=CsvSource(path))
+    renamed = write_csv(tmp_path / "bordro2.csv", [person(1, employer_name="Yeni Unvan A.Ş.")])
+    extract_payroll(store, run_key="n", period="2026-10", source=CsvSource(renamed))
+    with store.connect() as conn:
+        assert conn.execute(sa.select(employers.c.name)).scalar_one() == "Örnek Tekstil A.Ş."
+    url = store.url.render_as_string(hide_password=False)
+    result = subprocess.run([str(Path(sys.executable).parent / "oks"), "employer", "rename", VKN, "Yeni Unvan A.Ş.", "--by", "ops",
+                             "--store", url], capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    with store.connect() as conn:
+        assert conn.execute(sa.select(employers.c.name)).scalar_one() == "Yeni Unvan A.Ş."

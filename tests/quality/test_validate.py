@@ -34,6 +34,10 @@ CONTRACT = "expect_column_values_to_be_known_contracts"
 UNIQUE = "expect_person_unique_per_contract_period_and_kind"
 WAGE_DAY = "expect_wage_paid_within_period"
 PEK_LIMITS = "expect_pek_within_sgk_limits"
+LEFT_BEFORE = "expect_column_values_to_not_be_before_the_period"
+OF_EMPLOYER = "expect_contract_of_the_rows_employer"
+EMPLOYER_NAME = "expect_employer_name_as_in_master_data"
+ONE_PERSON = "expect_one_person_per_tckn"
 
 
 def _bad_tckn(n: int) -> str:
@@ -64,7 +68,7 @@ CASES = [
     (person(13, sgk_status="4d"), {("sgk_status", IN_SET)}),
     (person(14, sgk_status=None), {("sgk_status", NOT_NULL)}),
     (person(15, hire_date=None), {("hire_date", NOT_NULL)}),
-    (person(16, exit_date=date(2019, 12, 31)), {("exit_date", EXIT)}),
+    (person(16, exit_date=date(2019, 12, 31)), {("exit_date", EXIT), ("exit_date", LEFT_BEFORE)}),
     (person(17, exit_date=date(2026, 10, 15)), set()),
     (person(18, iban=_bad_iban(18)), {("iban", IBAN)}),
     (person(19, iban=person(19)["iban"][:9] + "1" + person(19)["iban"][10:]), {("iban", IBAN)}),
@@ -324,3 +328,42 @@ def test_data_docs_show_payroll_text_as_text_never_as_markup(store, stage, tmp_p
     pages = [p.read_text(encoding="utf-8", errors="replace") for p in (tmp_path / "docs").rglob("*.html")]
     assert pages and not any("<script>alert(1)" in page or "<b>bold" in page for page in pages)
     assert any("&lt;script&gt;alert(1)" in page for page in pages) and any("&lt;b&gt;bold" in page for page in pages)
+
+
+OTHER_VKN = "9876543217"  # a valid VKN (check digit 7)
+
+
+def test_master_data_is_never_trusted_blindly(store, stage, tmp_path):
+    from oks.pipeline.extract import register_employees
+
+    contracts = [contract(), contract(contract_no="FB-2026-002", employer_vkn=OTHER_VKN, insurer="FIBA")]
+    other = {"employer_vkn": OTHER_VKN, "employer_name": "Başka Lojistik Ltd. Şti.", "contract_no": "FB-2026-002"}
+    # September: both employers known; person 5 works at the other employer.
+    september = {"period": "2026-09", "wage_paid_on": date(2026, 9, 30)}
+    first = stage([person(1, **september), person(5, **other, **september)], period="2026-09", contracts=contracts)
+    validate_personnel(store, first, data_docs_dir=tmp_path / "d1", invalid_share_threshold=1.0)
+    register_employees(store, first)
+    rows = [
+        person(1),
+        person(2, hire_date=date(2026, 11, 1)),  # hired after October: contributes nothing for it
+        person(3, exit_date=date(2026, 9, 30)),  # left before October, yet a regular wage
+        person(4, exit_date=date(2026, 9, 30), payment_kind="supplementary", pek=Decimal("5000.00")),  # arrears: fine
+        person(6, contract_no="FB-2026-002"),  # the other employer's contract
+        person(7, employer_name="Örnek Tekstil Sanayi A.Ş."),  # one row renaming the employer
+        person(5, first_name="Mehmet"),  # person 5's TCKN, another name, at this employer: flagged
+    ]
+    run_id = stage(rows, contracts=contracts)
+    summary = validate_personnel(store, run_id, data_docs_dir=tmp_path / "d2", invalid_share_threshold=1.0)
+    by_row, records = quarantined(store, run_id)
+    assert by_row == {
+        2: {("hire_date", FUTURE)},
+        3: {("exit_date", LEFT_BEFORE)},
+        5: {("contract_no", OF_EMPLOYER)},
+        6: {("employer_name", EMPLOYER_NAME)},
+    }
+    assert summary["warnings"] == {"tckn": {ONE_PERSON: 1}}
+    messages = {r.row_no: r.message for r in records}
+    assert "a contract of another employer" in messages[5] and "rename with `oks employer rename`" in messages[6]
+    with store.connect() as conn:
+        names = dict(conn.execute(sa.text("SELECT vkn, name FROM employers")).all())
+    assert names[person(1)["employer_vkn"]] == "Örnek Tekstil A.Ş."  # one row did not rename it

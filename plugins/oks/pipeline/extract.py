@@ -91,7 +91,17 @@ def type_row(raw: dict[str, object]) -> tuple[dict[str, object], list[tuple[str,
         typed[column.name] = _DEFAULTS.get(column.name) if value is None and column.name in _DEFAULTS else value
     if isinstance(typed.get("payment_kind"), str):
         typed["payment_kind"] = typed["payment_kind"].lower()
+    vkn = typed.get("employer_vkn")
+    if isinstance(vkn, str) and not _valid_vkn(vkn):
+        # A VKN with a wrong check digit would become a new employer with the other one's staff.
+        problems.append(("employer_vkn", "vkn_checksum", "employer_vkn: not a valid VKN (10 digits with a check digit)"))
     return typed, problems
+
+
+def _valid_vkn(vkn: str) -> bool:
+    from stdnum.tr import vkn as tr_vkn
+
+    return tr_vkn.is_valid(vkn)
 
 
 def extract_payroll(
@@ -243,6 +253,24 @@ def _contract_terms(row_no: int, typed: dict, statutory: Decimal | None) -> list
     return problems
 
 
+def _contract_identifiers(row_no: int, typed: dict) -> list[str]:
+    """The employer's VKN and the insurer's collection IBAN — where the money goes — are checked
+    before anything can be paid to them."""
+    from oks.privacy import mask_iban
+    from oks.rules.identity import InvalidIdentifier, normalize_iban
+
+    problems = []
+    vkn, collection = typed.get("employer_vkn"), typed.get("collection_iban")
+    if isinstance(vkn, str) and not _valid_vkn(vkn):
+        problems.append(f"row {row_no}, employer_vkn: not a valid VKN")
+    if isinstance(collection, str):
+        try:
+            typed["collection_iban"] = normalize_iban(collection)
+        except InvalidIdentifier as exc:
+            problems.append(f"row {row_no}, collection_iban {mask_iban(collection)}: {exc.code} — the insurer's account must be right")
+    return problems
+
+
 def read_contracts(source: PayrollSource, *, period: str | None = None) -> list[dict]:
     """The contract master, typed. Unlike payroll rows, a bad contract row stops the run: it is
     configuration, and guessing would send money to the wrong place. With ``period``, the terms are
@@ -265,6 +293,7 @@ def read_contracts(source: PayrollSource, *, period: str | None = None) -> list[
                 problems.append(f"row {row_no}, {column.name}: {len(value)} characters, at most {_CONTRACT_TEXT_LIMITS[column.name]}")
             typed[column.name] = value
         problems += _contract_terms(row_no, typed, statutory)
+        problems += _contract_identifiers(row_no, typed)
         contracts.append(typed)
     if problems:
         shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")

@@ -30,6 +30,10 @@ __all__ = [
     "ExpectColumnValuesToNotBeInTheFuture",
     "ExpectColumnValuesToBePlausibleBirthDates",
     "ExpectColumnValuesToBeKnownContracts",
+    "ExpectContractOfTheRowsEmployer",
+    "ExpectEmployerNameAsInMasterData",
+    "ExpectColumnValuesToNotBeBeforeThePeriod",
+    "ExpectOnePersonPerTckn",
     "ExpectPersonUniquePerContractPeriodAndKind",
     "ExpectPekWithinSgkLimits",
     "ExpectWagePaidWithinPeriod",
@@ -107,6 +111,24 @@ class ColumnValuesNotAfter(ColumnMapMetricProvider):
         return column <= _text(as_of)
 
 
+class ColumnValuesNotBeforeRegular(ColumnMapMetricProvider):
+    condition_metric_name = "column_values.oks_not_before_for_regular"
+    condition_value_keys = ("as_of",)
+
+    @column_condition_partial(engine=SqlAlchemyExecutionEngine)
+    def _sqlalchemy(cls, column, as_of, **kwargs):
+        # A supplementary payment (arrears) may reach someone who has left; a regular wage may not.
+        return sa.or_(sa.column("payment_kind") != _text("regular"), column >= _text(as_of))
+
+
+class ExpectColumnValuesToNotBeBeforeThePeriod(ColumnMapExpectation):
+    """For a regular wage, the date is on or after ``as_of`` (the first day of the pay period)."""
+
+    as_of: str
+    map_metric = "column_values.oks_not_before_for_regular"
+    success_keys = ("as_of", "mostly")
+
+
 class ExpectColumnValuesToNotBeInTheFuture(ColumnMapExpectation):
     """The date is on or before ``as_of`` (the last day of the pay period)."""
 
@@ -176,6 +198,84 @@ class ExpectColumnValuesToBeKnownContracts(ColumnMapExpectation):
     """The contract number is in the store's contract master (DES matches payments by it)."""
 
     map_metric = "column_values.oks_known_contract"
+
+
+# The master-data checks are uncorrelated (one hashed set per query, never a lookup per row), and
+# name every column with its table: the store's tables carry columns of the batch's names.
+_CONTRACTS = sa.table("contracts", sa.column("contract_no"), sa.column("employer_id"))
+_EMPLOYERS = sa.table("employers", sa.column("id"), sa.column("vkn"), sa.column("name"))
+_EMPLOYEES = sa.table("employees", sa.column("employer_id"), sa.column("tckn"), sa.column("first_name"),
+                      sa.column("last_name"), sa.column("birth_date"))  # fmt: skip
+_LINES = sa.table("payroll_lines", sa.column("run_id"), sa.column("tckn"), sa.column("employer_vkn"), sa.column("first_name"),
+                  sa.column("last_name"), sa.column("birth_date"))  # fmt: skip
+
+
+class ContractOfTheRowsEmployer(ColumnMapMetricProvider):
+    condition_metric_name = "column_values.oks_contract_of_the_rows_employer"
+
+    @column_condition_partial(engine=SqlAlchemyExecutionEngine)
+    def _sqlalchemy(cls, column, **kwargs):
+        # An unknown contract is the known-contract check's finding; only a known one of another
+        # employer fails here.
+        known = sa.select(_CONTRACTS.c.contract_no)
+        owned = sa.select(_CONTRACTS.c.contract_no, _EMPLOYERS.c.vkn).select_from(
+            _CONTRACTS.join(_EMPLOYERS, _EMPLOYERS.c.id == _CONTRACTS.c.employer_id)
+        )
+        return sa.or_(column.not_in(known.scalar_subquery()), sa.tuple_(column, sa.column("employer_vkn")).in_(owned))
+
+
+class ExpectContractOfTheRowsEmployer(ColumnMapExpectation):
+    """The contract (Sözleşme No) belongs to the employer of the row: never another employer's contract."""
+
+    map_metric = "column_values.oks_contract_of_the_rows_employer"
+
+
+class EmployerNameAsInMasterData(ColumnMapMetricProvider):
+    condition_metric_name = "column_values.oks_employer_name_as_in_master_data"
+
+    @column_condition_partial(engine=SqlAlchemyExecutionEngine)
+    def _sqlalchemy(cls, column, **kwargs):
+        return sa.tuple_(sa.column("employer_vkn"), column).in_(sa.select(_EMPLOYERS.c.vkn, _EMPLOYERS.c.name))
+
+
+class ExpectEmployerNameAsInMasterData(ColumnMapExpectation):
+    """The employer's name (İşveren Unvanı) is the one the store holds for its VKN: one name per
+    employer; a rename is a master-data change (``oks employer rename``), never a payroll row's."""
+
+    map_metric = "column_values.oks_employer_name_as_in_master_data"
+
+
+class OnePersonPerTckn(ColumnMapMetricProvider):
+    condition_metric_name = "column_values.oks_one_person_per_tckn"
+    condition_value_keys = ("run_id",)
+
+    @column_condition_partial(engine=SqlAlchemyExecutionEngine)
+    def _sqlalchemy(cls, column, run_id, **kwargs):
+        # The same TCKN with another name or birth date at another employer — in the store, or in this
+        # very run: one of them is wrong, and the insurer refuses the one that differs from the register.
+        line = _LINES.alias("line_")
+        other = _LINES.alias("other_")
+        differs = lambda a, b: sa.or_(a.c.first_name != b.c.first_name, a.c.last_name != b.c.last_name,  # noqa: E731
+                                      a.c.birth_date != b.c.birth_date)  # fmt: skip
+        in_store = (
+            sa.select(line.c.tckn)
+            .select_from(line.join(_EMPLOYEES, _EMPLOYEES.c.tckn == line.c.tckn).join(_EMPLOYERS, _EMPLOYERS.c.id == _EMPLOYEES.c.employer_id))
+            .where(line.c.run_id == _int(run_id), _EMPLOYERS.c.vkn != line.c.employer_vkn, differs(line, _EMPLOYEES))
+        )  # fmt: skip
+        in_run = (
+            sa.select(line.c.tckn)
+            .select_from(line.join(other, sa.and_(other.c.tckn == line.c.tckn, other.c.run_id == line.c.run_id)))
+            .where(line.c.run_id == _int(run_id), other.c.employer_vkn != line.c.employer_vkn, differs(line, other))
+        )
+        return column.not_in(sa.union(in_store, in_run).scalar_subquery())
+
+
+class ExpectOnePersonPerTckn(ColumnMapExpectation):
+    """One TCKN is one person: another employer's record of it carries the same name and birth date."""
+
+    run_id: int
+    map_metric = "column_values.oks_one_person_per_tckn"
+    success_keys = ("run_id", "mostly")
 
 
 UNIQUE_KEY = ("tckn", "contract_no", "period", "payment_kind")

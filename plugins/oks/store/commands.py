@@ -80,6 +80,24 @@ def _cmd_release_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_employer_rename(args: argparse.Namespace) -> int:
+    import logging
+
+    from oks.store import open_store
+    from oks.store.masterdata import rename_employer
+
+    engine = open_store(args.store)
+    with engine.begin() as conn:
+        old = rename_employer(conn, args.vkn, args.name.strip())
+    engine.dispose()
+    if old is None:
+        print(f"no employer with VKN {args.vkn} in the store")
+        return 1
+    logging.getLogger("oks.masterdata").warning("employer %s renamed from %r to %r by %s", args.vkn, old, args.name, args.by)
+    print(f"employer {args.vkn}: {old!r} → {args.name.strip()!r} (by {args.by}); payroll rows with the new name now pass")
+    return 0
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     store_help = "store URL (default: OKS_STORE_URL, the oks_store connection, or the embedded SQLite file)"
 
@@ -103,6 +121,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--by", required=True, metavar="WHO", help="who releases it (recorded)")
     p.add_argument("--store", help=store_help)
     p.set_defaults(handler=_cmd_release_run)
+
+    p = commands.add_parser(
+        "employer", help="master data: rename an employer (payroll rows never rename one)",
+        description="An employer keeps the name it was first recorded with; payroll rows that name it otherwise are "
+        "quarantined. When the employer really changed its name, record that here, then re-run the period.",
+    )  # fmt: skip
+    p.add_argument("action", choices=("rename",))
+    p.add_argument("vkn", metavar="VKN")
+    p.add_argument("name", metavar="NEW_NAME")
+    p.add_argument("--by", required=True, metavar="WHO", help="who changes it (logged)")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(handler=_cmd_employer_rename)
 
     p = commands.add_parser("obligations", help="list payment obligations: what to pay to which insurer, by when")
     p.add_argument("--all", action="store_true", help="include paid ones")

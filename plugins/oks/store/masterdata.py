@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from oks.store.schema import contracts, employers
 
-__all__ = ["upsert_employers", "upsert_contracts", "upsert_employees", "TRACKED_EMPLOYEE_FIELDS"]
+__all__ = ["upsert_employers", "rename_employer", "upsert_contracts", "upsert_employees", "TRACKED_EMPLOYEE_FIELDS"]
 
 TRACKED_EMPLOYEE_FIELDS = (
     "payroll_id", "first_name", "last_name", "birth_date", "citizenship", "sgk_status",
@@ -25,18 +25,30 @@ TRACKED_EMPLOYEE_FIELDS = (
 
 
 def upsert_employers(conn: Connection, run_id: int) -> int:
-    """Employers named in the run's snapshot: new ones added, name/sector/headcount refreshed."""
+    """Employers named in the run's snapshot: new ones added under the name most of their rows carry;
+    sector and headcount refreshed. An existing employer's name is never changed by payroll rows —
+    one row must not rename an employer; validation flags rows that name it otherwise, and a rename
+    is :func:`rename_employer`."""
     result = conn.execute(
         sa.text(
             """
+            WITH names AS (
+                SELECT employer_vkn, COALESCE(employer_name, employer_vkn) AS name, COUNT(*) AS n, MIN(row_no) AS first_row
+                FROM payroll_lines WHERE run_id = :run_id
+                GROUP BY employer_vkn, COALESCE(employer_name, employer_vkn)
+            ), ranked AS (
+                SELECT employer_vkn, name,
+                       ROW_NUMBER() OVER (PARTITION BY employer_vkn ORDER BY n DESC, first_row) AS rank_
+                FROM names
+            ), facts AS (
+                SELECT employer_vkn, MAX(COALESCE(employer_sector, 'private')) AS sector, MAX(employer_headcount) AS headcount
+                FROM payroll_lines WHERE run_id = :run_id GROUP BY employer_vkn
+            )
             INSERT INTO employers (vkn, name, sector, headcount)
-            SELECT employer_vkn, MAX(COALESCE(employer_name, employer_vkn)),
-                   MAX(COALESCE(employer_sector, 'private')), MAX(employer_headcount)
-            FROM payroll_lines
-            WHERE run_id = :run_id
-            GROUP BY employer_vkn
+            SELECT r.employer_vkn, r.name, f.sector, f.headcount
+            FROM ranked r JOIN facts f ON f.employer_vkn = r.employer_vkn
+            WHERE r.rank_ = 1
             ON CONFLICT (vkn) DO UPDATE SET
-                name = excluded.name,
                 sector = excluded.sector,
                 headcount = COALESCE(excluded.headcount, employers.headcount),
                 updated_at = CURRENT_TIMESTAMP
@@ -45,6 +57,14 @@ def upsert_employers(conn: Connection, run_id: int) -> int:
         {"run_id": run_id},
     )
     return result.rowcount
+
+
+def rename_employer(conn: Connection, vkn: str, name: str) -> str | None:
+    """The explicit master-data change of an employer's name; returns the old name (None: no such VKN)."""
+    old = conn.execute(sa.select(employers.c.name).where(employers.c.vkn == vkn)).scalar_one_or_none()
+    if old is not None:
+        conn.execute(sa.update(employers).where(employers.c.vkn == vkn).values(name=name, updated_at=sa.func.current_timestamp()))
+    return old
 
 
 def upsert_contracts(conn: Connection, rows: Iterable[dict]) -> tuple[int, list[str]]:
