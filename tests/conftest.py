@@ -12,6 +12,7 @@ import os
 import uuid
 
 import pytest
+from hypothesis import settings
 
 from tests.airflow_env import airflow_home  # noqa: F401 - one Airflow home for the whole session
 
@@ -24,6 +25,15 @@ def _pg_admin_url() -> str:
 
 def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+# Property tests: no deadline (a loaded machine is slow, not wrong); in CI the examples are derived
+# from the test itself (derandomize), so CI answers the same for the same code — a law found broken
+# locally by a random example becomes a fixed case in the test. OKS_HYPOTHESIS_PROFILE=fuzz digs deeper.
+settings.register_profile("dev", deadline=None)
+settings.register_profile("ci", deadline=None, derandomize=True, print_blob=True)
+settings.register_profile("fuzz", deadline=None, max_examples=2000)
+settings.load_profile(os.environ.get("OKS_HYPOTHESIS_PROFILE") or ("ci" if _in_ci() else "dev"))
 
 
 @pytest.fixture(scope="session")

@@ -242,13 +242,26 @@ def test_a_refused_bulk_load_names_the_table_and_row_never_the_value(postgres_sc
     try:
         with pytest.raises(BulkLoadError) as caught, engine.begin() as conn:
             run_id = start_run(conn, run_key="copy", period="2026-10")
-            insert_quarantine(conn, [{"run_id": run_id, "row_no": 7, "payroll_id": "P7", "stage": "extract", "field": "x",
-                                      "rule": "y", "message": secret * 40}])  # fmt: skip
+            insert_quarantine(conn, [{"run_id": run_id, "row_no": n, "payroll_id": f"P{n}", "stage": "extract", "field": "x",
+                                      "rule": "y", "message": secret * (40 if n == 7 else 1)} for n in (5, 7, 9)])  # fmt: skip
     finally:
         engine.dispose()
     message = str(caught.value)
-    assert "quarantine" in message and "payroll row 7" in message
+    assert "into quarantine failed at payroll row 7, field message" in message
     assert "17291716060" not in message and "Çağlar" not in message and caught.value.__cause__ is None
+
+
+def test_a_refused_bulk_load_is_a_bulk_load_error_on_either_store(store):
+    from oks.store.snapshot import BulkLoadError, insert_quarantine, start_run
+
+    with pytest.raises(BulkLoadError) as caught, store.begin() as conn:
+        run_id = start_run(conn, run_key="null", period="2026-10")
+        insert_quarantine(conn, [{"run_id": run_id, "row_no": n, "payroll_id": f"P{n}", "stage": "extract", "field": "x",
+                                  "rule": "y", "message": None if n == 7 else "Çağlar"} for n in (5, 7, 9)])  # fmt: skip
+    message = str(caught.value)
+    assert "into quarantine failed" in message and "Çağlar" not in message and caught.value.__cause__ is None
+    if store.dialect.name == "postgresql":  # COPY says which line; SQLite's batch insert does not
+        assert "at payroll row 7, field message" in message
 
 
 def test_an_employer_vkn_with_a_wrong_check_digit_is_quarantined_not_a_new_employer(store, tmp_path):

@@ -105,10 +105,10 @@ def parse_money(value: object) -> Decimal:
         result = _money_text(str(value))
     if not result.is_finite():
         raise CellError("amount", "not a finite number")
+    if abs(result) >= MONEY_LIMIT:  # before quantizing: a huge number has no kuruş place to quantize to
+        raise CellError("amount", "too large to be a payroll amount")
     if result != result.quantize(Decimal("0.01")):
         raise CellError("amount", "more than two decimals (kuruş)")
-    if abs(result) >= MONEY_LIMIT:
-        raise CellError("amount", "too large to be a payroll amount")
     return result.quantize(Decimal("0.01"))
 
 

@@ -8,6 +8,7 @@ half-written earlier attempt.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
@@ -176,12 +177,32 @@ def _copy_field(value: object) -> str:
 
 
 class BulkLoadError(RuntimeError):
-    """A bulk load the database refused. The message names the table and the load's first row only:
-    the database's own text quotes the refused value (a name, a TCKN), so it is never passed on."""
+    """A bulk load the database refused. The message names the table, the payroll row and the field
+    only: the database's own text quotes the refused value (a name, a TCKN), so it is never passed on."""
 
 
-def _copy(conn: Connection, table: sa.Table, columns: Sequence[str], rows: Iterable[dict]) -> None:
-    rows = list(rows)
+# PostgreSQL says where COPY stopped in the error's context ("COPY payroll_lines, line 3, column
+# last_name: ..."); the value after the colon is personal, so only the line and the column are read.
+_COPY_WHERE = re.compile(r"COPY \w+, line (\d+)(?:, column (\w+))?")
+
+
+def _refused(exc: BaseException, table: sa.Table, rows: list[dict]) -> BulkLoadError:
+    error = getattr(exc, "orig", exc)
+    context = getattr(getattr(error, "diag", None), "context", None) or ""
+    where = _COPY_WHERE.search(context)
+    line = int(where.group(1)) if where else 0
+    if 0 < line <= len(rows):
+        field = where.group(2) or getattr(getattr(error, "diag", None), "column_name", None)
+        at = f"at payroll row {rows[line - 1].get('row_no')}" + (f", field {field}" if field else "")
+    else:
+        at = f"in the batch of {len(rows)} rows starting at payroll row {rows[0].get('row_no') if rows else None}"
+    return BulkLoadError(
+        f"loading into {table.name} failed {at} ({type(error).__name__}); "
+        "the database's message is withheld because it quotes personal data"
+    )
+
+
+def _copy(conn: Connection, table: sa.Table, columns: Sequence[str], rows: list[dict]) -> None:
     buffer = io.StringIO()
     for row in rows:
         buffer.write(",".join(_copy_field(row.get(c)) for c in columns))
@@ -191,12 +212,7 @@ def _copy(conn: Connection, table: sa.Table, columns: Sequence[str], rows: Itera
     try:
         cursor.copy_expert(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buffer)
     except Exception as exc:  # noqa: BLE001 - any driver error: its text may hold the value
-        first = rows[0].get("row_no") if rows else None
-        kind = type(getattr(exc, "orig", exc)).__name__
-        raise BulkLoadError(
-            f"loading {len(rows)} rows into {table.name} failed ({kind}; the batch starts at payroll row {first}); "
-            "the database's message is withheld because it quotes personal data"
-        ) from None
+        raise _refused(exc, table, rows) from None
     finally:
         cursor.close()
 
@@ -204,10 +220,14 @@ def _copy(conn: Connection, table: sa.Table, columns: Sequence[str], rows: Itera
 def _bulk(conn: Connection, table: sa.Table, columns: Sequence[str], rows: list[dict]) -> None:
     if not rows:
         return
+    rows = list(rows)
     if conn.dialect.name == "postgresql":
         _copy(conn, table, columns, rows)
-    else:
+        return
+    try:
         conn.execute(sa.insert(table), [{c: row.get(c) for c in columns} for row in rows])
+    except sa.exc.DBAPIError as exc:
+        raise _refused(exc, table, rows) from None
 
 
 def refresh_statistics(conn: Connection, *tables: str) -> None:
