@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-DAG_IDS = {"oks_monthly", "oks_deadline_watch"}
+DAG_IDS = {"oks_monthly", "oks_deadline_watch", "oks_correction"}
+# One run at a time where a second would race the first; corrections are decided each on its own.
+ONE_RUN_AT_A_TIME = {"oks_monthly", "oks_deadline_watch"}
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +30,8 @@ def test_no_import_errors_and_every_dag_present(dagbag):
 @pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
 def test_tags_owners_retries_docs_and_failure_alerts(dagbag, dag_id):
     dag = dagbag.dags[dag_id]
-    assert "oks" in dag.tags and dag.doc_md and dag.max_active_runs == 1 and not dag.catchup
+    assert "oks" in dag.tags and dag.doc_md and not dag.catchup
+    assert dag.max_active_runs == 1 or dag_id not in ONE_RUN_AT_A_TIME
     for task in dag.tasks:
         assert task.owner.startswith("oks-"), task.task_id
         assert task.doc_md and "**If it fails**" in task.doc_md, f"{task.task_id}: say what to do when it fails"
@@ -71,7 +74,7 @@ def _imported_by(dag_file: str) -> list[str]:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-@pytest.mark.parametrize("dag_file", ["oks_monthly.py", "oks_deadline_watch.py"])
+@pytest.mark.parametrize("dag_file", ["oks_monthly.py", "oks_deadline_watch.py", "oks_correction.py"])
 def test_importing_a_dag_file_loads_nothing_heavy(dag_file):
     imported = _imported_by(dag_file)
     heavy = [m for m in imported if m.split(".")[0] in HEAVY]

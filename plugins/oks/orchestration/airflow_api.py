@@ -17,7 +17,8 @@ import requests
 
 __all__ = ["AirflowApi", "PendingConfirmation", "confirm_in_airflow", "confirm_payment_and_approve"]
 
-DAG_ID = "oks_monthly"
+# Obligations are confirmed in oks_monthly and in oks_correction alike: any DAG's request ("~").
+ANY_DAG = "~"
 TASK_ID = "confirm_bank_transfer"
 _OBLIGATION = re.compile(r"^Obligation #(\d+):")
 
@@ -62,31 +63,37 @@ class AirflowApi:
             self._token = answer.json()["access_token"]
         return {"Authorization": f"Bearer {self._token}"} if self._token else {}
 
-    def pending_confirmations(self) -> list[PendingConfirmation]:
+    def pending_requests(self, task_id: str) -> list[dict]:
+        """The unanswered human-in-the-loop requests of ``task_id`` in any DAG run."""
         found, offset = [], 0
         while True:
             answer = self.http.get(
-                f"{self.base_url}/api/v2/dags/{DAG_ID}/dagRuns/~/hitlDetails",
-                params={"task_id": TASK_ID, "response_received": "false", "limit": 100, "offset": offset},
+                f"{self.base_url}/api/v2/dags/{ANY_DAG}/dagRuns/~/hitlDetails",
+                params={"task_id": task_id, "response_received": "false", "limit": 100, "offset": offset},
                 headers=self._headers(),
                 timeout=self.timeout,
             )
             answer.raise_for_status()
             page = answer.json()
-            for detail in page["hitl_details"]:
-                match = _OBLIGATION.match(detail.get("subject") or "")
-                ti = detail["task_instance"]
-                if match:
-                    found.append(PendingConfirmation(int(match.group(1)), ti["dag_id"], ti["dag_run_id"], ti["task_id"], ti["map_index"]))
+            found += page["hitl_details"]
             offset += len(page["hitl_details"])
             if not page["hitl_details"] or offset >= page["total_entries"]:
                 return found
 
-    def answer(self, pending: PendingConfirmation, option: str = "Approve") -> None:
+    def pending_confirmations(self) -> list[PendingConfirmation]:
+        found = []
+        for detail in self.pending_requests(TASK_ID):
+            match = _OBLIGATION.match(detail.get("subject") or "")
+            ti = detail["task_instance"]
+            if match:
+                found.append(PendingConfirmation(int(match.group(1)), ti["dag_id"], ti["dag_run_id"], ti["task_id"], ti["map_index"]))
+        return found
+
+    def answer(self, pending: PendingConfirmation, option: str = "Approve", params_input: dict | None = None) -> None:
         answer = self.http.patch(
             f"{self.base_url}/api/v2/dags/{pending.dag_id}/dagRuns/{pending.dag_run_id}/taskInstances/"
             f"{pending.task_id}/{pending.map_index}/hitlDetails",
-            json={"chosen_options": [option], "params_input": {}},
+            json={"chosen_options": [option], "params_input": params_input or {}},
             headers=self._headers(),
             timeout=self.timeout,
         )

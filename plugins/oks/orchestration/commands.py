@@ -139,26 +139,19 @@ def _cmd_corrections(args: argparse.Namespace) -> int:
 
 
 def _cmd_correction(args: argparse.Namespace) -> int:
-    from oks.pipeline.corrections import approve_correction, refuse_correction
+    from oks.orchestration import correction
 
-    engine = _store(args)
+    _store(args)  # the glue reads the store this selects
     if args.action == "refuse":
         if not args.reason:
             raise ValueError("refusing a correction needs --reason (recorded for the auditors)")
-        refuse_correction(engine, args.id, by=args.by, reason=args.reason)
+        correction.refuse(args.id, by=args.by, reason=args.reason)
         print(f"correction #{args.id} refused by {args.by}: nothing is sent")
         return 0
-    from oks.orchestration.notifiers import alert_senders
-    from oks.orchestration.resources import des_gateway
-    from oks.pipeline.deadline_watch import announce_correction
-
-    with des_gateway(engine) as gateway:
-        done = approve_correction(engine, gateway, args.id, approved_by=args.by, wage_paid_on=args.wage_paid_on)
+    done = correction.approve(args.id, by=args.by, wage_paid_on=args.wage_paid_on)
     if not done["sent_now"]:
         print(f"correction #{args.id} was sent already (DES payment {done['des_payment_id']}): nothing sent again")
         return 0
-    if done["obligation_id"]:
-        announce_correction(engine, done["obligation_id"], alert_senders())
     print(f"correction #{args.id} approved by {args.by}: {done['to_pay']} TL sent to DES as payment {done['des_payment_id']} "
           f"(wages of {done['wage_paid_on']}), obligation #{done['obligation_id']}; {done['over_paid']} TL over-paid to reclaim")  # fmt: skip
     return 0

@@ -273,6 +273,13 @@ def report(run_id: int) -> dict:
 
 def confirmations(run_id: int) -> list[dict]:
     """One approval request per unpaid obligation of the run, timing out at its statutory deadline."""
+    from oks.store.schema import payment_obligations
+
+    return confirmation_requests(payment_obligations.c.run_id == run_id)
+
+
+def confirmation_requests(which) -> list[dict]:
+    """The ``confirm_bank_transfer`` requests of the unpaid obligations ``which`` selects."""
     from oks.pipeline.obligations import reference_text
     from oks.rules.calendar import Deadline
     from oks.store.schema import contracts, payment_obligations
@@ -281,7 +288,7 @@ def confirmations(run_id: int) -> list[dict]:
         rows = conn.execute(
             sa.select(payment_obligations, contracts.c.contract_no, contracts.c.insurer)
             .join(contracts, contracts.c.id == payment_obligations.c.contract_id)
-            .where(payment_obligations.c.run_id == run_id, payment_obligations.c.state != "paid")
+            .where(which, payment_obligations.c.state != "paid")
             .order_by(payment_obligations.c.due_on, contracts.c.contract_no)
         ).all()
     now = datetime.now(timezone.utc)
@@ -295,7 +302,7 @@ def confirmations(run_id: int) -> list[dict]:
                 "subject": f"Obligation #{row.id}: {row.amount:,.2f} TL to {row.insurer} ({row.contract_no}, {row.period} {row.payment_kind})",
                 "body": (
                     f"Transfer **{row.amount:,.2f} TL** to **{row.insurer}** account `{row.collection_iban}` "
-                    f"with the description `{reference_text(row.contract_no, row.period, row.payment_kind)}` "
+                    f"with the description `{row.reference or reference_text(row.contract_no, row.period, row.payment_kind)}` "
                     f"by **{by}**.\n\nApprove once the bank has executed the transfer. A bank-statement job may "
                     f"answer instead with `oks confirm-payment --obligation {row.id} --amount {row.amount} --by <who>`."
                 ),

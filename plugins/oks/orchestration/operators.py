@@ -1,4 +1,7 @@
-"""``confirm_bank_transfer``: an Airflow human-in-the-loop approval per payment obligation.
+"""The human-in-the-loop approvals: ``confirm_bank_transfer`` per payment obligation, and
+``decide_correction`` per proposed correction of a month DES already holds.
+
+``confirm_bank_transfer``: operations confirm a transfer.
 
 Operations approve in the Airflow UI ("Required actions") once the bank has executed the transfer;
 a bank-statement job answers the same request through the REST API with ``oks confirm-payment``.
@@ -19,7 +22,7 @@ from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 
-__all__ = ["ConfirmBankTransferOperator"]
+__all__ = ["ConfirmBankTransferOperator", "DecideCorrectionOperator"]
 
 
 def _is_paid(obligation_id: int) -> bool:
@@ -74,3 +77,80 @@ class ConfirmBankTransferOperator(ApprovalOperator):
             )  # fmt: skip
             self.log.info("Obligation #%s confirmed paid by %s.", self.obligation_id, who)
         return {"chosen_options": result["chosen_options"], "obligation_id": self.obligation_id}
+
+
+def _responder(result: dict) -> str:
+    user = result.get("responded_by_user") or {}
+    who = user.get("name") if isinstance(user, dict) else getattr(user, "name", None)
+    return f"airflow:{who or 'unknown'}"
+
+
+def _correction_state(correction_id: int) -> str | None:
+    import sqlalchemy as sa
+
+    from oks.orchestration.resources import store_engine
+    from oks.store.schema import payment_corrections
+
+    with store_engine().connect() as conn:
+        return conn.execute(
+            sa.select(payment_corrections.c.state).where(payment_corrections.c.id == correction_id)
+        ).scalar_one_or_none()
+
+
+class DecideCorrectionOperator(ApprovalOperator):
+    """Ask operations to approve or reject a proposed correction; Approve sends it (once), Reject
+    records the refusal with its reason. Either answer is a decision, so neither fails the task.
+
+    - Already sent or refused (answered in a shell with ``oks correction``): nothing is asked.
+    - Approved but its sending was interrupted (DES down after the answer): a retry sends it under the
+      same key without asking again — DES re-attaches, nothing is paid twice.
+    """
+
+    template_fields = (*ApprovalOperator.template_fields, "correction_id")
+
+    def __init__(self, *, correction_id: int | str, **kwargs: Any) -> None:
+        from airflow.sdk import Param
+
+        kwargs.setdefault("params", {
+            "wage_paid_on": Param(None, type=["null", "string"], format="date",
+                                  description="Day the difference is deducted from wages (empty = today); its deadline follows"),
+            "reason": Param("", type="string", description="Why it is rejected (recorded for the auditors)"),
+        })  # fmt: skip
+        super().__init__(**kwargs)
+        self.correction_id = correction_id
+
+    def execute(self, context):
+        state = _correction_state(int(self.correction_id))
+        if state in ("sent", "refused"):
+            self.log.info("Correction #%s is %s already: nothing to ask.", self.correction_id, state)
+            return {"chosen_options": [self.APPROVE if state == "sent" else self.REJECT], "already_decided": True}
+        if state == "approved":
+            from oks.orchestration import correction
+
+            self.log.info("Correction #%s was approved; its sending was interrupted: sending it now.", self.correction_id)
+            return {"chosen_options": [self.APPROVE], "sent": _sent(correction.approve(int(self.correction_id), by="retry"))}
+        return super().execute(context)
+
+    def execute_complete(self, context, event: dict[str, Any]) -> Any:
+        from datetime import date
+
+        from oks.orchestration import correction
+
+        if "error" not in event and event.get("chosen_options") == [self.REJECT]:
+            # Recorded before the base class skips the confirmation downstream (it ends the task).
+            who = _responder(event)
+            reason = ((event.get("params_input") or {}).get("reason") or "").strip() or "rejected in the Airflow UI (no reason given)"
+            correction.refuse(int(self.correction_id), by=who, reason=reason)
+            self.log.info("Correction #%s refused by %s: nothing is sent.", self.correction_id, who)
+            return super().execute_complete(context, event)
+        result = super().execute_complete(context, event)
+        who = _responder(result)
+        day = (result.get("params_input") or {}).get("wage_paid_on")
+        done = correction.approve(int(self.correction_id), by=who, wage_paid_on=date.fromisoformat(day) if day else None)
+        self.log.info("Correction #%s approved by %s: %s", self.correction_id, who, _sent(done))
+        return {"chosen_options": result["chosen_options"], "sent": _sent(done)}
+
+
+def _sent(done: dict) -> dict:
+    # Amounts and ids only: what goes to XCom carries nothing personal.
+    return {k: done.get(k) for k in ("correction_id", "des_payment_id", "obligation_id", "to_pay", "over_paid", "wage_paid_on", "sent_now")}

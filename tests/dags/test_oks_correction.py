@@ -1,0 +1,123 @@
+"""``oks_correction`` end to end with ``dag.test()``: a correction of a transferred month is decided in
+Airflow's human-in-the-loop request — answered through the REST API as the UI does — sent once with
+its own obligation, whose bank transfer is then confirmed like any other; a rejection sends nothing."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from oks.des.client import DesClient
+from oks.des.ledger import Ledger
+from oks.orchestration.airflow_api import AirflowApi, PendingConfirmation
+from oks.orchestration.local_run import BankStatementJob, load_dag
+from oks.orchestration.resources import store_engine
+from oks.pipeline.corrections import open_corrections
+from oks.pipeline.obligations import confirm_payment
+from oks.store.schema import payment_corrections, payment_obligations
+from tests.des.conftest import fast_settings
+from tests.payroll_files import CONTRACT, person
+from tests.pipeline.test_corrections import des_payments, month, october
+from tests.pipeline.test_des_steps import register_file
+
+REPO = Path(__file__).resolve().parents[2]
+D = Decimal
+
+
+class Approver:
+    """Operations answering ``decide_correction`` in the UI (the UI sends the same PATCH)."""
+
+    def __init__(self, api: AirflowApi, option: str, **form) -> None:
+        self.api, self.option, self.form = api, option, {"wage_paid_on": None, "reason": "", **form}
+        self.subjects: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            for detail in self.api.pending_requests("decide_correction"):
+                ti = detail["task_instance"]
+                self.subjects.append(detail["subject"] + "\n" + (detail.get("body") or ""))
+                self.api.answer(PendingConfirmation(0, ti["dag_id"], ti["dag_run_id"], ti["task_id"], ti["map_index"]),
+                                self.option, self.form)  # fmt: skip
+            self._stop.wait(0.3)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def decide(local_airflow, correction_id: int, option: str, **form):
+    dag = load_dag(REPO / "dags", "oks_correction")
+    with Approver(AirflowApi(local_airflow), option, **form) as approver, BankStatementJob(AirflowApi(local_airflow), interval=0.3):
+        dag_run = dag.test(run_conf={"correction_id": correction_id})
+    return str(getattr(dag_run.state, "value", dag_run.state)), approver.subjects
+
+
+def corrected_month(des, tmp_path, monkeypatch, changes):
+    """October sent and paid, then re-run with corrected payroll: one correction proposed."""
+    monkeypatch.setenv("OKS_STORE_URL", f"sqlite:///{tmp_path / 'store.sqlite'}")  # a store of its own
+    engine = store_engine()
+    rows = october()
+    des.load_register(register_file(tmp_path, rows[:3]))
+    with DesClient(fast_settings(des.url), ledger=Ledger(engine)) as gateway:
+        month(engine, gateway, tmp_path, rows, run_key="oct")
+        for kind in ("regular", "supplementary"):
+            confirm_payment(engine, contract_no=CONTRACT, period="2026-10", payment_kind=kind, confirmed_by="ops")
+        month(engine, gateway, tmp_path, october(changes), run_key="oct")
+    (proposal,) = [c for c in open_corrections(engine) if c["payment_kind"] == "regular"]
+    return engine, proposal
+
+
+def test_an_approved_correction_is_sent_once_and_its_transfer_confirmed(des, local_airflow, tmp_path, monkeypatch):
+    engine, proposal = corrected_month(des, tmp_path, monkeypatch, {3: D("61000.00")})
+    before = des_payments(des)
+    state, asked = decide(local_airflow, proposal["id"], "Approve", wage_paid_on="2026-11-27")
+    assert state.endswith("success")
+    assert [text for text in asked if text.startswith(f"Correction #{proposal['id']}: 30.00 TL to AGESA")]
+    assert "****" in asked[0] and not any(person(n)["tckn"] in text for n in (1, 2, 3) for text in asked)  # masked
+    assert sorted(des_payments(des)) == sorted([*before, ("SUPPLEMENTARY", D("30"))])  # the difference, once
+    with engine.connect() as conn:
+        sent = conn.execute(sa.select(payment_corrections).where(payment_corrections.c.id == proposal["id"])).one()
+        obligation = conn.execute(sa.select(payment_obligations).where(payment_obligations.c.correction_id == proposal["id"])).one()
+    assert (sent.state, sent.decided_by, str(sent.wage_paid_on)) == ("sent", sent.decided_by, "2026-11-27")
+    assert sent.decided_by.startswith("airflow:")
+    assert (obligation.amount, obligation.state, obligation.confirmed_by) == (D("30"), "paid", "bank-statement-job")
+
+    # Triggered again for the same correction: nothing is asked, nothing is sent.
+    state, asked = decide(local_airflow, proposal["id"], "Approve")
+    assert state.endswith("success") and asked == [] and len(des_payments(des)) == len(before) + 1
+
+
+def test_a_rejected_correction_sends_nothing_and_keeps_the_reason(des, local_airflow, tmp_path, monkeypatch):
+    engine, proposal = corrected_month(des, tmp_path, monkeypatch, {2: D("49000.00"), 3: D("61000.00")})
+    before = des_payments(des)
+    state, asked = decide(local_airflow, proposal["id"], "Reject", reason="payroll entered the wrong PEK")
+    assert state.endswith("success") and asked
+    assert des_payments(des) == before
+    with engine.connect() as conn:
+        refused = conn.execute(sa.select(payment_corrections).where(payment_corrections.c.id == proposal["id"])).one()
+        assert conn.execute(sa.select(payment_obligations).where(payment_obligations.c.correction_id == proposal["id"])).first() is None
+    assert (refused.state, refused.reason) == ("refused", "payroll entered the wrong PEK")
+
+
+def test_an_approval_whose_sending_was_interrupted_is_sent_by_the_retry_without_asking(des, local_airflow, tmp_path, monkeypatch):
+    engine, proposal = corrected_month(des, tmp_path, monkeypatch, {3: D("61000.00")})
+    before = des_payments(des)
+    with engine.begin() as conn:  # answered Approve, then the worker died before DES was called
+        conn.execute(sa.update(payment_corrections).where(payment_corrections.c.id == proposal["id"]).values(
+            state="approved", decided_by="airflow:ops", wage_paid_on=date(2026, 11, 27)))  # fmt: skip
+    state, asked = decide(local_airflow, proposal["id"], "Reject")  # nobody is asked, so nobody can reject it
+    assert state.endswith("success") and asked == []
+    assert sorted(des_payments(des)) == sorted([*before, ("SUPPLEMENTARY", D("30"))])
+    with engine.connect() as conn:
+        sent = conn.execute(sa.select(payment_corrections).where(payment_corrections.c.id == proposal["id"])).one()
+    assert (sent.state, sent.decided_by) == ("sent", "airflow:ops")
