@@ -7,10 +7,14 @@ waits for the insurers' policy numbers and transfer confirmations, records what 
 which insurer by when, proves the accounting adds up, publishes the report, and asks operations to
 confirm each bank transfer.
 
-**Params:** `period` (YYYY-MM; a scheduled run takes its month), `employers` (VKNs, empty = all),
+**Params:** `period` (YYYY-MM; empty = the month of the run's date in Istanbul: a scheduled run on the
+25th takes its own month, a manual run the current one), `employers` (VKNs, empty = all),
 `dry_run` (everything but the DES calls), `payroll_source` (`sql` = the `oks_payroll` connection, or a
 folder with `payroll.csv` and `contracts.csv`), `expected_wage_day` (for the Deadline Alert),
 `des_batch_size` (contracts per mapped DES task).
+
+**Deployed paused.** Unpause it once the payroll source is configured: a run with no `payroll_source`
+and no `oks_payroll` connection fails at its first task, naming the connection, before any DES call.
 
 **Re-running** a period is safe: the store's run for the period is replaced, DES re-attaches to the
 lists and payments it already holds, and a paid month is never paid again.
@@ -34,6 +38,7 @@ from oks.orchestration.operators import ConfirmBankTransferOperator
 from oks.orchestration.sensors import DesCompletionSensor
 
 IF_IT_FAILS = "**If it fails**"
+PERIODS = monthly.selectable_periods()
 # DES re-checks every 5 minutes; a local run against the simulator sets OKS_DES_POLL_SECONDS low.
 POLL_SECONDS = float(os.environ.get("OKS_DES_POLL_SECONDS", "300"))
 
@@ -47,6 +52,9 @@ POLL_SECONDS = float(os.environ.get("OKS_DES_POLL_SECONDS", "300"))
     start_date=pendulum.datetime(2026, 1, 1, tz="Europe/Istanbul"),
     catchup=False,
     max_active_runs=1,
+    # Paused when first deployed: the schedule starts only once someone has configured the payroll
+    # source and unpauses it on purpose.
+    is_paused_upon_creation=True,
     tags=["oks", "payroll", "des"],
     default_args={
         "owner": "oks-payroll",
@@ -58,10 +66,15 @@ POLL_SECONDS = float(os.environ.get("OKS_DES_POLL_SECONDS", "300"))
         "on_failure_callback": [OnCallNotifier(), monthly.record_failure],
     },
     params={
-        "period": Param(None, type=["null", "string"], pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="Pay period YYYY-MM"),
-        "employers": Param([], type="array", items={"type": "string", "pattern": r"^\d{10}$"}, description="Employer VKNs; empty for all"),
+        # Optional params are nullable, so the trigger form leaves them empty instead of demanding a value.
+        # A choice of real months (2017-01 to a year ahead), so the form cannot ask for 2026-13.
+        "period": Param(None, type=["null", "string"], enum=[None, *PERIODS], values_display=PERIODS, title="Pay period",
+                        description="The month to run. Empty: the month of the run's date in Istanbul."),
+        "employers": Param(None, type=["null", "array"], items={"type": "string", "pattern": r"^\d{10}$"},
+                           description="Employer VKNs (10 digits), one per line; empty for all"),
         "dry_run": Param(False, type="boolean", description="Do everything except calling DES"),
-        "payroll_source": Param("", type="string", description="'sql' (oks_payroll connection) or a folder with payroll.csv + contracts.csv"),
+        "payroll_source": Param(None, type=["null", "string"],
+                                description="Empty or 'sql': the oks_payroll connection; or a folder with payroll.csv + contracts.csv"),
         "expected_wage_day": Param(None, type=["null", "integer"], minimum=1, maximum=31, description="Day wages are paid (Deadline Alert)"),
         "des_batch_size": Param(50, type="integer", minimum=1, description="Contracts per mapped DES task"),
     },

@@ -82,3 +82,22 @@ def test_importing_a_dag_file_loads_nothing_heavy(dag_file):
     ours = [m for m in imported if m.startswith("oks.") and m != "oks.orchestration"]
     assert ours and all(m.startswith(PROJECT_AT_PARSE) for m in ours), ours
     assert not any(m.startswith(("oks.pipeline", "oks.quality", "oks.payroll", "oks.des.client")) for m in imported)
+
+
+def test_the_trigger_form_needs_nothing_and_offers_only_real_months(dagbag):
+    import copy
+
+    from airflow.sdk.definitions.param import ParamValidationError
+
+    dag = dagbag.dags["oks_monthly"]
+    assert dag.is_paused_upon_creation is True  # the schedule starts only when someone unpauses it
+    params = copy.deepcopy(dag.params)
+    defaults = params.validate()  # nothing is required: every optional param may stay empty
+    assert {k: defaults[k] for k in ("period", "employers", "payroll_source", "expected_wage_day")} == dict.fromkeys(
+        ("period", "employers", "payroll_source", "expected_wage_day"))  # fmt: skip
+    for month in ("2026-13", "2026-00", "2016-12", "26-11"):
+        with pytest.raises(ParamValidationError):
+            params["period"] = month
+    params["period"] = "2026-11"
+    shown = dag.params.get_param("period").schema["values_display"]
+    assert shown["2026-11"] == "2026-11 · Kasım 2026" and shown["2017-01"] == "2017-01 · Ocak 2017"

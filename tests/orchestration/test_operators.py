@@ -3,7 +3,7 @@ confirmed elsewhere wins over a timeout."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -29,9 +29,18 @@ def operator(obligation_id):
     return ConfirmBankTransferOperator(task_id="confirm_bank_transfer", obligation_id=obligation_id, subject="pay")
 
 
-def answer(option):
-    return {"chosen_options": [option], "params_input": {}, "responded_at": datetime.now(timezone.utc),
-            "responded_by_user": {"id": "7", "name": "ops"}}  # fmt: skip
+def answer(option, amount="", bank_reference=""):
+    return {"chosen_options": [option], "params_input": {"amount": amount, "bank_reference": bank_reference},
+            "responded_at": datetime.now(timezone.utc), "responded_by_user": {"id": "7", "name": "ops"}}  # fmt: skip
+
+
+def obligation_row(engine, obligation_id):
+    import sqlalchemy as sa
+
+    from oks.store.schema import payment_obligations
+
+    with engine.connect() as conn:
+        return conn.execute(sa.select(payment_obligations).where(payment_obligations.c.id == obligation_id)).one()
 
 
 def test_reject_fails_without_retry(obligation):
@@ -49,14 +58,47 @@ def test_timeout_fails_without_retry_unless_paid_meanwhile(obligation):
     assert operator(obligation_id).execute_complete({}, timeout)["already_confirmed"] is True
 
 
-def test_approve_confirms_and_a_retry_asks_nobody(obligation):
+def test_approve_with_the_amount_owed_confirms_and_a_retry_asks_nobody(obligation):
     engine, obligation_id = obligation
-    assert operator(obligation_id).execute_complete({}, answer("Approve"))["chosen_options"] == ["Approve"]
-    import sqlalchemy as sa
-
-    from oks.store.schema import payment_obligations
-
-    with engine.connect() as conn:
-        row = conn.execute(sa.select(payment_obligations).where(payment_obligations.c.id == obligation_id)).one()
-    assert (row.state, row.confirmed_by) == ("paid", "airflow:ops")
+    owed = obligation_row(engine, obligation_id).amount
+    turkish = f"{owed:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")  # 1.200,00
+    done = operator(obligation_id).execute_complete({}, answer("Approve", turkish, " TR-EFT-2026-000123 "))
+    assert done["chosen_options"] == ["Approve"]
+    row = obligation_row(engine, obligation_id)
+    assert (row.state, row.confirmed_by, row.bank_reference) == ("paid", "airflow:ops", "TR-EFT-2026-000123")
     assert operator(obligation_id).execute({})["already_confirmed"] is True  # a retry does not ask again
+
+
+@pytest.mark.parametrize(
+    ("amount", "why"),
+    [("", "no amount given"), ("1,00", "does not match"), ("1.200", "ambiguous|thousands|not an amount|amount"), ("abc", "amount")],
+)
+def test_an_approval_without_the_amount_owed_confirms_nothing(obligation, amount, why):
+    from oks.orchestration.operators import TransferNotConfirmed
+
+    engine, obligation_id = obligation
+    with pytest.raises(TransferNotConfirmed, match=why) as caught:
+        operator(obligation_id).execute_complete({}, answer("Approve", amount))
+    assert f"obligation #{obligation_id}: not confirmed" in str(caught.value)
+    assert obligation_row(engine, obligation_id).state == "due"  # still due: the alerts go on
+
+
+def test_an_answer_after_the_payment_was_confirmed_elsewhere_needs_no_amount(obligation):
+    engine, obligation_id = obligation
+    confirm_payment(engine, obligation_id=obligation_id, confirmed_by="bank-statement-job")
+    assert operator(obligation_id).execute_complete({}, answer("Approve"))["chosen_options"] == ["Approve"]
+    assert obligation_row(engine, obligation_id).confirmed_by == "bank-statement-job"
+
+
+@pytest.mark.parametrize(
+    ("until_due", "window"),
+    [(timedelta(days=10), timedelta(days=10)), (timedelta(hours=73), timedelta(hours=73)), (timedelta(minutes=1), timedelta(hours=72)),
+     (timedelta(0), timedelta(hours=72)), (-timedelta(days=5), timedelta(hours=72))],
+)  # fmt: skip
+def test_an_approval_stays_open_until_the_deadline_and_never_less_than_the_grace(until_due, window, monkeypatch):
+    from oks.orchestration.monthly import approval_window
+
+    monkeypatch.delenv("OKS_APPROVAL_GRACE_HOURS", raising=False)
+    assert approval_window(until_due) == window
+    monkeypatch.setenv("OKS_APPROVAL_GRACE_HOURS", "24")
+    assert approval_window(-timedelta(days=5)) == timedelta(hours=24)

@@ -101,14 +101,17 @@ class AirflowApi:
             answer.raise_for_status()
 
 
-def confirm_in_airflow(obligation_ids: Iterable[int], api: AirflowApi | None = None) -> list[int]:
-    """Approve the pending ``confirm_bank_transfer`` requests of these obligations; returns the ids answered."""
+def confirm_in_airflow(obligation_ids: Iterable[int], api: AirflowApi | None = None, *, amount=None,
+                       bank_reference: str | None = None) -> list[int]:  # fmt: skip
+    """Approve the pending ``confirm_bank_transfer`` requests of these obligations (already confirmed
+    in the store); returns the ids answered."""
     api = api or AirflowApi.from_env()
     wanted = set(obligation_ids)
     answered = []
     for pending in api.pending_confirmations():
         if pending.obligation_id in wanted:
-            api.answer(pending, "Approve")
+            form = {"amount": "" if amount is None else str(amount), "bank_reference": bank_reference or ""}
+            api.answer(pending, "Approve", form)
             answered.append(pending.obligation_id)
     return answered
 
@@ -127,6 +130,6 @@ def confirm_payment_and_approve(*, api: AirflowApi | None = None, engine=None, a
     if not answer_airflow:
         return ids, []
     try:
-        return ids, confirm_in_airflow(ids, api)
+        return ids, confirm_in_airflow(ids, api, amount=confirmation.get("amount"), bank_reference=confirmation.get("bank_reference"))
     except requests.RequestException:
         return ids, None

@@ -44,8 +44,12 @@ def _cmd_ui(args: argparse.Namespace) -> int:
     else:
         register = demo / "identity_register.csv"
     url = f"http://127.0.0.1:{args.simulator_port}"
+    from oks.orchestration.ui_login import ROLES, local_logins
+
+    logins = local_logins(Path(os.environ["AIRFLOW_HOME"]))
     env = {
         **os.environ,
+        **logins.environment(host=args.host),
         "AIRFLOW_CONN_DES_DEFAULT": json.dumps({"conn_type": "http", "host": url, "login": DEMO_CUSTOMER.customer_no,
                                                "password": DEMO_CUSTOMER.password, "extra": {"tckn": DEMO_CUSTOMER.tckn}}),
         "AIRFLOW_CONN_OKS_WS_DEFAULT": json.dumps(DEMO_WS),
@@ -59,6 +63,9 @@ def _cmd_ui(args: argparse.Namespace) -> int:
          "--insurer-delay", "15", "--identity-register", str(register)],
         env=env,
     )  # fmt: skip
+    if logins.created:  # shown once; afterwards only the owner-only file has them
+        print("UI logins (role): " + ", ".join(f"{user} ({role}) password {logins.passwords[user]}" for user, role in ROLES.items()))
+    print(f"log in at http://{args.host}:8080 — passwords in {logins.passwords_file} (readable by you only)")
     print(f"DES simulator on {url}; payroll of {args.period} for manual runs in {demo}")
     print(f"trigger oks_monthly with period {args.period} (the payroll_source param may stay empty)")
     try:
@@ -92,6 +99,7 @@ def _cmd_confirm_payment(args: argparse.Namespace) -> int:
     ids, approved = confirm_payment_and_approve(
         answer_airflow=not args.no_airflow, obligation_id=args.obligation, contract_no=args.contract, period=args.period,
         payment_kind=args.kind, paid_at=args.paid_at, confirmed_by=args.by, amount=args.amount,
+        bank_reference=args.bank_reference,
     )  # fmt: skip
     print(f"confirmed paid: obligation {', '.join(f'#{i}' for i in ids)}; its deadline alerts stop")
     if approved is None:
@@ -175,6 +183,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p = commands.add_parser("ui", help="Airflow standalone (UI on :8080) with the DES simulator, to see and trigger the DAGs")
     p.add_argument("--period", default=None, metavar="YYYY-MM", help="period of the demo payroll (default: this month in Istanbul)")
     p.add_argument("--simulator-port", type=int, default=8765)
+    p.add_argument("--host", default="127.0.0.1", help="address the UI listens on (default loopback only)")
     p.add_argument("--repo", default=".", help="the checkout (dags/ is found there)")
     p.set_defaults(handler=_cmd_ui_with_period)
 
@@ -221,6 +230,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--kind", choices=("regular", "supplementary", "correction"), default="regular")
     p.add_argument("--amount", type=_amount, help="the amount transferred, checked against the obligation")
     p.add_argument("--paid-at", type=datetime.fromisoformat, metavar="ISO_TIME", help="when the transfer was made (default now)")
+    p.add_argument("--bank-reference", metavar="REF", help="the bank's reference of the transfer (kept for the auditors)")
     p.add_argument("--by", required=True, metavar="WHO", help="who confirms (person or bank-statement job)")
     p.add_argument("--no-airflow", action="store_true", help="do not answer the waiting approval in Airflow (OKS_AIRFLOW_API_URL)")
     p.add_argument("--store", help="store URL (default: OKS_STORE_URL, the oks_store connection, or the embedded SQLite file)")

@@ -43,11 +43,13 @@ class StatutoryPaymentDeadline(BaseDeadlineReference):
         run = session.scalar(select(DagRun).where(DagRun.dag_id == kwargs["dag_id"], DagRun.run_id == kwargs["run_id"]))
         if run is None:
             return None
+        from oks.orchestration.monthly import resolve_period
+
         conf = run.conf or {}
-        period = conf.get("period")
-        if not period:
-            moment = run.logical_date or run.run_after
-            period = f"{moment.year:04d}-{moment.month:02d}"
+        try:  # the month the run itself resolves, by the same rule
+            period = resolve_period(conf, run.logical_date, now=run.run_after)
+        except ValueError:
+            return None
         return expected_due_at(period, conf.get("expected_wage_day"))
 
 

@@ -22,16 +22,41 @@ log = logging.getLogger(__name__)
 PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
-def resolve_period(params: Mapping, logical_date: datetime | None) -> str:
-    """The ``period`` param, else the month of the run's logical date (scheduled runs)."""
+def resolve_period(params: Mapping, logical_date: datetime | None, *, now: datetime | None = None) -> str:
+    """The ``period`` param; without one, the month in Istanbul of the run's logical date (a scheduled
+    run on the 25th runs its own month), or of the moment it runs when it has none (a manual run) —
+    at 00:30 on 1 January in Istanbul that is already January."""
+    from oks.rules.calendar import ISTANBUL
+
     period = (params.get("period") or "").strip()
     if period:
         if not PERIOD.match(period):
-            raise ValueError(f"period must be YYYY-MM (got {period!r})")
+            raise ValueError(f"period must be a month as YYYY-MM, e.g. 2026-11 (got {period!r})")
         return period
-    if logical_date is None:
-        raise ValueError("a manual run needs the period param (YYYY-MM)")
-    return f"{logical_date.year:04d}-{logical_date.month:02d}"
+    moment = logical_date or now or datetime.now(timezone.utc)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return f"{moment.astimezone(ISTANBUL):%Y-%m}"
+
+
+FIRST_PERIOD = (2017, 1)  # automatic enrolment began on 1 January 2017
+_MONTHS = ("Ocak", "Şubat", "Mart", "Nisan", "Mayıs", "Haziran", "Temmuz", "Ağustos", "Eylül", "Ekim", "Kasım", "Aralık")
+
+
+def selectable_periods(today: datetime | None = None, *, ahead: int = 12) -> dict[str, str]:
+    """The months a run may be for, newest first, with how the trigger form shows them: from the
+    start of automatic enrolment to a year ahead of today in Istanbul. A choice, not a text field,
+    so no trigger can ask for a month that does not exist."""
+    from zoneinfo import ZoneInfo  # not oks.rules.calendar: this runs at every DAG parse, holidays is heavy
+
+    now = (today or datetime.now(timezone.utc)).astimezone(ZoneInfo("Europe/Istanbul"))
+    last = now.year * 12 + now.month - 1 + ahead
+    first = FIRST_PERIOD[0] * 12 + FIRST_PERIOD[1] - 1
+    choices = {}
+    for n in range(last, first - 1, -1):
+        year, month = divmod(n, 12)
+        choices[f"{year:04d}-{month + 1:02d}"] = f"{year:04d}-{month + 1:02d} · {_MONTHS[month]} {year}"
+    return choices
 
 
 def run_key(period: str, employers: list[str] | None) -> str:
@@ -278,6 +303,15 @@ def confirmations(run_id: int) -> list[dict]:
     return confirmation_requests(payment_obligations.c.run_id == run_id)
 
 
+def approval_window(until_due: timedelta) -> timedelta:
+    """How long a bank-transfer approval stays open: until the statutory deadline — and when the
+    obligation is due soon or overdue, the grace period (``OKS_APPROVAL_GRACE_HOURS``, default 72),
+    never less: an overdue payment is exactly when the request must stay open while the deadline
+    watch pages every day."""
+    grace = timedelta(hours=float(os.environ.get("OKS_APPROVAL_GRACE_HOURS", "72")))
+    return max(until_due, grace)
+
+
 def confirmation_requests(which) -> list[dict]:
     """The ``confirm_bank_transfer`` requests of the unpaid obligations ``which`` selects."""
     from oks.pipeline.obligations import reference_text
@@ -306,7 +340,7 @@ def confirmation_requests(which) -> list[dict]:
                     f"by **{by}**.\n\nApprove once the bank has executed the transfer. A bank-statement job may "
                     f"answer instead with `oks confirm-payment --obligation {row.id} --amount {row.amount} --by <who>`."
                 ),
-                "response_timeout": max(timedelta(minutes=1), due_at.astimezone(timezone.utc) - now),
+                "response_timeout": approval_window(due_at.astimezone(timezone.utc) - now),
             }
         )
     return requests

@@ -22,7 +22,7 @@ from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 
-__all__ = ["ConfirmBankTransferOperator", "DecideCorrectionOperator"]
+__all__ = ["ConfirmBankTransferOperator", "DecideCorrectionOperator", "TransferNotConfirmed"]
 
 
 def _is_paid(obligation_id: int) -> bool:
@@ -38,11 +38,31 @@ def _is_paid(obligation_id: int) -> bool:
     return state == "paid"
 
 
+def approvers() -> list[dict] | None:
+    """Who may answer the approvals (``OKS_APPROVERS``: Airflow user ids, comma-separated); unset =
+    whoever Airflow lets act on the DAG's runs."""
+    import os
+
+    ids = [u.strip() for u in os.environ.get("OKS_APPROVERS", "").split(",") if u.strip()]
+    return [{"id": u, "name": u} for u in ids] or None
+
+
+class TransferNotConfirmed(RuntimeError):
+    """An approval whose amount is missing or differs from what is owed: nothing is confirmed."""
+
+
 class ConfirmBankTransferOperator(ApprovalOperator):
     """Wait for a person (or a bank-statement job) to confirm that an obligation's transfer was made."""
 
     def __init__(self, *, obligation_id: int, **kwargs: Any) -> None:
+        from airflow.sdk import Param
+
         kwargs.setdefault("fail_on_reject", True)  # "Reject" means the money did not go: page on-call
+        kwargs.setdefault("assigned_users", approvers())
+        kwargs.setdefault("params", {
+            "amount": Param("", type="string", description="The amount the bank transferred (12.345,00 or 12345.00)"),
+            "bank_reference": Param("", type="string", description="The bank's reference of the transfer"),
+        })  # fmt: skip
         super().__init__(**kwargs)
         self.obligation_id = obligation_id
 
@@ -64,17 +84,32 @@ class ConfirmBankTransferOperator(ApprovalOperator):
         except HITLRejectException:
             raise AirflowFailException(f"obligation #{self.obligation_id}: the transfer was reported NOT made — pay now") from None
         except HITLTimeoutError:
-            raise AirflowFailException(f"obligation #{self.obligation_id}: no confirmation by the statutory deadline") from None
-        if result["chosen_options"] == [self.APPROVE]:
+            raise AirflowFailException(
+                f"obligation #{self.obligation_id}: no confirmation by the statutory deadline (nor in the grace period "
+                "after it) — check with the bank, pay now if it did not go"
+            ) from None
+        if result["chosen_options"] == [self.APPROVE] and not _is_paid(self.obligation_id):
             from oks.orchestration.resources import store_engine
+            from oks.payroll.parsing import CellError, parse_money
             from oks.pipeline.obligations import confirm_payment
 
-            user = result.get("responded_by_user") or {}
-            who = user.get("name") if isinstance(user, dict) else getattr(user, "name", None)
-            confirm_payment(
-                store_engine(), obligation_id=self.obligation_id, paid_at=result.get("responded_at"),
-                confirmed_by=f"airflow:{who or 'unknown'}",
-            )  # fmt: skip
+            answers = result.get("params_input") or {}
+            who = _responder(result)
+            try:
+                text = str(answers.get("amount") or "").strip()
+                if not text:
+                    raise CellError("amount", "no amount given")
+                amount = parse_money(text)
+                confirm_payment(
+                    store_engine(), obligation_id=self.obligation_id, paid_at=result.get("responded_at"), confirmed_by=who,
+                    amount=amount, bank_reference=answers.get("bank_reference"),
+                )  # fmt: skip
+            except (CellError, ValueError) as exc:
+                # Not confirmed: the obligation stays due and its alerts go on. The retry asks again.
+                raise TransferNotConfirmed(
+                    f"obligation #{self.obligation_id}: not confirmed — {exc}; give the amount the bank transferred "
+                    f"(asked again on the retry, or `oks confirm-payment --obligation {self.obligation_id} --amount …`)"
+                ) from None
             self.log.info("Obligation #%s confirmed paid by %s.", self.obligation_id, who)
         return {"chosen_options": result["chosen_options"], "obligation_id": self.obligation_id}
 
@@ -111,6 +146,7 @@ class DecideCorrectionOperator(ApprovalOperator):
     def __init__(self, *, correction_id: int | str, **kwargs: Any) -> None:
         from airflow.sdk import Param
 
+        kwargs.setdefault("assigned_users", approvers())
         kwargs.setdefault("params", {
             "wage_paid_on": Param(None, type=["null", "string"], format="date",
                                   description="Day the difference is deducted from wages (empty = today); its deadline follows"),

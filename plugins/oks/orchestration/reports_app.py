@@ -3,13 +3,15 @@
 Operations open "OKS reports" in Airflow's navigation: a list of runs from the store, each with its
 report (masked; per contract and insurer, payments to make, quarantine) and its Data Docs. The
 files are the ones the pipeline wrote under ``$OKS_HOME``; nothing personal is unmasked in them.
+Nothing here answers without a user Airflow lets read ``oks_monthly``'s runs.
 """
 
 from __future__ import annotations
 
 import html
 
-from fastapi import FastAPI, HTTPException
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.responses import FileResponse, HTMLResponse
 
 __all__ = ["create_reports_app"]
@@ -27,8 +29,22 @@ def _runs() -> list:
         ).all()
 
 
+_bearer = HTTPBearer(auto_error=False)
+
+
+async def _may_read_runs(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> None:
+    """Airflow's own check, for every route: an authenticated user (bearer token or the UI's session
+    cookie) allowed to read the runs of ``oks_monthly`` — else 401 (nobody) or 403 (not allowed).
+    Airflow's security module is imported on the first request, not when the plugin loads."""
+    from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
+    from airflow.api_fastapi.core_api.security import get_user, requires_access_dag
+
+    user = await get_user(request, None, credentials)
+    requires_access_dag(method="GET", access_entity=DagAccessEntity.RUN, param_dag_id="oks_monthly")(request, user)
+
+
 def create_reports_app() -> FastAPI:
-    app = FastAPI(title="OKS reports", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="OKS reports", docs_url=None, redoc_url=None, openapi_url=None, dependencies=[Depends(_may_read_runs)])
 
     @app.get("/", response_class=HTMLResponse)
     def index() -> str:

@@ -182,11 +182,13 @@ def confirm_payment(
     paid_at: datetime | None = None,
     confirmed_by: str,
     amount: Decimal | None = None,
+    bank_reference: str | None = None,
 ) -> list[int]:
     """Mark obligations paid (by id, or all of a contract's period and kind); stops their alerts.
 
     With ``amount`` the confirmation is checked against what is owed, so a short transfer is not
-    confirmed as if it were whole. Returns the ids confirmed; confirming twice is harmless.
+    confirmed as if it were whole; ``bank_reference`` is the bank's reference of the transfer, kept
+    for the auditors. Returns the ids confirmed; confirming twice is harmless.
     """
     if obligation_id is None and not (contract_no and period):
         raise ValueError("name the obligation: its id, or contract number and period")
@@ -217,6 +219,7 @@ def confirm_payment(
                 state="paid",
                 paid_at=paid_at or sa.func.current_timestamp(),
                 confirmed_by=confirmed_by,
+                bank_reference=(bank_reference or "").strip()[:64] or None,
                 updated_at=sa.func.current_timestamp(),
             )
         )

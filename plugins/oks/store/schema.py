@@ -299,6 +299,7 @@ payment_obligations = sa.Table(
     sa.Column("correction_id", sa.Integer, sa.ForeignKey("payment_corrections.id")),
     sa.Column("paid_at", sa.DateTime(timezone=True)),
     sa.Column("confirmed_by", sa.String(120)),
+    sa.Column("bank_reference", sa.String(64)),  # the bank's reference of the transfer, as confirmed
     *_timestamps(),
     # One obligation per contract, period, kind and wage day — and one per approved correction (two
     # corrections of one month may be approved on the same day).

@@ -1,0 +1,100 @@
+"""Approvals with logins on (the simple auth manager as `oks ui` runs it): only the approvers named
+in ``OKS_APPROVERS`` may answer — a viewer and even an admin are refused (403) — and the approver's
+real name is what the store records. A correction decided through the real api-server."""
+
+from __future__ import annotations
+
+import json
+import threading
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from oks.orchestration.airflow_api import AirflowApi
+from oks.orchestration.local_run import DEMO_WS, ApiServer, BankStatementJob, load_dag
+from oks.store.schema import payment_corrections, payment_obligations
+from tests.dags.test_oks_correction import corrected_month
+from tests.orchestration.conftest import connection_json
+
+REPO = Path(__file__).resolve().parents[2]
+PASSWORDS = {"admin": "admin-pw-1", "ops": "ops-pw-2", "viewer": "viewer-pw-3"}
+
+
+@pytest.fixture(scope="module")
+def secured(airflow_home, tmp_path_factory):
+    home = tmp_path_factory.mktemp("oks-home")
+    passwords = home / "passwords.json"
+    passwords.write_text(json.dumps(PASSWORDS), encoding="utf-8")
+    env = {
+        "OKS_HOME": str(home),
+        "OKS_TASK_RETRIES": "0",
+        "OKS_DES_POLL_SECONDS": "0.2",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,ops:user,viewer:viewer",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        "AIRFLOW__API_AUTH__JWT_SECRET": "oks-approval-tests-" + "2" * 46,
+        "AIRFLOW_CONN_OKS_WS_DEFAULT": json.dumps(DEMO_WS),
+        "OKS_APPROVERS": "ops",
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in env.items():
+            mp.setenv(name, value)
+        with ApiServer() as server:
+            mp.setenv("OKS_AIRFLOW_API_URL", server.url)
+            yield server.url
+
+
+def bearer(url: str, user: str) -> dict:
+    answer = requests.post(f"{url}/auth/token", json={"username": user, "password": PASSWORDS[user]}, timeout=10)
+    answer.raise_for_status()
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+class Respondents:
+    """Viewer, admin, then operations answer each waiting decide_correction request, in that order."""
+
+    def __init__(self, url: str) -> None:
+        self.url, self.statuses = url, []
+        self.admin = AirflowApi(url, username="admin", password=PASSWORDS["admin"])
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            for detail in self.admin.pending_requests("decide_correction"):
+                ti = detail["task_instance"]
+                path = (f"{self.url}/api/v2/dags/{ti['dag_id']}/dagRuns/{ti['dag_run_id']}/taskInstances/"
+                        f"{ti['task_id']}/{ti['map_index']}/hitlDetails")  # fmt: skip
+                form = {"chosen_options": ["Approve"], "params_input": {"wage_paid_on": "2026-11-27", "reason": ""}}
+                for user in ("viewer", "admin", "ops"):
+                    answer = requests.patch(path, json=form, headers=bearer(self.url, user), timeout=10)
+                    self.statuses.append((user, answer.status_code))
+            self._stop.wait(0.3)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+
+def test_only_the_assigned_approver_may_answer_and_is_recorded_by_name(secured, sim, tmp_path, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_DES_DEFAULT", connection_json(sim.url))
+    sim.settings(insurer_delay=0.2, transfer_delay=0.2)
+    engine, proposal = corrected_month(sim, tmp_path, monkeypatch, {3: Decimal("61000.00")})
+    dag = load_dag(REPO / "dags", "oks_correction")
+    bank_job = AirflowApi(secured, username="ops", password=PASSWORDS["ops"])
+    with Respondents(secured) as respondents, BankStatementJob(bank_job, engine=engine, interval=0.3):
+        dag_run = dag.test(run_conf={"correction_id": proposal["id"]})
+    assert str(getattr(dag_run.state, "value", dag_run.state)).endswith("success")
+    assert respondents.statuses[:3] == [("viewer", 403), ("admin", 403), ("ops", 200)]
+    with engine.connect() as conn:
+        decided = conn.execute(sa.select(payment_corrections.c.state, payment_corrections.c.decided_by)
+                               .where(payment_corrections.c.id == proposal["id"])).one()  # fmt: skip
+        obligation = conn.execute(sa.select(payment_obligations.c.state).where(payment_obligations.c.correction_id == proposal["id"])).one()
+    assert tuple(decided) == ("sent", "airflow:ops") and obligation.state == "paid"

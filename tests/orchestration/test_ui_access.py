@@ -1,0 +1,94 @@
+"""Who may see what, against Airflow's real api-server with logins on (the simple auth manager, as
+`oks ui` runs it): every ``/oks`` route and the REST API refuse a request without credentials (401)
+and a user Airflow does not let read ``oks_monthly``'s runs (403); a viewer reads."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from oks.orchestration.local_run import ApiServer
+from oks.store import open_store
+from oks.store.snapshot import start_run
+
+PASSWORDS = {"admin": "admin-pw-1", "ops": "ops-pw-2", "viewer": "viewer-pw-3", "outsider": "outsider-pw-4"}
+
+
+@pytest.fixture(scope="module")
+def secured(airflow_home, tmp_path_factory):
+    home = tmp_path_factory.mktemp("oks-home")
+    passwords = home / "passwords.json"
+    passwords.write_text(json.dumps(PASSWORDS), encoding="utf-8")
+    env = {
+        "OKS_HOME": str(home),
+        "OKS_STORE_URL": f"sqlite:///{home / 'store.sqlite'}",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+        # "outsider" has no role: logged in, allowed nothing.
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,ops:user,viewer:viewer,outsider:",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        "AIRFLOW__API_AUTH__JWT_SECRET": "oks-access-tests-" + "1" * 48,
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in env.items():
+            mp.setenv(name, value)
+        engine = open_store()
+        with engine.begin() as conn:
+            run_id = start_run(conn, run_key="2026-11:all", period="2026-11")
+        report = home / "reports" / f"run-{run_id}" / "report.html"
+        report.parent.mkdir(parents=True)
+        report.write_text("<h1>OKS monthly run</h1>", encoding="utf-8")
+        docs = home / "data_docs" / f"run-{run_id}" / "index.html"
+        docs.parent.mkdir(parents=True)
+        docs.write_text("<h1>Data Docs</h1>", encoding="utf-8")
+        with ApiServer() as server:
+            yield server.url, run_id
+
+
+def token(url: str, user: str) -> str:
+    answer = requests.post(f"{url}/auth/token", json={"username": user, "password": PASSWORDS[user]}, timeout=10)
+    assert answer.status_code in (200, 201), answer.text
+    return answer.json()["access_token"]
+
+
+def routes(run_id: int) -> list[str]:
+    return ["/oks/", f"/oks/reports/run-{run_id}/report.html", f"/oks/data-docs/run-{run_id}/index.html"]
+
+
+def test_nothing_answers_without_credentials(secured):
+    url, run_id = secured
+    for route in [*routes(run_id), "/api/v2/dags", "/api/v2/dags/~/dagRuns/~/hitlDetails", "/api/v2/connections"]:
+        answer = requests.get(f"{url}{route}", timeout=10, allow_redirects=False)
+        assert answer.status_code == 401, (route, answer.status_code)
+        assert "OKS monthly run" not in answer.text and "2026-11:all" not in answer.text
+
+
+def test_a_user_not_allowed_to_read_the_runs_is_refused_every_oks_route(secured):
+    url, run_id = secured
+    headers = {"Authorization": f"Bearer {token(url, 'outsider')}"}
+    for route in routes(run_id):
+        answer = requests.get(f"{url}{route}", headers=headers, timeout=10)
+        assert answer.status_code == 403, (route, answer.status_code)
+    # The UI's session cookie is the same identity: refused the same way.
+    cookie = requests.get(f"{url}/oks/", cookies={"_token": token(url, "outsider")}, timeout=10)
+    assert cookie.status_code == 403
+
+
+@pytest.mark.parametrize("user", ["viewer", "ops", "admin"])
+def test_users_who_may_read_the_runs_see_the_reports_by_token_or_session_cookie(secured, user):
+    url, run_id = secured
+    jwt = token(url, user)
+    index = requests.get(f"{url}/oks/", headers={"Authorization": f"Bearer {jwt}"}, timeout=10)
+    assert index.status_code == 200 and "2026-11:all" in index.text
+    report = requests.get(f"{url}/oks/reports/run-{run_id}/report.html", cookies={"_token": jwt}, timeout=10)
+    assert report.status_code == 200 and "OKS monthly run" in report.text
+
+
+def test_only_admins_change_connections(secured):
+    url, _ = secured
+    body = {"connection_id": "oks_payroll", "conn_type": "postgres", "host": "127.0.0.1"}
+    for user, allowed in (("viewer", False), ("ops", False), ("admin", True)):
+        answer = requests.post(f"{url}/api/v2/connections", json=body | {"connection_id": f"oks_try_{user}"},
+                               headers={"Authorization": f"Bearer {token(url, user)}"}, timeout=10)  # fmt: skip
+        assert (answer.status_code in (200, 201)) is allowed, (user, answer.status_code, answer.text[:200])
