@@ -168,9 +168,14 @@ class OnCallNotifier(BaseNotifier):
         error = context.get("exception")
         from oks.privacy import redact  # the error may come from a library that echoes data
         from oks.rules.calendar import istanbul_text
+        from oks.orchestration.runbook import advice_for
+
         doc = (getattr(task, "doc_md", None) or "").strip()
         what_to_do = doc.split("**If it fails**", 1)[1].strip() if "**If it fails**" in doc else doc
-        subject = f"[OKS FAILED] {dag_id}.{task_id} ({run_id})"
+        advice = advice_for(error)  # the error's own runbook wins over the task's general one
+        if advice is not None:
+            what_to_do = f"({advice.kind}) {advice.what_to_do}"
+        subject = f"[OKS FAILED] {dag_id}.{task_id} ({run_id})" + (f": {advice.kind}" if advice else "")
         text = "\n".join(
             filter(
                 None,
