@@ -218,3 +218,40 @@ def test_a_second_run_of_a_period_being_run_is_refused_and_leaves_the_first_alon
     with store_engine().connect() as conn:
         state, owner, summary = conn.execute(sa.select(runs.c.state, runs.c.owner, runs.c.summary).where(runs.c.id == first)).one()
     assert (state, owner, summary) == ("running", "manual__other-airflow-home", None)  # untouched
+
+
+def test_a_rejected_transfer_leaves_the_obligation_due_and_paging_and_the_run_failed_in_both(des, local_airflow, tmp_path):
+    import threading
+
+    from oks.store.schema import runs
+
+    manifest = payroll(tmp_path, "2026-03", employers=1, employees=12, seed=8, defect_share=0, identity_mismatch_share=0)
+    des.load_register(manifest.identity_register)
+    api, stop, rejected = AirflowApi(local_airflow), threading.Event(), []
+
+    def operations_say_not_made():
+        while not stop.is_set():
+            for pending in api.pending_confirmations():
+                api.answer(pending, "Reject", {"amount": "", "bank_reference": ""})
+                rejected.append(pending.obligation_id)
+            stop.wait(0.3)
+
+    answering = threading.Thread(target=operations_say_not_made, daemon=True)
+    answering.start()
+    try:
+        dag_run = run_monthly(REPO / "dags", {"period": "2026-03", "payroll_source": str(manifest.payroll.parent)})
+    finally:
+        stop.set()
+        answering.join(10)
+    assert dag_run.state == "failed" and rejected
+    assert {t.split("[")[0] for t in dag_run.failed()} == {"confirm_bank_transfer"}
+    result = summarize("2026-03", "checked")
+    with store_engine().connect() as conn:
+        state, summary = conn.execute(sa.select(runs.c.state, runs.c.summary).where(runs.c.id == result.run_id)).one()
+        obligations = conn.execute(sa.select(payment_obligations.c.id, payment_obligations.c.state)
+                                   .where(payment_obligations.c.run_id == result.run_id)).all()  # fmt: skip
+    assert state == "failed" and summary["failure"]["task"].startswith("confirm_bank_transfer")
+    assert summary["reconcile"]["problems"] == []  # the accounts still add up: only the money did not go
+    assert {o.state for o in obligations} == {"due"}  # still owed: the deadline watch keeps paging
+    outbox = (Path(os.environ["OKS_HOME"]) / "alerts" / "outbox.jsonl").read_text(encoding="utf-8")
+    assert "transfer reported NOT made" in outbox
