@@ -42,3 +42,56 @@ def test_the_plugin_puts_the_reports_in_the_navigation():
     (view,) = OksPlugin.external_views
     assert view["destination"] == "nav" and view["href"] == "/oks/"
     assert OksPlugin.fastapi_apps[0]["url_prefix"] == "/oks"
+
+
+def test_the_operations_view_shows_what_is_owed_live_the_alerts_and_every_attempt(tmp_path, monkeypatch):
+    from datetime import date, datetime, timezone
+    from decimal import Decimal
+
+    import sqlalchemy as sa
+
+    from oks.orchestration.operations_view import obligations_page
+    from oks.pipeline.obligations import confirm_payment, record_payment_obligations
+    from oks.store.schema import alerts
+    from oks.store.snapshot import fail_run
+    from tests.payroll_files import person
+    from tests.pipeline.test_obligations import month
+
+    monkeypatch.setenv("OKS_HOME", str(tmp_path))
+    monkeypatch.setenv("OKS_STORE_URL", f"sqlite:///{tmp_path / 'store.sqlite'}")
+    engine = open_store()
+    rows = [person(1, pek=Decimal("40000"), wage_paid_on=date(2026, 10, 23)), person(2, pek=Decimal("50000")),
+            person(1, pek=Decimal("10000"), payment_kind="supplementary")]  # fmt: skip
+    with engine.begin() as conn:  # a first attempt that failed, then the re-run that went through
+        start_run(conn, run_key="r", period="2026-10", owner="manual__first")
+        fail_run(conn, "r", {"task": "validate_personnel", "error": "OperationalError: server closed the connection"})
+    month(engine, tmp_path, rows)
+    instructions = record_payment_obligations(engine, 1)
+    paid, *open_ = sorted(instructions, key=lambda i: i.wage_paid_on)
+    confirm_payment(engine, obligation_id=paid.obligation_id, confirmed_by="airflow:ops", amount=paid.amount, bank_reference="EFT-77")
+    with engine.begin() as conn:
+        conn.execute(sa.insert(alerts).values(dedupe_key="k1", obligation_id=open_[0].obligation_id, level="overdue", channel="email",
+                                              message="[OKS OVERDUE] pay 1,500.00 TL to AGESA"))  # fmt: skip
+
+    app = create_reports_app()
+    app.dependency_overrides[_may_read_runs] = lambda: None
+    client = TestClient(app)
+    owed = client.get("/obligations").text
+    for instruction in open_:
+        assert f"#{instruction.obligation_id}" in owed and f"{instruction.amount:,.2f}" in owed
+    assert f"#{paid.obligation_id}</td>" not in owed  # paid: not in the open list
+    everything = client.get("/obligations?show=all").text
+    assert "airflow:ops" in everything and "ref EFT-77" in everything
+    assert "AG-2026-001" in client.get("/obligations?contract=AG-2026-001").text
+    assert "none" in client.get("/obligations?contract=OTHER-1").text
+    # Overdue is judged at the moment of asking: before the deadline due, after it OVERDUE.
+    before = obligations_page(engine, now=datetime(2026, 10, 20, tzinfo=timezone.utc))
+    after = obligations_page(engine, now=datetime(2026, 12, 1, tzinfo=timezone.utc))
+    assert "OVERDUE" not in before and after.count(">OVERDUE<") == len(open_)
+    sent = client.get("/alerts").text
+    assert "[OKS OVERDUE] pay 1,500.00 TL to AGESA" in sent and "email" in sent
+    runs_page = client.get("/").text
+    assert "1. failed · manual__first" in runs_page and "validate_personnel OperationalError" in runs_page
+    assert "2. running · local" in runs_page  # the re-run is the second attempt; the failed first one is kept
+    for page in (owed, everything, sent, runs_page):
+        assert person(1)["tckn"] not in page and person(1)["last_name"] not in page

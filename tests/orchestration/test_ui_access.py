@@ -53,7 +53,8 @@ def token(url: str, user: str) -> str:
 
 
 def routes(run_id: int) -> list[str]:
-    return ["/oks/", f"/oks/reports/run-{run_id}/report.html", f"/oks/data-docs/run-{run_id}/index.html"]
+    return ["/oks/", "/oks/obligations", "/oks/obligations?show=all", "/oks/alerts", f"/oks/reports/run-{run_id}/report.html",
+            f"/oks/data-docs/run-{run_id}/index.html", f"/oks/data_docs/run-{run_id}/index.html"]
 
 
 def test_nothing_answers_without_credentials(secured):

@@ -289,9 +289,10 @@ def report(run_id: int) -> dict:
     from oks.store import oks_home
 
     data_docs = oks_home() / "data_docs" / f"run-{run_id}" / "index.html"
+    # Relative: the same link works in the /oks app (…/reports/run-N/ → …/data_docs/run-N/) and on disk.
     summary = publish_report(
         store_engine(), run_id, out_dir=oks_home() / "reports" / f"run-{run_id}",
-        data_docs=str(data_docs) if data_docs.exists() else None,
+        data_docs=f"../../data_docs/run-{run_id}/index.html" if data_docs.exists() else None,
     )  # fmt: skip
     return summary
 

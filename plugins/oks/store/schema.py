@@ -181,6 +181,20 @@ runs = sa.Table(
     sa.Column("owned_since", sa.DateTime(timezone=True)),
 )
 
+# Every attempt of a run, kept: a re-run replaces the run's snapshot, never the record that an
+# earlier attempt ran, by whom, and how it ended.
+run_attempts = sa.Table(
+    "run_attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column("owner", sa.String(250)),
+    sa.Column("state", sa.String(16), nullable=False, server_default="running"),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("failure", sa.JSON),  # task and error, masked: as the run's summary has them
+)
+
 payroll_lines = sa.Table(
     "payroll_lines",
     metadata,

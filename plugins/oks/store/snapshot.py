@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from oks.store.schema import contributions, payroll_lines, quarantine, runs
+from oks.store.schema import contributions, payroll_lines, quarantine, run_attempts, runs
 
 __all__ = ["BulkLoadError", "RunBusy", "start_run", "ensure_owner", "release_run", "clear_run_data", "insert_lines", "insert_quarantine", "record_step", "finish_run", "fail_run", "runs_without_pek_limits", "refresh_statistics", "LINE_COLUMNS"]
 
@@ -74,6 +74,7 @@ def start_run(
         insert = _insert_for(conn).values(run_key=run_key, **values).on_conflict_do_nothing(index_elements=["run_key"])
         created = conn.execute(insert.returning(runs.c.id)).scalar_one_or_none()
         if created is not None:
+            _new_attempt(conn, created, owner)
             return created
         existing = conn.execute(sa.select(runs.c.id, runs.c.period).where(runs.c.run_key == run_key)).one()
     if existing.period != period:
@@ -84,7 +85,17 @@ def start_run(
     )
     if claimed.rowcount != 1:
         raise _busy(conn, run_key, period, owner)
+    _new_attempt(conn, existing.id, owner)
     return existing.id
+
+
+def _new_attempt(conn: Connection, run_id: int, owner: str | None) -> None:
+    # An attempt left open (its process killed, its task retried) ended when the next one began.
+    conn.execute(
+        sa.update(run_attempts).where(run_attempts.c.run_id == run_id, run_attempts.c.finished_at.is_(None))
+        .values(state="superseded", finished_at=sa.func.current_timestamp())
+    )  # fmt: skip
+    conn.execute(sa.insert(run_attempts).values(run_id=run_id, owner=owner))
 
 
 def _insert_for(conn: Connection):
@@ -127,12 +138,17 @@ def record_step(conn: Connection, run_id: int, step: str, summary: dict) -> None
 
 def finish_run(conn: Connection, run_id: int, *, state: str, summary: dict | None = None) -> None:
     """End the run in ``state``; ``summary`` keys are merged into what the steps recorded (a failed
-    validation keeps the extraction's counts)."""
+    validation keeps the extraction's counts). Its latest attempt ends the same way, and keeps it."""
+    merged = {**_summary_of(conn, run_id), **(summary or {})}
     conn.execute(
-        sa.update(runs)
-        .where(runs.c.id == run_id)
-        .values(state=state, summary={**_summary_of(conn, run_id), **(summary or {})}, finished_at=sa.func.current_timestamp())
+        sa.update(runs).where(runs.c.id == run_id).values(state=state, summary=merged, finished_at=sa.func.current_timestamp())
     )
+    failure = (summary or {}).get("failure") or ({"error": (summary or {}).get("error")} if (summary or {}).get("error") else None)
+    latest = sa.select(sa.func.max(run_attempts.c.id)).where(run_attempts.c.run_id == run_id).scalar_subquery()
+    conn.execute(
+        sa.update(run_attempts).where(run_attempts.c.id == latest)
+        .values(state=state, finished_at=sa.func.current_timestamp(), failure=failure)
+    )  # fmt: skip
 
 
 def fail_run(conn: Connection, run_key: str, failure: dict, *, owner: str | None = None) -> bool:

@@ -1,0 +1,131 @@
+"""The operations view's pages, read live from the store at each request: what is owed (open
+obligations, overdue, paid by whom), the alerts sent, and every attempt of every run.
+
+Nothing personal is on these pages: obligations are per contract and insurer (the insurer's
+collection account is a company's), alerts are stored masked, failures are stored redacted.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+
+__all__ = ["runs_page", "obligations_page", "alerts_page"]
+
+_STYLE = (
+    "body{font-family:sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
+    "table{border-collapse:collapse}.overdue{color:#b00;font-weight:bold}.paid{color:#070}nav a{margin-right:1em}"
+    "td.amount{text-align:right;font-variant-numeric:tabular-nums}"
+)
+_NAV = '<nav><a href="./">Runs</a><a href="obligations">Obligations</a><a href="alerts">Alerts</a></nav>'
+
+
+def _e(value: object) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _when(moment) -> str:
+    from oks.rules.calendar import istanbul_text
+
+    return istanbul_text(moment) if moment else "—"
+
+
+def _page(title: str, body: str) -> str:
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(title)}</title><style>{_STYLE}</style></head>"
+            f"<body>{_NAV}<h1>{_e(title)}</h1>{body}</body></html>")  # fmt: skip
+
+
+def _table(headers: list[str], rows: list[str]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    return f"<table><tr>{head}</tr>{''.join(rows) or f'<tr><td colspan={len(headers)}>none</td></tr>'}</table>"
+
+
+def runs_page(engine, home) -> str:
+    """Every run, newest first, with every attempt of it — failed ones too — and its report."""
+    from oks.store.schema import run_attempts, runs
+
+    with engine.connect() as conn:
+        found = conn.execute(sa.select(runs).order_by(runs.c.id.desc()).limit(200)).all()
+        attempts: dict[int, list] = {}
+        if found:
+            for a in conn.execute(sa.select(run_attempts).where(run_attempts.c.run_id.in_([r.id for r in found])).order_by(run_attempts.c.id)):
+                attempts.setdefault(a.run_id, []).append(a)
+    rows = []
+    for run in found:
+        report = home / "reports" / f"run-{run.id}" / "report.html"
+        docs = home / "data_docs" / f"run-{run.id}" / "index.html"
+        links = " · ".join(link for link in (
+            f'<a href="reports/run-{run.id}/report.html">report</a>' if report.exists() else "",
+            f'<a href="data_docs/run-{run.id}/index.html">Data Docs</a>' if docs.exists() else "",
+        ) if link) or "—"  # fmt: skip
+        tried = "<br>".join(
+            f"{n}. {_e(a.state)} · {_e(a.owner or 'local')} · {_when(a.started_at)} → {_when(a.finished_at)}"
+            + (f" · {_e((a.failure or {}).get('task') or '')} {_e((a.failure or {}).get('error') or '')}" if a.failure else "")
+            for n, a in enumerate(attempts.get(run.id, []), start=1)
+        ) or "—"
+        rows.append(f"<tr><td>#{run.id}</td><td>{_e(run.period)}</td><td>{_e(run.run_key)}</td><td>{_e(run.state)}</td>"
+                    f"<td>{_when(run.started_at)}</td><td>{tried}</td><td>{links}</td></tr>")  # fmt: skip
+    return _page("OKS runs", _table(["run", "period", "key", "state", "started", "attempts", ""], rows))
+
+
+def obligations_page(engine, *, show: str = "open", employer: str | None = None, contract: str | None = None,
+                     now: datetime | None = None) -> str:  # fmt: skip
+    """What must be paid to which insurer account by when, live: overdue first; paid ones with who
+    confirmed them, when, and the bank's reference."""
+    from oks.rules.calendar import Deadline
+    from oks.store.schema import contracts, employers, payment_obligations
+
+    now = now or datetime.now(timezone.utc)
+    query = (
+        sa.select(payment_obligations, contracts.c.contract_no, contracts.c.insurer, employers.c.vkn, employers.c.name.label("employer"))
+        .join(contracts, contracts.c.id == payment_obligations.c.contract_id)
+        .join(employers, employers.c.id == contracts.c.employer_id)
+        .order_by(payment_obligations.c.due_on, contracts.c.contract_no, payment_obligations.c.id)
+    )  # fmt: skip
+    if show != "all":
+        query = query.where(payment_obligations.c.state != "paid")
+    if employer:
+        query = query.where(employers.c.vkn == employer)
+    if contract:
+        query = query.where(contracts.c.contract_no == contract)
+    with engine.connect() as conn:
+        found = conn.execute(query).all()
+    rows, open_total, overdue = [], 0, 0
+    for o in found:
+        due_at = Deadline(o.wage_paid_on, o.due_on, o.cutoff).due_at()
+        late = o.state != "paid" and due_at.astimezone(timezone.utc) < now
+        overdue += late
+        open_total += o.amount if o.state != "paid" else 0
+        state = "OVERDUE" if late else o.state
+        cls = "overdue" if late else ("paid" if o.state == "paid" else "")
+        paid = f"{_when(o.paid_at)} by {_e(o.confirmed_by)}" + (f" · ref {_e(o.bank_reference)}" if o.bank_reference else "") if o.state == "paid" else "—"
+        rows.append(
+            f"<tr><td>#{o.id}</td><td>{_e(o.period)} {_e(o.payment_kind)}</td>"
+            f"<td><a href='obligations?employer={_e(o.vkn)}'>{_e(o.employer)}</a></td>"
+            f"<td><a href='obligations?contract={_e(o.contract_no)}'>{_e(o.contract_no)}</a></td><td>{_e(o.insurer)}</td>"
+            f"<td><code>{_e(o.collection_iban)}</code></td><td>{_e(o.reference)}</td><td class='amount'>{o.amount:,.2f}</td>"
+            f"<td>{o.due_on:%d.%m.%Y}{' ' + o.cutoff.strftime('%H:%M') if o.cutoff else ''}</td>"
+            f"<td class='{cls}'>{_e(state)}</td><td>{paid}</td></tr>"
+        )
+    scope = " · ".join(filter(None, [f"employer {employer}" if employer else "", f"contract {contract}" if contract else ""]))
+    heading = (f"<p>{len(found)} obligation(s){' of ' + _e(scope) if scope else ''}; open {open_total:,.2f} TL; "
+               f"<span class='overdue'>{overdue} overdue</span>. "
+               f"<a href='obligations?show={'open' if show == 'all' else 'all'}'>{'only open' if show == 'all' else 'paid ones too'}</a></p>")  # fmt: skip
+    headers = ["#", "month", "employer", "contract", "insurer", "insurer account", "reference", "amount (TL)", "due (cut-off)", "state", "paid"]
+    return _page("What is owed", heading + _table(headers, rows))
+
+
+def alerts_page(engine, *, limit: int = 500) -> str:
+    """The alerts sent, newest first: level, to which channel, for which obligation, what they said."""
+    from oks.store.schema import alerts
+
+    with engine.connect() as conn:
+        found = conn.execute(sa.select(alerts).order_by(alerts.c.id.desc()).limit(limit)).all()
+    rows = [
+        f"<tr><td>{_when(a.sent_at)}</td><td>{_e(a.level)}</td><td>{_e(a.channel)}</td>"
+        f"<td>{'#' + str(a.obligation_id) if a.obligation_id else '—'}</td><td>{_e(a.message)}</td></tr>"
+        for a in found
+    ]
+    return _page("Alerts sent", _table(["sent", "level", "channel", "obligation", "message"], rows))
