@@ -32,6 +32,9 @@ $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt -c constraints.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@# setuptools leaves plugins/oks_pipeline.egg-info behind: a second copy of the package's metadata on
+	@# sys.path, which makes Airflow load the plugin twice ("Plugin 'oks' already registered" on the home page).
+	rm -rf plugins/*.egg-info
 	touch $@
 
 # Regenerate constraints.txt after changing requirements.txt (resolves in a scratch venv).

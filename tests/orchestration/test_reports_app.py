@@ -95,3 +95,13 @@ def test_the_operations_view_shows_what_is_owed_live_the_alerts_and_every_attemp
     assert "2. running · local" in runs_page  # the re-run is the second attempt; the failed first one is kept
     for page in (owed, everything, sent, runs_page):
         assert person(1)["tckn"] not in page and person(1)["last_name"] not in page
+
+
+def test_the_plugin_is_found_once_so_airflow_reports_no_plugin_error():
+    from importlib.metadata import distributions
+
+    from airflow._shared.plugins_manager.plugins_manager import _load_entrypoint_plugins
+
+    assert [d.metadata["Name"] for d in distributions()].count("oks-pipeline") == 1
+    plugins, errors = _load_entrypoint_plugins()
+    assert [p.name for p in plugins].count("oks") == 1 and errors == {}

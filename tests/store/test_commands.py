@@ -43,3 +43,24 @@ def test_list_then_confirm_a_payment(store_file):
 def test_confirm_needs_a_target(store_file):
     result = oks("confirm-payment", "--by", "ops", "--store", store_file)
     assert result.returncode == 2 and "one of the arguments --obligation --contract is required" in result.stderr
+
+
+def test_the_home_is_oks_home_else_the_checkouts_else_the_users(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from oks.store import oks_home
+
+    checkout = tmp_path / "oks-pipeline"
+    (checkout / "dags").mkdir(parents=True)
+    (checkout / "dags" / "oks_monthly.py").write_text("", encoding="utf-8")
+    (checkout / "Makefile").write_text("", encoding="utf-8")
+    (checkout / "docs" / "deep").mkdir(parents=True)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.delenv("OKS_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    assert oks_home(checkout) == checkout / ".oks"  # what `make run` uses: a plain shell reads the same store
+    assert oks_home(checkout / "docs" / "deep") == checkout / ".oks"
+    assert oks_home(elsewhere) == Path(tmp_path / "user" / ".oks")
+    monkeypatch.setenv("OKS_HOME", str(tmp_path / "chosen"))
+    assert oks_home(checkout) == tmp_path / "chosen"

@@ -21,9 +21,18 @@ log = logging.getLogger(__name__)
 STORE_CONN_ID = "oks_store"
 
 
-def oks_home() -> Path:
-    """The project's local home: the embedded store, reports and Data Docs live here."""
-    return Path(os.environ.get("OKS_HOME") or Path.home() / ".oks")
+def oks_home(cwd: Path | None = None) -> Path:
+    """The project's local home: the embedded store, reports and Data Docs live here.
+
+    ``OKS_HOME``; else, inside a checkout, the checkout's ``.oks`` — where ``make run`` and ``make ui``
+    keep it, so ``.venv/bin/oks obligations`` in a plain shell reads the same store; else ``~/.oks``."""
+    if os.environ.get("OKS_HOME"):
+        return Path(os.environ["OKS_HOME"])
+    here = (cwd or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "dags" / "oks_monthly.py").is_file() and (folder / "Makefile").is_file():
+            return folder / ".oks"
+    return Path.home() / ".oks"
 
 
 def default_store_url() -> str:
