@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from oks.orchestration.local_run import DEMO_WS, ApiServer
+from oks.orchestration.local_run import DEMO_WS
 from tests.des.conftest import sim, sim_server  # noqa: F401 - the simulator fixtures
 from tests.orchestration.conftest import connection_json
+from tests.secured_airflow import api_server_with
 
 
 @pytest.fixture(scope="module")
@@ -26,12 +27,8 @@ def local_airflow(airflow_home, tmp_path_factory):
         "AIRFLOW__API_AUTH__JWT_SECRET": "oks-tests-" + "0" * 56,
         "AIRFLOW_CONN_OKS_WS_DEFAULT": json.dumps(DEMO_WS),
     }
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in env.items():
-            mp.setenv(name, value)
-        with ApiServer() as server:
-            mp.setenv("OKS_AIRFLOW_API_URL", server.url)
-            yield server.url
+    with api_server_with(env) as url:
+        yield url
 
 
 @pytest.fixture

@@ -14,43 +14,26 @@ import requests
 import sqlalchemy as sa
 
 from oks.orchestration.airflow_api import AirflowApi
-from oks.orchestration.local_run import DEMO_WS, ApiServer, BankStatementJob, load_dag
+from oks.orchestration.local_run import DEMO_WS, BankStatementJob, load_dag
 from oks.store.schema import payment_corrections, payment_obligations
 from tests.dags.test_oks_correction import corrected_month
 from tests.orchestration.conftest import connection_json
+from tests.secured_airflow import secured_airflow, token
 
 REPO = Path(__file__).resolve().parents[2]
-PASSWORDS = {"admin": "admin-pw-1", "ops": "ops-pw-2", "viewer": "viewer-pw-3"}
+USERS = {"admin": ("admin", "admin-pw-1"), "ops": ("user", "ops-pw-2"), "viewer": ("viewer", "viewer-pw-3")}
+PASSWORDS = {name: password for name, (_, password) in USERS.items()}
 
 
 @pytest.fixture(scope="module")
 def secured(airflow_home, tmp_path_factory):
-    home = tmp_path_factory.mktemp("oks-home")
-    passwords = home / "passwords.json"
-    passwords.write_text(json.dumps(PASSWORDS), encoding="utf-8")
-    env = {
-        "OKS_HOME": str(home),
-        "OKS_TASK_RETRIES": "0",
-        "OKS_DES_POLL_SECONDS": "0.2",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,ops:user,viewer:viewer",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-        "AIRFLOW__API_AUTH__JWT_SECRET": "oks-approval-tests-" + "2" * 46,
-        "AIRFLOW_CONN_OKS_WS_DEFAULT": json.dumps(DEMO_WS),
-        "OKS_APPROVERS": "ops",
-    }
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in env.items():
-            mp.setenv(name, value)
-        with ApiServer() as server:
-            mp.setenv("OKS_AIRFLOW_API_URL", server.url)
-            yield server.url
+    with secured_airflow(tmp_path_factory.mktemp("oks-home"), USERS, OKS_TASK_RETRIES="0", OKS_DES_POLL_SECONDS="0.2",
+                         AIRFLOW_CONN_OKS_WS_DEFAULT=json.dumps(DEMO_WS), OKS_APPROVERS="ops") as url:  # fmt: skip
+        yield url
 
 
 def bearer(url: str, user: str) -> dict:
-    answer = requests.post(f"{url}/auth/token", json={"username": user, "password": PASSWORDS[user]}, timeout=10)
-    answer.raise_for_status()
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+    return {"Authorization": f"Bearer {token(url, user, PASSWORDS[user])}"}
 
 
 class Respondents:

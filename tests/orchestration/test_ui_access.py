@@ -4,52 +4,34 @@ and a user Airflow does not let read ``oks_monthly``'s runs (403); a viewer read
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import requests
 
-from oks.orchestration.local_run import ApiServer
 from oks.store import open_store
 from oks.store.snapshot import start_run
+from tests.secured_airflow import secured_airflow
+from tests.secured_airflow import token as _token
 
-PASSWORDS = {"admin": "admin-pw-1", "ops": "ops-pw-2", "viewer": "viewer-pw-3", "outsider": "outsider-pw-4"}
+USERS = {"admin": ("admin", "admin-pw-1"), "ops": ("user", "ops-pw-2"), "viewer": ("viewer", "viewer-pw-3"),
+         "outsider": ("", "outsider-pw-4")}  # "outsider" has no role: logged in, allowed nothing
 
 
 @pytest.fixture(scope="module")
 def secured(airflow_home, tmp_path_factory):
     home = tmp_path_factory.mktemp("oks-home")
-    passwords = home / "passwords.json"
-    passwords.write_text(json.dumps(PASSWORDS), encoding="utf-8")
-    env = {
-        "OKS_HOME": str(home),
-        "OKS_STORE_URL": f"sqlite:///{home / 'store.sqlite'}",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
-        # "outsider" has no role: logged in, allowed nothing.
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin,ops:user,viewer:viewer,outsider:",
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-        "AIRFLOW__API_AUTH__JWT_SECRET": "oks-access-tests-" + "1" * 48,
-    }
-    with pytest.MonkeyPatch.context() as mp:
-        for name, value in env.items():
-            mp.setenv(name, value)
+    with secured_airflow(home, USERS, OKS_STORE_URL=f"sqlite:///{home / 'store.sqlite'}") as url:
         engine = open_store()
         with engine.begin() as conn:
             run_id = start_run(conn, run_key="2026-11:all", period="2026-11")
-        report = home / "reports" / f"run-{run_id}" / "report.html"
-        report.parent.mkdir(parents=True)
-        report.write_text("<h1>OKS monthly run</h1>", encoding="utf-8")
-        docs = home / "data_docs" / f"run-{run_id}" / "index.html"
-        docs.parent.mkdir(parents=True)
-        docs.write_text("<h1>Data Docs</h1>", encoding="utf-8")
-        with ApiServer() as server:
-            yield server.url, run_id
+        for folder, name, text in (("reports", "report.html", "<h1>OKS monthly run</h1>"), ("data_docs", "index.html", "<h1>Data Docs</h1>")):
+            path = home / folder / f"run-{run_id}" / name
+            path.parent.mkdir(parents=True)
+            path.write_text(text, encoding="utf-8")
+        yield url, run_id
 
 
 def token(url: str, user: str) -> str:
-    answer = requests.post(f"{url}/auth/token", json={"username": user, "password": PASSWORDS[user]}, timeout=10)
-    assert answer.status_code in (200, 201), answer.text
-    return answer.json()["access_token"]
+    return _token(url, user, USERS[user][1])
 
 
 def routes(run_id: int) -> list[str]:
