@@ -46,3 +46,16 @@ def test_approvals_are_assigned_to_the_approvers_named(monkeypatch):
         assert [u["id"] for u in op.assigned_users] == ["ops", "bank-job"]
     monkeypatch.delenv("OKS_APPROVERS")
     assert not ConfirmBankTransferOperator(task_id="c", obligation_id=1, subject="s").assigned_users
+
+
+def test_no_local_airflow_is_configured_all_admins_or_with_a_secret_from_code(tmp_path, monkeypatch):
+    import os
+
+    from oks.orchestration.local_run import configure_local_airflow
+
+    dropped = ("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW_HOME")
+    # A copy of the environment: what configure_local_airflow sets must not outlive this test.
+    monkeypatch.setattr(os, "environ", {k: v for k, v in os.environ.items() if k not in dropped})
+    configure_local_airflow(tmp_path / "airflow", tmp_path / "dags")
+    assert "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS" not in os.environ
+    assert "AIRFLOW__API_AUTH__JWT_SECRET" not in os.environ  # it comes from local_logins, per home

@@ -47,9 +47,7 @@ def configure_local_airflow(airflow_home: Path, dags_folder: Path) -> None:
     os.environ.setdefault("AIRFLOW_HOME", str(airflow_home))
     os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(dags_folder))
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-    # Local only: every API caller is an admin, so the bank-statement job needs no password here.
-    os.environ.setdefault("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", "True")
-    os.environ.setdefault("AIRFLOW__API_AUTH__JWT_SECRET", "oks-local-" + "0" * 56)
+    # Logins and the token secret come from oks.orchestration.ui_login (per home, never from code).
     # One attempt, short delays: a local run shows a failure at once instead of retrying for minutes.
     os.environ.setdefault("OKS_TASK_RETRIES", "0")
     os.environ.setdefault("OKS_RETRY_DELAY_SECONDS", "5")
@@ -407,6 +405,12 @@ def _run_demo(*, period: str | None, employees: int, employers: int, seed: int, 
         os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
 
     configure_local_airflow(Path(os.environ.get("AIRFLOW_HOME") or repo / ".airflow"), repo / "dags")
+    from oks.orchestration.ui_login import APPROVERS, local_logins
+
+    # The run's own api-server (on loopback, for the bank-statement job) has logins like `make ui`:
+    # nothing it serves answers an anonymous caller, even for the minute it runs.
+    logins = local_logins(Path(os.environ["AIRFLOW_HOME"]))
+    os.environ.update(logins.environment())
     chosen = "as asked" if period else "this month; --period YYYY-MM for another"
     period = period or default_period()
     print(f"period {period} ({chosen})")
@@ -436,7 +440,8 @@ def _run_demo(*, period: str | None, employees: int, employers: int, seed: int, 
         print("running oks_monthly with dag.test() …", flush=True)
         engine = store_engine()  # here, before any task runs: the bank-statement thread looks nothing up
         _release_an_earlier_local_run(engine, period)
-        with BankStatementJob(AirflowApi(api_server.url), engine=engine):
+        bank_job = AirflowApi(api_server.url, username=APPROVERS, password=logins.passwords[APPROVERS])
+        with BankStatementJob(bank_job, engine=engine):
             dag_run = run_monthly(repo / "dags", {"period": period, "payroll_source": str(manifest.payroll.parent),
                                                   "des_batch_size": 2})  # fmt: skip
     result = summarize(period, dag_run, engine=engine)
