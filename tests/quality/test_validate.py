@@ -367,3 +367,22 @@ def test_master_data_is_never_trusted_blindly(store, stage, tmp_path):
     with store.connect() as conn:
         names = dict(conn.execute(sa.text("SELECT vkn, name FROM employers")).all())
     assert names[person(1)["employer_vkn"]] == "Örnek Tekstil A.Ş."  # one row did not rename it
+
+
+def test_data_docs_render_without_internet_every_asset_a_local_copy(store, stage, tmp_path):
+    import os
+    import re
+
+    run_id = stage([person(1, tckn=_bad_tckn(1)), person(2)])
+    validate_personnel(store, run_id, data_docs_dir=tmp_path / "docs", invalid_share_threshold=1.0)
+    pages = sorted((tmp_path / "docs").rglob("*.html"))
+    assert len(pages) >= 3  # the index, the suites, the validation results
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        external = re.findall(r'(?:src="|<link[^>]*href=")(https?://[^"]+)"', text)
+        assert external == [], (page.name, external)  # nothing loaded from a CDN
+        for asset in re.findall(r'(?:src="|<link[^>]*href=")([^"#?]+\.(?:css|js|png))"', text):
+            assert (page.parent / asset).is_file(), (page.name, asset)  # and every copy is there
+        assert os.path.relpath(tmp_path / "docs" / "static", page.parent).replace(os.sep, "/") + "/oks-assets/bootstrap/bootstrap.min.css" in text
+    fonts = tmp_path / "docs" / "static" / "oks-assets" / "fontawesome" / "webfonts"
+    assert sorted(p.suffix for p in fonts.iterdir()) and all(p.suffix == ".woff2" for p in fonts.iterdir())
