@@ -315,17 +315,11 @@ def approval_window(until_due: timedelta) -> timedelta:
 
 def confirmation_requests(which) -> list[dict]:
     """The ``confirm_bank_transfer`` requests of the unpaid obligations ``which`` selects."""
-    from oks.pipeline.obligations import reference_text
+    from oks.pipeline.obligations import owed_query, reference_text
     from oks.rules.calendar import Deadline
-    from oks.store.schema import contracts, payment_obligations
 
     with store_engine().connect() as conn:
-        rows = conn.execute(
-            sa.select(payment_obligations, contracts.c.contract_no, contracts.c.insurer)
-            .join(contracts, contracts.c.id == payment_obligations.c.contract_id)
-            .where(which, payment_obligations.c.state != "paid")
-            .order_by(payment_obligations.c.due_on, contracts.c.contract_no)
-        ).all()
+        rows = conn.execute(owed_query(which)).all()
     now = datetime.now(timezone.utc)
     requests = []
     for row in rows:

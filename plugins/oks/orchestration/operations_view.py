@@ -74,22 +74,13 @@ def obligations_page(engine, *, show: str = "open", employer: str | None = None,
                      now: datetime | None = None) -> str:  # fmt: skip
     """What must be paid to which insurer account by when, live: overdue first; paid ones with who
     confirmed them, when, and the bank's reference."""
+    from oks.pipeline.obligations import owed_query
     from oks.rules.calendar import Deadline
-    from oks.store.schema import contracts, employers, payment_obligations
+    from oks.store.schema import contracts, employers
 
     now = now or datetime.now(timezone.utc)
-    query = (
-        sa.select(payment_obligations, contracts.c.contract_no, contracts.c.insurer, employers.c.vkn, employers.c.name.label("employer"))
-        .join(contracts, contracts.c.id == payment_obligations.c.contract_id)
-        .join(employers, employers.c.id == contracts.c.employer_id)
-        .order_by(payment_obligations.c.due_on, contracts.c.contract_no, payment_obligations.c.id)
-    )  # fmt: skip
-    if show != "all":
-        query = query.where(payment_obligations.c.state != "paid")
-    if employer:
-        query = query.where(employers.c.vkn == employer)
-    if contract:
-        query = query.where(contracts.c.contract_no == contract)
+    narrowed = [*([employers.c.vkn == employer] if employer else []), *([contracts.c.contract_no == contract] if contract else [])]
+    query = owed_query(*narrowed, include_paid=show == "all")
     with engine.connect() as conn:
         found = conn.execute(query).all()
     rows, open_total, overdue = [], 0, 0
@@ -103,7 +94,7 @@ def obligations_page(engine, *, show: str = "open", employer: str | None = None,
         paid = f"{_when(o.paid_at)} by {_e(o.confirmed_by)}" + (f" · ref {_e(o.bank_reference)}" if o.bank_reference else "") if o.state == "paid" else "—"
         rows.append(
             f"<tr><td>#{o.id}</td><td>{_e(o.period)} {_e(o.payment_kind)}</td>"
-            f"<td><a href='obligations?employer={_e(o.vkn)}'>{_e(o.employer)}</a></td>"
+            f"<td><a href='obligations?employer={_e(o.employer_vkn)}'>{_e(o.employer_name)}</a></td>"
             f"<td><a href='obligations?contract={_e(o.contract_no)}'>{_e(o.contract_no)}</a></td><td>{_e(o.insurer)}</td>"
             f"<td><code>{_e(o.collection_iban)}</code></td><td>{_e(o.reference)}</td><td class='amount'>{o.amount:,.2f}</td>"
             f"<td>{o.due_on:%d.%m.%Y}{' ' + o.cutoff.strftime('%H:%M') if o.cutoff else ''}</td>"

@@ -20,7 +20,8 @@ from sqlalchemy.exc import IntegrityError
 
 from oks.rules.alert_schedule import AlertPolicy, alerts_due
 from oks.rules.calendar import Deadline, in_istanbul, istanbul_text
-from oks.store.schema import alerts, contracts, employers, payment_obligations
+from oks.pipeline.obligations import owed_query
+from oks.store.schema import alerts, payment_obligations
 
 __all__ = ["OutgoingAlert", "AlertDeliveryError", "watch_deadlines", "deliver", "announce_payment_instructions", "announce_correction"]
 
@@ -59,18 +60,7 @@ def watch_deadlines(
     """
     if not senders:
         raise ValueError("no alert channel configured: on-call would never hear about a missed deadline")
-    query = (
-        sa.select(
-            payment_obligations,
-            contracts.c.contract_no,
-            contracts.c.insurer,
-            employers.c.name.label("employer_name"),
-        )
-        .join(contracts, contracts.c.id == payment_obligations.c.contract_id)
-        .join(employers, employers.c.id == contracts.c.employer_id)
-        .where(payment_obligations.c.state != "paid")
-        .order_by(payment_obligations.c.due_on, payment_obligations.c.id)
-    )
+    query = owed_query()
     sent = skipped = 0
     failures: list[str] = []
     with engine.connect() as conn:
@@ -141,11 +131,7 @@ def announce_payment_instructions(engine: Engine, instructions, senders: Mapping
 def announce_correction(engine: Engine, obligation_id: int, senders: Mapping[str, Sender]) -> dict[str, int]:
     """Tell operations what to transfer for an approved correction, once per obligation."""
     with engine.connect() as conn:
-        row = conn.execute(
-            sa.select(payment_obligations, contracts.c.contract_no, contracts.c.insurer)
-            .join(contracts, contracts.c.id == payment_obligations.c.contract_id)
-            .where(payment_obligations.c.id == obligation_id)
-        ).one()  # fmt: skip
+        row = conn.execute(owed_query(payment_obligations.c.id == obligation_id, include_paid=True)).one()
     by = f"{row.due_on:%d.%m.%Y}" + (f" before {row.cutoff:%H:%M}" if row.cutoff else "")
     text = (f"Pay {row.amount:,.2f} TL to {row.insurer} account {row.collection_iban}, reference \"{row.reference}\", "
             f"by {by} (correction of {row.period}, deducted {row.wage_paid_on:%d.%m.%Y}).")  # fmt: skip

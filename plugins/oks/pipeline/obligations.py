@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from oks.rules.calendar import payment_deadline
-from oks.store.schema import Money, contracts, payment_corrections, payment_obligations
+from oks.store.schema import Money, contracts, employers, payment_corrections, payment_obligations
 
-__all__ = ["ObligationConflict", "PaymentInstruction", "record_payment_obligations", "confirm_payment", "reference_text"]
+__all__ = ["ObligationConflict", "PaymentInstruction", "record_payment_obligations", "confirm_payment", "reference_text", "owed_query"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,22 @@ class PaymentInstruction:
             f"Pay {self.amount:,.2f} TL to {self.insurer} account {self.collection_iban}, "
             f"reference \"{self.reference}\", by {by} (wages paid {self.wage_paid_on:%d.%m.%Y})."
         )
+
+
+def owed_query(*where: sa.ColumnElement[bool], include_paid: bool = False) -> sa.Select:
+    """Obligations with their contract, insurer and employer, soonest due first — what every view of
+    what is owed reads (``oks obligations``, the deadline watch, the approvals, the operations view);
+    unpaid ones only unless ``include_paid``; ``where`` narrows it (a run, a correction, an employer)."""
+    query = (
+        sa.select(payment_obligations, contracts.c.contract_no, contracts.c.insurer,
+                  employers.c.vkn.label("employer_vkn"), employers.c.name.label("employer_name"))
+        .join(contracts, contracts.c.id == payment_obligations.c.contract_id)
+        .join(employers, employers.c.id == contracts.c.employer_id)
+        .order_by(payment_obligations.c.due_on, contracts.c.contract_no, payment_obligations.c.id)
+    )  # fmt: skip
+    if not include_paid:
+        query = query.where(payment_obligations.c.state != "paid")
+    return query.where(*where) if where else query
 
 
 def reference_text(contract_no: str, period: str, payment_kind: str) -> str:

@@ -15,20 +15,12 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_obligations(args: argparse.Namespace) -> int:
-    import sqlalchemy as sa
-
+    from oks.pipeline.obligations import owed_query
     from oks.store import open_store
-    from oks.store.schema import contracts, payment_obligations
 
     engine = open_store(args.store)
-    query = (
-        sa.select(payment_obligations, contracts.c.contract_no, contracts.c.insurer)
-        .join(contracts, contracts.c.id == payment_obligations.c.contract_id)
-        .order_by(payment_obligations.c.due_on, contracts.c.contract_no)
-    )
-    if not args.all:
-        query = query.where(payment_obligations.c.state != "paid")
-    rows = engine.connect().execute(query).all()
+    with engine.connect() as conn:
+        rows = conn.execute(owed_query(include_paid=args.all)).all()
     if args.json:
         print(json.dumps([
             {"id": r.id, "contract_no": r.contract_no, "insurer": r.insurer, "period": r.period, "kind": r.payment_kind,
