@@ -107,10 +107,13 @@ def confirm_in_airflow(obligation_ids: Iterable[int], api: AirflowApi | None = N
     in the store); returns the ids answered."""
     api = api or AirflowApi.from_env()
     wanted = set(obligation_ids)
+    # The amount is one obligation's: a confirmation of a contract's whole month leaves it out of
+    # each request rather than write the total into every one.
+    shown = "" if amount is None or len(wanted) != 1 else str(amount)
     answered = []
     for pending in api.pending_confirmations():
         if pending.obligation_id in wanted:
-            form = {"amount": "" if amount is None else str(amount), "bank_reference": bank_reference or ""}
+            form = {"amount": shown, "bank_reference": bank_reference or ""}
             api.answer(pending, "Approve", form)
             answered.append(pending.obligation_id)
     return answered

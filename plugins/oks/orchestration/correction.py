@@ -7,16 +7,24 @@ from datetime import date
 
 from oks.orchestration.resources import des_gateway, store_engine
 
-__all__ = ["describe", "approve", "refuse", "confirmation_requests_of"]
+__all__ = ["describe", "state_of", "approve", "refuse", "confirmation_requests_of"]
 
 
 def _find(correction_id: int) -> dict:
     from oks.pipeline.corrections import CorrectionError, open_corrections
 
-    for found in open_corrections(store_engine(), include_closed=True):
-        if found["id"] == correction_id:
-            return found
-    raise CorrectionError(f"no correction #{correction_id}: see `oks corrections --all`")
+    found = open_corrections(store_engine(), correction_id=correction_id)
+    if not found:
+        raise CorrectionError(f"no correction #{correction_id}: see `oks corrections --all`")
+    return found[0]
+
+
+def state_of(correction_id: int) -> str | None:
+    """proposed | approved | sent | refused — or None for no such correction."""
+    from oks.pipeline.corrections import open_corrections
+
+    found = open_corrections(store_engine(), correction_id=correction_id)
+    return found[0]["state"] if found else None
 
 
 def describe(correction_id: int) -> dict:

@@ -21,8 +21,10 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
+from airflow.sdk.exceptions import AirflowFailException
 
-__all__ = ["ConfirmBankTransferOperator", "DecideCorrectionOperator", "TransferNotConfirmed"]
+__all__ = ["ConfirmBankTransferOperator", "DecideCorrectionOperator", "TransferNotConfirmed", "TransferReportedNotMade",
+           "NoTransferConfirmation"]
 
 
 def _is_paid(obligation_id: int) -> bool:
@@ -48,7 +50,15 @@ def approvers() -> list[dict] | None:
 
 
 class TransferNotConfirmed(RuntimeError):
-    """An approval whose amount is missing or differs from what is owed: nothing is confirmed."""
+    """An approval whose amount is missing or differs from what is owed: nothing is confirmed (retried)."""
+
+
+class TransferReportedNotMade(AirflowFailException):
+    """Operations answered that the transfer was NOT made: fails at once (no retry), pages on-call."""
+
+
+class NoTransferConfirmation(AirflowFailException):
+    """Nobody confirmed the transfer by the deadline and its grace period: fails at once, pages on-call."""
 
 
 class ConfirmBankTransferOperator(ApprovalOperator):
@@ -74,7 +84,6 @@ class ConfirmBankTransferOperator(ApprovalOperator):
 
     def execute_complete(self, context, event: dict[str, Any]) -> Any:
         from airflow.providers.standard.exceptions import HITLRejectException, HITLTimeoutError
-        from airflow.sdk.exceptions import AirflowFailException
 
         if "error" in event and event.get("error_type") == "timeout" and _is_paid(self.obligation_id):
             self.log.info("No answer here, but obligation #%s was confirmed paid meanwhile.", self.obligation_id)
@@ -82,9 +91,9 @@ class ConfirmBankTransferOperator(ApprovalOperator):
         try:
             result = super().execute_complete(context, event)
         except HITLRejectException:
-            raise AirflowFailException(f"obligation #{self.obligation_id}: the transfer was reported NOT made — pay now") from None
+            raise TransferReportedNotMade(f"obligation #{self.obligation_id}: the transfer was reported NOT made — pay now") from None
         except HITLTimeoutError:
-            raise AirflowFailException(
+            raise NoTransferConfirmation(
                 f"obligation #{self.obligation_id}: no confirmation by the statutory deadline (nor in the grace period "
                 "after it) — check with the bank, pay now if it did not go"
             ) from None
@@ -120,18 +129,6 @@ def _responder(result: dict) -> str:
     return f"airflow:{who or 'unknown'}"
 
 
-def _correction_state(correction_id: int) -> str | None:
-    import sqlalchemy as sa
-
-    from oks.orchestration.resources import store_engine
-    from oks.store.schema import payment_corrections
-
-    with store_engine().connect() as conn:
-        return conn.execute(
-            sa.select(payment_corrections.c.state).where(payment_corrections.c.id == correction_id)
-        ).scalar_one_or_none()
-
-
 class DecideCorrectionOperator(ApprovalOperator):
     """Ask operations to approve or reject a proposed correction; Approve sends it (once), Reject
     records the refusal with its reason. Either answer is a decision, so neither fails the task.
@@ -156,13 +153,15 @@ class DecideCorrectionOperator(ApprovalOperator):
         self.correction_id = correction_id
 
     def execute(self, context):
-        state = _correction_state(int(self.correction_id))
+        from oks.orchestration import correction
+
+        state = correction.state_of(int(self.correction_id))
         if state in ("sent", "refused"):
             self.log.info("Correction #%s is %s already: nothing to ask.", self.correction_id, state)
             return {"chosen_options": [self.APPROVE if state == "sent" else self.REJECT], "already_decided": True}
         if state == "approved":
-            from oks.orchestration import correction
-
+            # Approved, its sending interrupted: approving again sends it under the same key; the
+            # approver recorded stays the one who answered (``by`` only counts for a proposed one).
             self.log.info("Correction #%s was approved; its sending was interrupted: sending it now.", self.correction_id)
             return {"chosen_options": [self.APPROVE], "sent": _sent(correction.approve(int(self.correction_id), by="retry"))}
         return super().execute(context)

@@ -4,7 +4,7 @@ A PostgreSQL outage during validation is not "fix payroll", and DES being down d
 ``submit_payment`` is not the duplicate-payment runbook. The task's own "If it fails" text is kept
 for errors of no known kind. Matching walks the exception's chain (``raise … from``), so a driver
 error wrapped by a library still counts as what it is; only classes are matched, never messages
-that might echo data, except Airflow's own approval outcomes, which carry none.
+(they might echo data, and a reworded message must not change the advice).
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
 
 def _by_class(error: BaseException) -> Advice | None:
     from oks.des.errors import DesAuthError, DesUnavailable, LedgerConflict, PaymentConflict
-    from oks.orchestration.operators import TransferNotConfirmed
+    from oks.orchestration.operators import NoTransferConfirmation, TransferNotConfirmed, TransferReportedNotMade
     from oks.pipeline.obligations import ObligationConflict
     from oks.pipeline.reconcile import InvariantBroken
     from oks.quality.errors import InvalidShareExceeded, SnapshotStructureError
@@ -118,6 +118,7 @@ def _by_class(error: BaseException) -> Advice | None:
         (DesAuthError, _DES_AUTH), (DesUnavailable, _DES_DOWN), (PaymentConflict, _DES_CONFLICT), (LedgerConflict, _KEYS),
         (InvalidShareExceeded, _THRESHOLD), (SnapshotStructureError, _STRUCTURE), (RunBusy, _BUSY), (BulkLoadError, _LOAD),
         (InvariantBroken, _INVARIANT), (ObligationConflict, _OBLIGATION), (TransferNotConfirmed, _NOT_CONFIRMED),
+        (TransferReportedNotMade, _REJECTED), (NoTransferConfirmation, _UNANSWERED),
     )  # fmt: skip
     for kind, advice in table:
         if isinstance(error, kind):
@@ -151,12 +152,6 @@ def advice_for(error: BaseException | None) -> Advice | None:
         name = type(link).__name__
         if name in ("AirflowSensorTimeout", "TaskDeferralTimeout"):
             return _SENSOR
-        if name == "AirflowFailException":  # our approval outcomes (operators.py); Airflow's text, no data
-            text = str(link)
-            if "reported NOT made" in text:
-                return _REJECTED
-            if "no confirmation by the statutory deadline" in text:
-                return _UNANSWERED
         if name in ("ConnectionError", "Timeout", "ConnectTimeout", "ReadTimeout") and type(link).__module__.startswith("requests"):
             return _DES_DOWN
     return None

@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 from oks.payroll.columns import Column
+from oks.rules.identity import InvalidIdentifier, normalize_mobile
 
 __all__ = ["CellError", "parse_cell", "parse_money", "parse_date", "parse_period", "parse_rate", "parse_bool"]
 
@@ -236,6 +237,13 @@ def parse_text(column: Column, value: object) -> str:
     text = _SPACES.sub(" ", str(value)).strip()
     if column.name in _IDENTIFIER_FIELDS:
         text = re.sub(r"[\s\-]", "", text).upper()
+    elif column.name == "mobile":
+        # A mobile is kept as E.164 (+905321234567), the form the store and DES hold, whatever spelling
+        # payroll used; anything else stays as written, for validation to judge and name.
+        try:
+            text = normalize_mobile(text)
+        except InvalidIdentifier:
+            pass
     return text
 
 

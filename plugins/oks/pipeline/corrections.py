@@ -191,9 +191,13 @@ _LIST = (
 )
 
 
-def open_corrections(engine: Engine, *, include_closed: bool = False) -> list[dict]:
-    """Corrections with their people (TCKN masked): what operations review before approving."""
-    query = _LIST if include_closed else _LIST.where(payment_corrections.c.state.in_(("proposed", "approved")))
+def open_corrections(engine: Engine, *, include_closed: bool = False, correction_id: int | None = None) -> list[dict]:
+    """Corrections with their people (TCKN masked): what operations review before approving; one
+    correction, whatever its state, with ``correction_id``."""
+    if correction_id is not None:
+        query = _LIST.where(payment_corrections.c.id == correction_id)
+    else:
+        query = _LIST if include_closed else _LIST.where(payment_corrections.c.state.in_(("proposed", "approved")))
     with engine.connect() as conn:
         rows = conn.execute(query).all()
         items = defaultdict(list)

@@ -91,15 +91,6 @@ def type_row(raw: dict[str, object]) -> tuple[dict[str, object], list[tuple[str,
         typed[column.name] = _DEFAULTS.get(column.name) if value is None and column.name in _DEFAULTS else value
     if isinstance(typed.get("payment_kind"), str):
         typed["payment_kind"] = typed["payment_kind"].lower()
-    if isinstance(typed.get("mobile"), str):
-        # Stored as E.164 (+905321234567) when it is a mobile: the form the store keeps and DES is sent,
-        # whatever spelling payroll used. Anything else stays as written, for validation to judge.
-        from oks.rules.identity import InvalidIdentifier, normalize_mobile
-
-        try:
-            typed["mobile"] = normalize_mobile(typed["mobile"])
-        except InvalidIdentifier:
-            pass
     vkn = typed.get("employer_vkn")
     if isinstance(vkn, str) and not _valid_vkn(vkn):
         # A VKN with a wrong check digit would become a new employer with the other one's staff.

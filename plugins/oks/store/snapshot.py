@@ -236,7 +236,6 @@ def _copy(conn: Connection, table: sa.Table, columns: Sequence[str], rows: list[
 def _bulk(conn: Connection, table: sa.Table, columns: Sequence[str], rows: list[dict]) -> None:
     if not rows:
         return
-    rows = list(rows)
     if conn.dialect.name == "postgresql":
         _copy(conn, table, columns, rows)
         return
