@@ -5,7 +5,6 @@ real name is what the store records. A correction decided through the real api-s
 from __future__ import annotations
 
 import json
-import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from oks.orchestration.airflow_api import AirflowApi
 from oks.orchestration.local_run import DEMO_WS, BankStatementJob, load_dag
 from oks.store.schema import payment_corrections, payment_obligations
 from tests.dags.test_oks_correction import corrected_month
+from tests.hitl_responder import Responder
 from tests.orchestration.conftest import connection_json
 from tests.secured_airflow import secured_airflow, token
 
@@ -36,34 +36,18 @@ def bearer(url: str, user: str) -> dict:
     return {"Authorization": f"Bearer {token(url, user, PASSWORDS[user])}"}
 
 
-class Respondents:
-    """Viewer, admin, then operations answer each waiting decide_correction request, in that order."""
+def viewer_admin_then_operations(url: str, statuses: list):
+    """Viewer, admin, then operations answer each waiting request, in that order; statuses kept."""
 
-    def __init__(self, url: str) -> None:
-        self.url, self.statuses = url, []
-        self.admin = AirflowApi(url, username="admin", password=PASSWORDS["admin"])
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
+    def respond(detail: dict) -> None:
+        ti = detail["task_instance"]
+        path = (f"{url}/api/v2/dags/{ti['dag_id']}/dagRuns/{ti['dag_run_id']}/taskInstances/"
+                f"{ti['task_id']}/{ti['map_index']}/hitlDetails")  # fmt: skip
+        form = {"chosen_options": ["Approve"], "params_input": {"wage_paid_on": "2026-11-27", "reason": ""}}
+        for user in ("viewer", "admin", "ops"):
+            statuses.append((user, requests.patch(path, json=form, headers=bearer(url, user), timeout=10).status_code))
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            for detail in self.admin.pending_requests("decide_correction"):
-                ti = detail["task_instance"]
-                path = (f"{self.url}/api/v2/dags/{ti['dag_id']}/dagRuns/{ti['dag_run_id']}/taskInstances/"
-                        f"{ti['task_id']}/{ti['map_index']}/hitlDetails")  # fmt: skip
-                form = {"chosen_options": ["Approve"], "params_input": {"wage_paid_on": "2026-11-27", "reason": ""}}
-                for user in ("viewer", "admin", "ops"):
-                    answer = requests.patch(path, json=form, headers=bearer(self.url, user), timeout=10)
-                    self.statuses.append((user, answer.status_code))
-            self._stop.wait(0.3)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(timeout=10)
+    return respond
 
 
 def test_only_the_assigned_approver_may_answer_and_is_recorded_by_name(secured, sim, tmp_path, monkeypatch):
@@ -72,10 +56,13 @@ def test_only_the_assigned_approver_may_answer_and_is_recorded_by_name(secured, 
     engine, proposal = corrected_month(sim, tmp_path, monkeypatch, {3: Decimal("61000.00")})
     dag = load_dag(REPO / "dags", "oks_correction")
     bank_job = AirflowApi(secured, username="ops", password=PASSWORDS["ops"])
-    with Respondents(secured) as respondents, BankStatementJob(bank_job, engine=engine, interval=0.3):
+    statuses: list = []
+    admin = AirflowApi(secured, username="admin", password=PASSWORDS["admin"])
+    with Responder(admin, "decide_correction", viewer_admin_then_operations(secured, statuses)), \
+            BankStatementJob(bank_job, engine=engine, interval=0.3):
         dag_run = dag.test(run_conf={"correction_id": proposal["id"]})
     assert str(getattr(dag_run.state, "value", dag_run.state)).endswith("success")
-    assert respondents.statuses[:3] == [("viewer", 403), ("admin", 403), ("ops", 200)]
+    assert statuses[:3] == [("viewer", 403), ("admin", 403), ("ops", 200)]
     with engine.connect() as conn:
         decided = conn.execute(sa.select(payment_corrections.c.state, payment_corrections.c.decided_by)
                                .where(payment_corrections.c.id == proposal["id"])).one()  # fmt: skip

@@ -4,7 +4,6 @@ its own obligation, whose bank transfer is then confirmed like any other; a reje
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +12,7 @@ import sqlalchemy as sa
 
 from oks.des.client import DesClient
 from oks.des.ledger import Ledger
-from oks.orchestration.airflow_api import AirflowApi, PendingConfirmation
+from oks.orchestration.airflow_api import AirflowApi
 from oks.orchestration.local_run import BankStatementJob, load_dag
 from oks.orchestration.resources import store_engine
 from oks.pipeline.corrections import open_corrections
@@ -22,44 +21,27 @@ from oks.store.schema import payment_corrections, payment_obligations
 from tests.des.conftest import fast_settings
 from tests.payroll_files import CONTRACT, person
 from tests.pipeline.test_corrections import des_payments, month, october
+from tests.hitl_responder import Responder, request_of
 from tests.pipeline.test_des_steps import register_file
 
 REPO = Path(__file__).resolve().parents[2]
 D = Decimal
 
 
-class Approver:
-    """Operations answering ``decide_correction`` in the UI (the UI sends the same PATCH)."""
-
-    def __init__(self, api: AirflowApi, option: str, **form) -> None:
-        self.api, self.option, self.form = api, option, {"wage_paid_on": None, "reason": "", **form}
-        self.subjects: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            for detail in self.api.pending_requests("decide_correction"):
-                ti = detail["task_instance"]
-                self.subjects.append(detail["subject"] + "\n" + (detail.get("body") or ""))
-                self.api.answer(PendingConfirmation(0, ti["dag_id"], ti["dag_run_id"], ti["task_id"], ti["map_index"]),
-                                self.option, self.form)  # fmt: skip
-            self._stop.wait(0.3)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-
 def decide(local_airflow, correction_id: int, option: str, **form):
+    """Trigger oks_correction and answer its request with ``option`` and ``form``; returns the run's
+    state and what the approver was shown."""
+    api, shown = AirflowApi(local_airflow), []
+    form = {"wage_paid_on": None, "reason": "", **form}
+
+    def operations_answer(detail: dict) -> None:
+        shown.append(detail["subject"] + "\n" + (detail.get("body") or ""))
+        api.answer(request_of(detail), option, form)
+
     dag = load_dag(REPO / "dags", "oks_correction")
-    with Approver(AirflowApi(local_airflow), option, **form) as approver, BankStatementJob(AirflowApi(local_airflow), interval=0.3):
+    with Responder(api, "decide_correction", operations_answer), BankStatementJob(AirflowApi(local_airflow), interval=0.3):
         dag_run = dag.test(run_conf={"correction_id": correction_id})
-    return str(getattr(dag_run.state, "value", dag_run.state)), approver.subjects
+    return str(getattr(dag_run.state, "value", dag_run.state)), shown
 
 
 def corrected_month(des, tmp_path, monkeypatch, changes):

@@ -221,28 +221,19 @@ def test_a_second_run_of_a_period_being_run_is_refused_and_leaves_the_first_alon
 
 
 def test_a_rejected_transfer_leaves_the_obligation_due_and_paging_and_the_run_failed_in_both(des, local_airflow, tmp_path):
-    import threading
-
     from oks.store.schema import runs
+    from tests.hitl_responder import Responder, request_of
 
     manifest = payroll(tmp_path, "2026-03", employers=1, employees=12, seed=8, defect_share=0, identity_mismatch_share=0)
     des.load_register(manifest.identity_register)
-    api, stop, rejected = AirflowApi(local_airflow), threading.Event(), []
+    api, rejected = AirflowApi(local_airflow), []
 
-    def operations_say_not_made():
-        while not stop.is_set():
-            for pending in api.pending_confirmations():
-                api.answer(pending, "Reject", {"amount": "", "bank_reference": ""})
-                rejected.append(pending.obligation_id)
-            stop.wait(0.3)
+    def operations_say_not_made(detail: dict) -> None:
+        api.answer(request_of(detail), "Reject", {"amount": "", "bank_reference": ""})
+        rejected.append(detail["subject"])
 
-    answering = threading.Thread(target=operations_say_not_made, daemon=True)
-    answering.start()
-    try:
+    with Responder(api, "confirm_bank_transfer", operations_say_not_made):
         dag_run = run_monthly(REPO / "dags", {"period": "2026-03", "payroll_source": str(manifest.payroll.parent)})
-    finally:
-        stop.set()
-        answering.join(10)
     assert dag_run.state == "failed" and rejected
     assert {t.split("[")[0] for t in dag_run.failed()} == {"confirm_bank_transfer"}
     result = summarize("2026-03", "checked")
