@@ -68,7 +68,8 @@ POLL_SECONDS = float(os.environ.get("OKS_DES_POLL_SECONDS", "300"))
     params={
         # Optional params are nullable, so the trigger form leaves them empty instead of demanding a value.
         # A choice of real months (2017-01 to a year ahead), so the form cannot ask for 2026-13.
-        "period": Param(None, type=["null", "string"], enum=[None, *PERIODS], values_display=PERIODS, title="Pay period",
+        "period": Param(None, type=["null", "string"], enum=[None, *PERIODS],
+                        values_display={"null": "— the run's own month (Istanbul) —", **PERIODS}, title="Pay period",
                         description="The month to run. Empty: the month of the run's date in Istanbul."),
         "employers": Param(None, type=["null", "array"], items={"type": "string", "pattern": r"^\d{10}$"},
                            description="Employer VKNs (10 digits), one per line; empty for all"),
@@ -79,7 +80,8 @@ POLL_SECONDS = float(os.environ.get("OKS_DES_POLL_SECONDS", "300"))
         "des_batch_size": Param(50, type="integer", minimum=1, description="Contracts per mapped DES task"),
     },
     deadline=DeadlineAlert(
-        reference=StatutoryPaymentDeadline(), interval=timedelta(0), callback=AsyncCallback(notify_deadline_missed)
+        reference=StatutoryPaymentDeadline(), interval=timedelta(0), callback=AsyncCallback(notify_deadline_missed),
+        name="on-call is paged when the run has not finished by then",
     ),
 )
 def oks_monthly():

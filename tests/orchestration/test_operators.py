@@ -102,3 +102,24 @@ def test_an_approval_stays_open_until_the_deadline_and_never_less_than_the_grace
     assert approval_window(until_due) == window
     monkeypatch.setenv("OKS_APPROVAL_GRACE_HOURS", "24")
     assert approval_window(-timedelta(days=5)) == timedelta(hours=24)
+
+
+@pytest.mark.parametrize(
+    "dag_id, task_id, mapped_with, fields",
+    [
+        ("oks_monthly", "confirm_bank_transfer", {"obligation_id": 1, "subject": "pay", "body": "."}, ["amount", "bank_reference"]),
+        ("oks_correction", "confirm_bank_transfer", {"obligation_id": 1, "subject": "pay", "body": "."}, ["amount", "bank_reference"]),
+        ("oks_correction", "decide_correction", None, ["wage_paid_on", "reason"]),
+    ],
+)
+def test_the_approval_form_asks_its_fields_in_the_deployed_dags(dag_id, task_id, mapped_with, fields):
+    """The form operations fill is the task's own params, none of the DAG's: Airflow hands every
+    task the DAG's params first (a mapped one when it is unmapped), and HITL drops those."""
+    from pathlib import Path
+
+    from oks.orchestration.local_run import load_dag
+
+    task = load_dag(Path(__file__).resolve().parents[2] / "dags", dag_id).get_task(task_id)
+    asked = (task.unmap(mapped_with) if mapped_with is not None else task).serialized_params
+    assert list(asked) == fields
+    assert all(asked[name]["source"] == "task" for name in fields)

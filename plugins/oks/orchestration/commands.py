@@ -23,14 +23,17 @@ def _cmd_run_month(args: argparse.Namespace) -> int:
 
 
 def _cmd_ui(args: argparse.Namespace) -> int:
-    """Airflow standalone (UI, scheduler, triggerer, dag-processor) with the DES simulator beside it."""
+    """Airflow's scheduler, dag-processor, triggerer and api-server with the DES simulator beside it."""
     import json
     import os
+    import signal
     import subprocess
     import sys
 
     from oks.des.simulator.server import DEMO_CUSTOMER
+    from oks.orchestration.local_airflow import LocalAirflow
     from oks.orchestration.local_run import DEMO_WS, configure_local_airflow, demo_payroll
+    from oks.orchestration.ui_login import ROLES, local_logins
     from oks.store import oks_home
 
     repo = Path(args.repo).resolve()
@@ -39,13 +42,11 @@ def _cmd_ui(args: argparse.Namespace) -> int:
     # One demo payroll per period: the one operations trigger must be of the period they are told.
     demo = home / "demo" / f"ui-{args.period}"
     if not (demo / "payroll.csv").exists():
-        manifest = demo_payroll(demo, args.period, employees=300, employers=3, seed=2026)
+        manifest = demo_payroll(demo, args.period, employees=args.employees, employers=args.employers, seed=2026)
         register = manifest.identity_register
     else:
         register = demo / "identity_register.csv"
     url = f"http://127.0.0.1:{args.simulator_port}"
-    from oks.orchestration.ui_login import ROLES, local_logins
-
     logins = local_logins(Path(os.environ["AIRFLOW_HOME"]))
     env = {
         **os.environ,
@@ -55,21 +56,22 @@ def _cmd_ui(args: argparse.Namespace) -> int:
         "AIRFLOW_CONN_OKS_WS_DEFAULT": json.dumps(DEMO_WS),
         "OKS_PAYROLL_SOURCE": str(demo),
         "OKS_DES_POLL_SECONDS": os.environ.get("OKS_DES_POLL_SECONDS", "10"),
-        # standalone starts `airflow …` subprocesses: they must find this virtualenv's airflow first
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }  # fmt: skip
     simulator = subprocess.Popen(
         [sys.executable, "-m", "oks.cli", "simulator", "--port", str(args.simulator_port), "--db", str(home / "simulator" / "ui.sqlite"),
-         "--insurer-delay", "15", "--identity-register", str(register)],
+         "--insurer-delay", str(args.insurer_delay), "--identity-register", str(register)],
         env=env,
     )  # fmt: skip
-    if logins.created:  # shown once; afterwards only the owner-only file has them
-        print("UI logins (role): " + ", ".join(f"{user} ({role}) password {logins.passwords[user]}" for user, role in ROLES.items()))
-    print(f"log in at http://{args.host}:8080 — passwords in {logins.passwords_file} (readable by you only)")
-    print(f"DES simulator on {url}; payroll of {args.period} for manual runs in {demo}")
-    print(f"trigger oks_monthly with period {args.period} (the payroll_source param may stay empty)")
+    # A `kill` stops the components too (a background job does not get Ctrl-C's SIGINT).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        return subprocess.call([str(Path(sys.executable).parent / "airflow"), "standalone"], env=env)
+        with LocalAirflow(env, host=args.host, port=args.port) as airflow:
+            if logins.created:  # shown once; afterwards only the owner-only file has them
+                print("UI logins (role): " + ", ".join(f"{user} ({role}) password {logins.passwords[user]}" for user, role in ROLES.items()))
+            print(f"log in at {airflow.url} — passwords in {logins.passwords_file} (readable by you only)")
+            print(f"DES simulator on {url}; payroll of {args.period} for manual runs in {demo}")
+            print(f"trigger oks_monthly with period {args.period} (the payroll_source param may stay empty)", flush=True)
+            return airflow.wait()
     except KeyboardInterrupt:
         return 0
     finally:
@@ -180,10 +182,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--repo", default=".", help="the checkout (dags/ and include/sql/ are found there)")
     p.set_defaults(handler=_cmd_run_month)
 
-    p = commands.add_parser("ui", help="Airflow standalone (UI on :8080) with the DES simulator, to see and trigger the DAGs")
+    p = commands.add_parser("ui", help="Airflow (UI on :8080, scheduler, triggerer, dag-processor) with the DES simulator, to see and trigger the DAGs")
     p.add_argument("--period", default=None, metavar="YYYY-MM", help="period of the demo payroll (default: this month in Istanbul)")
+    p.add_argument("--port", type=int, default=8080, help="port of the UI and REST API (default 8080)")
     p.add_argument("--simulator-port", type=int, default=8765)
     p.add_argument("--host", default="127.0.0.1", help="address the UI listens on (default loopback only)")
+    p.add_argument("--employees", type=int, default=300, help="size of the demo payroll (default 300)")
+    p.add_argument("--employers", type=int, default=3)
+    p.add_argument("--insurer-delay", type=float, default=15.0, help="seconds the simulated insurers take to answer")
     p.add_argument("--repo", default=".", help="the checkout (dags/ is found there)")
     p.set_defaults(handler=_cmd_ui_with_period)
 

@@ -36,6 +36,12 @@ class StatutoryPaymentDeadline(BaseDeadlineReference):
 
     required_kwargs = {"dag_id", "run_id"}
 
+    @property
+    def reference_name(self) -> str:
+        # What Airflow's UI prints ("Must complete within … of <this>"), where the class name read as
+        # jargon; Airflow finds the class itself by its import path, never by this name.
+        return "the statutory payment deadline (bank closing time on the business day after wages are paid)"
+
     def _evaluate_with(self, *, session: Any, **kwargs: Any) -> datetime | None:
         from airflow.models import DagRun
         from sqlalchemy import select

@@ -49,6 +49,22 @@ def approvers() -> list[dict] | None:
     return [{"id": u, "name": u} for u in ids] or None
 
 
+def with_form(given: Any, **fields: dict[str, Any]) -> Any:
+    """``given`` params plus the approval's form ``fields`` (name → Param arguments), marked as the
+    task's own. HITLOperator shows only task-sourced params as form fields, and by the time an
+    operator's ``__init__`` runs its ``params`` already hold the DAG's params (merged in by Airflow,
+    for a mapped ``.partial()`` task at unmapping): a ``setdefault`` would leave the form empty."""
+    from airflow.sdk import Param
+    from airflow.sdk.definitions.param import ParamsDict
+
+    merged = ParamsDict()
+    for key in given or {}:
+        merged[key] = given.get_param(key) if isinstance(given, ParamsDict) else given[key]
+    for key, arguments in fields.items():
+        merged[key] = Param(**arguments, source="task")
+    return merged
+
+
 class TransferNotConfirmed(RuntimeError):
     """An approval whose amount is missing or differs from what is owed: nothing is confirmed (retried)."""
 
@@ -65,14 +81,17 @@ class ConfirmBankTransferOperator(ApprovalOperator):
     """Wait for a person (or a bank-statement job) to confirm that an obligation's transfer was made."""
 
     def __init__(self, *, obligation_id: int, **kwargs: Any) -> None:
-        from airflow.sdk import Param
-
         kwargs.setdefault("fail_on_reject", True)  # "Reject" means the money did not go: page on-call
         kwargs.setdefault("assigned_users", approvers())
-        kwargs.setdefault("params", {
-            "amount": Param("", type="string", description="The amount the bank transferred (12.345,00 or 12345.00)"),
-            "bank_reference": Param("", type="string", description="The bank's reference of the transfer"),
-        })  # fmt: skip
+        kwargs["params"] = with_form(
+            kwargs.get("params"),
+            # Optional in the form so that Reject needs nothing typed; Approve without the amount
+            # confirms nothing (execute_complete) and is asked again.
+            amount={"default": None, "type": ["null", "string"], "title": "Amount transferred",
+                    "description": "Needed to approve: the amount the bank transferred (12.345,00 or 12345.00)"},
+            bank_reference={"default": None, "type": ["null", "string"], "title": "Bank reference",
+                            "description": "The bank's reference of the transfer"},
+        )  # fmt: skip
         super().__init__(**kwargs)
         self.obligation_id = obligation_id
 
@@ -141,14 +160,14 @@ class DecideCorrectionOperator(ApprovalOperator):
     template_fields = (*ApprovalOperator.template_fields, "correction_id")
 
     def __init__(self, *, correction_id: int | str, **kwargs: Any) -> None:
-        from airflow.sdk import Param
-
         kwargs.setdefault("assigned_users", approvers())
-        kwargs.setdefault("params", {
-            "wage_paid_on": Param(None, type=["null", "string"], format="date",
-                                  description="Day the difference is deducted from wages (empty = today); its deadline follows"),
-            "reason": Param("", type="string", description="Why it is rejected (recorded for the auditors)"),
-        })  # fmt: skip
+        kwargs["params"] = with_form(
+            kwargs.get("params"),
+            wage_paid_on={"default": None, "type": ["null", "string"], "format": "date", "title": "Wages paid on",
+                          "description": "Day the difference is deducted from wages (empty = today); its deadline follows"},
+            reason={"default": "", "type": "string", "title": "Reason",
+                    "description": "Why it is rejected (recorded for the auditors)"},
+        )  # fmt: skip
         super().__init__(**kwargs)
         self.correction_id = correction_id
 
