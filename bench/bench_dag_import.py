@@ -1,4 +1,4 @@
-"""What importing a DAG file costs beyond importing Airflow's Task SDK (DESIGN.md §9).
+"""What importing a DAG file costs beyond importing Airflow's Task SDK (docs/architecture.md §9).
 
 Each measurement is a fresh interpreter; the minimum of ``--repeat`` runs is reported (the least
 disturbed one). Run on a quiet machine:

@@ -9,7 +9,7 @@ employees: the generator holds one chunk of rows, not the payroll.
     .venv/bin/python bench/bench_generate.py --tracemalloc         # Python heap peak too (slower)
 
 Employers are one per 1,000 employees (1M employees in 1,000 employers, ~1,700 contracts: the
-scale DESIGN.md §9 aims at).
+scale docs/architecture.md §9 aims at).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Benchmark a whole monthly run, stage by stage, against the DES simulator (DESIGN.md §9).
+"""Benchmark a whole monthly run, stage by stage, against the DES simulator (docs/architecture.md §9).
 
 Runs the pipeline steps exactly as the DAG tasks call them — extract, validate, register, status
 sync, assess, contribute, then per contract: register, personnel, insurer answers, payment, transfer,

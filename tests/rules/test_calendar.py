@@ -1,4 +1,4 @@
-"""Business days and payment deadlines against the 2026 calendar of DOMAIN.md §5."""
+"""Business days and payment deadlines against the 2026 calendar of docs/rules.md §5."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from oks.rules.calendar import (
     payment_deadline,
 )
 
-# Official full-day holidays of 2026 (Kanun 2429), lunar ones as DOMAIN.md gives them.
+# Official full-day holidays of 2026 (Kanun 2429), lunar ones as docs/rules.md gives them.
 HOLIDAYS_2026 = [
     date(2026, 1, 1),
     date(2026, 3, 20), date(2026, 3, 21), date(2026, 3, 22),  # Ramazan Bayramı

@@ -1,4 +1,4 @@
-"""Contribution amounts (DOMAIN.md §4): 3% of PEK, overrides, truncation, refusals."""
+"""Contribution amounts (docs/rules.md §4): 3% of PEK, overrides, truncation, refusals."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Employer scope (DOMAIN.md §2) and employee assessment (DOMAIN.md §3)."""
+"""Employer scope (docs/rules.md §2) and employee assessment (docs/rules.md §3)."""
 
 from __future__ import annotations
 

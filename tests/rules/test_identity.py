@@ -1,7 +1,7 @@
 """TCKN, IBAN and mobile normalization: table-driven edges plus laws that hold for all inputs.
 
 The property tests check stdnum/phonenumbers-backed code against independent oracles written from
-DOMAIN.md §8, so a wrong library call shows up as a disagreement.
+docs/rules.md §8, so a wrong library call shows up as a disagreement.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from oks.rules.identity import InvalidIdentifier, normalize_iban, normalize_mobile, normalize_tckn
 
-# --- oracles, straight from DOMAIN.md §8 --------------------------------------------------------
+# --- oracles, straight from docs/rules.md §8 ------------------------------------------------
 
 
 def tckn_check_digits(first9: str) -> str:

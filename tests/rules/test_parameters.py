@@ -1,4 +1,4 @@
-"""Yearly SGK parameters as versioned data (DOMAIN.md §4)."""
+"""Yearly SGK parameters as versioned data (docs/rules.md §4)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Every request that creates something on DES is recorded with its idempotency key *before* it is
 sent. A run that crashes between sending and hearing the answer leaves the row in state ``recorded``;
 the re-run derives the same key, finds the row, sends again under that key, and DES answers with the
-resource it already created (DESIGN.md §6: at most one REGULAR payment per contract and period).
+resource it already created (docs/architecture.md §6: at most one REGULAR payment per contract and period).
 
 States: ``recorded`` (about to be sent, or the answer was never heard) → ``accepted`` (DES holds it:
 ``des_id``) or ``adopted`` (DES already held an identical payment under another key) → ``sent`` (on to

@@ -25,7 +25,7 @@ INSURER_WS_FIELDS: dict[str, tuple[str, ...]] = {
     "ANADOLU": ("user", "password", "client_id", "client_secret"),
     "FIBA": ("user", "password"),
 }
-"""The web-service credential fields each insurer needs (DOMAIN.md §7)."""
+"""The web-service credential fields each insurer needs (docs/rules.md §7)."""
 
 CENT = Decimal("0.01")
 _PERSONAL_MASKS = {**MASKS, "birth_date": lambda value: "****-**-**"}

@@ -1,7 +1,7 @@
 """Sensors that wait for DES: policy numbers (personnel lists) and transfers (payments).
 
 They defer at once to :class:`~oks.orchestration.triggers.DesCompletionTrigger`, so an insurer that
-takes hours to answer costs a coroutine in the triggerer, not a worker slot (DESIGN.md §9). They only
+takes hours to answer costs a coroutine in the triggerer, not a worker slot (docs/architecture.md §9). They only
 wait: they send nothing to DES, so clearing one is always safe.
 
 In a DAG, next to the step that created what they wait for::
@@ -280,10 +280,10 @@ class TransferSensor(DesCompletionSensor):
 
 
 def wait_for_policy_numbers(*, ids: Any, task_id: str = "wait_for_policy_numbers", **kwargs: Any) -> PolicyNumbersSensor:
-    """The DESIGN.md §3 step 6 task of that name (use ``PolicyNumbersSensor.partial(...).expand`` to map)."""
+    """The docs/architecture.md §3 step 7 task of that name (use ``PolicyNumbersSensor.partial(...).expand`` to map)."""
     return PolicyNumbersSensor(task_id=task_id, ids=ids, **kwargs)
 
 
 def wait_for_transfer(*, ids: Any, task_id: str = "wait_for_transfer", **kwargs: Any) -> TransferSensor:
-    """The DESIGN.md §3 step 6 task of that name (use ``TransferSensor.partial(...).expand`` to map)."""
+    """The docs/architecture.md §3 step 7 task of that name (use ``TransferSensor.partial(...).expand`` to map)."""
     return TransferSensor(task_id=task_id, ids=ids, **kwargs)

@@ -1,7 +1,7 @@
 """The trigger behind the DES waits: polls DES in the triggerer until personnel lists or payments are final.
 
 A wait for the insurers takes hours; running it here instead of in a sensor's poke loop means it
-holds no worker slot (DESIGN.md §9) — one coroutine in the triggerer, one small HTTP request per id
+holds no worker slot (docs/architecture.md §9) — one coroutine in the triggerer, one small HTTP request per id
 per poll. :class:`DesCompletionTrigger` is what :class:`oks.orchestration.sensors.DesCompletionSensor`
 defers to; it lives in the installed package because the triggerer cannot import from ``dags/``.
 

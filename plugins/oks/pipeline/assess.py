@@ -1,6 +1,6 @@
 """Pipeline step: decide, for every valid payroll line of a run, what happens to it.
 
-Outcomes (DESIGN.md §6): ``contributed`` (to be deducted and sent — the amount comes in the next
+Outcomes (docs/architecture.md §6): ``contributed`` (to be deducted and sent — the amount comes in the next
 step), ``not_eligible`` (reason), ``inactive`` (opted out, paused, left), ``rejected`` (by the insurer).
 Quarantined lines already have their outcome. New eligible people get a ``pending`` enrolment.
 

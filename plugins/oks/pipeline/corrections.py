@@ -1,6 +1,6 @@
 """Corrections of a payment DES already holds: a difference per person, sent only when approved.
 
-A month is never paid twice (DESIGN.md §6). When a re-run computes other amounts for a contract,
+A month is never paid twice (docs/architecture.md §6). When a re-run computes other amounts for a contract,
 period and kind whose payment DES already holds — payroll corrected one PEK after the transfer — no
 second payment of that kind is created. Instead the step computes, per person, what this run owes
 beside what the insurer accepted (plus earlier corrections already sent), and records the non-zero

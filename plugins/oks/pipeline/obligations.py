@@ -1,4 +1,4 @@
-"""Payment obligations: what must be paid to which insurer account, by when (DOMAIN.md §5).
+"""Payment obligations: what must be paid to which insurer account, by when (docs/rules.md §5).
 
 One obligation per contract, period, payment kind and wage payment day — a contract with two pay days
 (blue- and white-collar) owes two transfers with two deadlines. The amount is the sum of the run's

@@ -1,4 +1,4 @@
-"""Pipeline step: prove the run's invariants (DESIGN.md §6), or fail loudly.
+"""Pipeline step: prove the run's invariants (docs/architecture.md §6), or fail loudly.
 
 1. Every extracted row ends in exactly one outcome: contributed, quarantined, not eligible, inactive
    or rejected — none lost, none counted twice.

@@ -1,6 +1,6 @@
 """Pipeline step: pull each contract's status events from DES and apply them before deducting.
 
-Employees often opt out, pause or leave directly with the insurer (DOMAIN.md §6); the next deduction
+Employees often opt out, pause or leave directly with the insurer (docs/rules.md §6); the next deduction
 must already know. Events are read after the contract's stored cursor and applied with their DES id
 as the event key, and the cursor moves in the same transaction as the events it covers — so a crash
 re-reads a page and applies nothing twice.

@@ -10,7 +10,7 @@ Levels:
 * ``error`` — the row cannot go on: it is quarantined with a masked message; the other rows continue.
 * ``warning`` — flagged in the summary and the Data Docs; the row continues.
 
-Settings with a stated default where the sources leave room (DOMAIN.md: a setting, never a silent
+Settings with a stated default where the sources leave room (docs/rules.md: a setting, never a silent
 guess): how late a regular wage may be paid after its period, and the age range of a worker.
 """
 

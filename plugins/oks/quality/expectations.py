@@ -165,7 +165,7 @@ class WagePaidWithinPeriod(ColumnMapMetricProvider):
     @column_condition_partial(engine=SqlAlchemyExecutionEngine)
     def _sqlalchemy(cls, column, period_start, regular_until, **kwargs):
         # A supplementary payment (bonus, arrears) is paid whenever it is paid, tagged to its period
-        # (DOMAIN.md §4): only a date before the period is wrong for it.
+        # (docs/rules.md §4): only a date before the period is wrong for it.
         regular = sa.column("payment_kind") == _text("regular")
         return sa.case(
             (regular, sa.and_(column >= _text(period_start), column <= _text(regular_until))),

@@ -1,4 +1,4 @@
-"""When on-call hears about a payment obligation (DESIGN.md §3, ``oks_deadline_watch``).
+"""When on-call hears about a payment obligation (docs/architecture.md §3, ``oks_deadline_watch``).
 
 Late or short payment makes the employer liable for the employee's loss, so an unpaid obligation is
 announced in rising steps: a *warning* the business day before it is due, a *page* on the morning of

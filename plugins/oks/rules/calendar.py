@@ -1,4 +1,4 @@
-"""Business days and the statutory payment deadline (DOMAIN.md §5).
+"""Business days and the statutory payment deadline (docs/rules.md §5).
 
 The contribution must be in the insurer's account at the latest on the business day after the wage
 payment day ("ücret ödeme gününü takip eden iş günü"). A business day is Monday–Friday and not an

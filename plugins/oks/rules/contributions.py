@@ -1,4 +1,4 @@
-"""The monthly contribution (DOMAIN.md §4).
+"""The monthly contribution (docs/rules.md §4).
 
 3% of the month's PEK (SGK prime esas kazanç — earnings subject to social-security premium), or the
 employee's higher rate or fixed amount; kuruş dropped ("hesaplamalarda virgülden sonraki kuruşlar

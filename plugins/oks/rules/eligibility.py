@@ -1,4 +1,4 @@
-"""Who must enrol: employers (DOMAIN.md §2) and employees (DOMAIN.md §3)."""
+"""Who must enrol: employers (docs/rules.md §2) and employees (docs/rules.md §3)."""
 
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ SGK_STATUSES = frozenset({"4a", "4b", "4c"})
 
 
 class AgeReference(str, enum.Enum):
-    """How the date on which the 45-year test is made is chosen (DOMAIN.md §3; unsettled, so a setting).
+    """How the date on which the 45-year test is made is chosen (docs/rules.md §3; unsettled, so a setting).
 
     ``YEAR_START`` (default, Yönetmelik 8/A as Vakıf Emeklilik explains it): 2017-01-01 for anyone
     who had to be included before 2018-12-27, else 1 January of the year of inclusion.

@@ -1,4 +1,4 @@
-"""Personal identifiers: TCKN, Turkish IBAN, Turkish mobile number (DOMAIN.md §8).
+"""Personal identifiers: TCKN, Turkish IBAN, Turkish mobile number (docs/rules.md §8).
 
 Each ``normalize_*`` returns the one canonical spelling the store and DES use, or raises
 :class:`InvalidIdentifier` with a machine-readable ``code``. Messages never echo the full value

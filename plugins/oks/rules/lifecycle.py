@@ -1,4 +1,4 @@
-"""The enrolment lifecycle (DOMAIN.md §6) as a pure state machine.
+"""The enrolment lifecycle (docs/rules.md §6) as a pure state machine.
 
 ::
 

@@ -1,4 +1,4 @@
-"""Yearly SGK parameters: gross minimum wage, PEK floor and ceiling (DOMAIN.md §4).
+"""Yearly SGK parameters: gross minimum wage, PEK floor and ceiling (docs/rules.md §4).
 
 Kept as data, one TOML file a year under ``data/parameters/``, so that a new year is a reviewed data
 change, not a code change. A year may hold several periods (the minimum wage has changed mid-year

@@ -1,4 +1,4 @@
-"""The statutory contribution rate, with the dates it takes effect (DOMAIN.md §4).
+"""The statutory contribution rate, with the dates it takes effect (docs/rules.md §4).
 
 3% of PEK is law (4632 sayılı Kanun Ek Madde 2); a presidential decision may set the rate between 1%
 and 6% from a date of its own. So the rate is its own effective-dated data

@@ -1,4 +1,4 @@
-"""The OKS store: SQLite embedded by default, PostgreSQL in production (DESIGN.md §4).
+"""The OKS store: SQLite embedded by default, PostgreSQL in production (docs/architecture.md §4).
 
 ``open_store()`` is the one way in. It picks the database from, in order: the URL given, the
 ``OKS_STORE_URL`` environment variable, the ``oks_store`` Airflow connection, and finally the

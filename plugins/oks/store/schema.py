@@ -1,4 +1,4 @@
-"""The OKS store schema (DESIGN.md §4), as SQLAlchemy Core tables.
+"""The OKS store schema (docs/architecture.md §4), as SQLAlchemy Core tables.
 
 Core, not ORM: the pipeline moves rows in sets (INSERT … SELECT, COPY, UPDATE … FROM), never one object
 at a time. Money is NUMERIC(14, 2) and comes back as Decimal on SQLite and PostgreSQL alike. Column
