@@ -49,7 +49,7 @@ IF_IT_FAILS = "**If it fails**"
     params={"correction_id": Param(1, type="integer", minimum=1, description="The correction (see `oks corrections`)")},
 )
 def oks_correction():
-    @task(doc_md=f"""Read the correction: the month, what DES holds, each person's difference (TCKN masked).
+    @task(multiple_outputs=False, doc_md=f"""Read the correction: the month, what DES holds, each person's difference (TCKN masked).
     {IF_IT_FAILS} "no correction #N": check the number with `oks corrections --all`, trigger again.""")
     def describe_correction(**context) -> dict:
         return correction.describe(int(context["params"]["correction_id"]))

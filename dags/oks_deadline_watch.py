@@ -45,7 +45,7 @@ from oks.orchestration.notifiers import OnCallNotifier
     },
 )
 def oks_deadline_watch():
-    @task(doc_md="""Send the alerts that are due now for every unpaid obligation.
+    @task(multiple_outputs=False, doc_md="""Send the alerts that are due now for every unpaid obligation.
     **If it fails** an alert channel is down (the others were sent): check `oks_alert_smtp` /
     `oks_alert_webhook`; the next run retries. Meanwhile run `oks obligations` and page by hand.""")
     def watch_payment_deadlines(**context) -> dict:

@@ -85,33 +85,35 @@ POLL_SECONDS = float(os.environ.get("OKS_DES_POLL_SECONDS", "300"))
     ),
 )
 def oks_monthly():
-    @task(doc_md=f"""Extract the period's payroll into the run's snapshot; malformed rows are quarantined with row and field.
+    # multiple_outputs: the store's run id is handed on as its own XCom (extracted["run_id"]); every
+    # other summary travels as one value.
+    @task(multiple_outputs=True, doc_md=f"""Extract the period's payroll into the run's snapshot; malformed rows are quarantined with row and field.
     {IF_IT_FAILS} a missing column or an empty extract: fix the export or the `oks_payroll` query, then clear this task.
     "already being run by": another run holds the period — wait for it, or `oks release-run` a dead one.""")
     def extract_payroll(**context) -> dict:
         return monthly.extract(context["params"], context.get("logical_date"))
 
-    @task(doc_md=f"""Great Expectations suites over the snapshot; failing rows are quarantined (masked), Data Docs written.
+    @task(multiple_outputs=False, doc_md=f"""Great Expectations suites over the snapshot; failing rows are quarantined (masked), Data Docs written.
     {IF_IT_FAILS} the invalid share passed the threshold or a column is missing: read the Data Docs, fix payroll, re-run.""")
     def validate_personnel(store_run: int) -> dict:
         return monthly.validate(store_run)
 
-    @task(doc_md=f"""Upsert employees from the valid lines, keeping history of changed personal data.
+    @task(multiple_outputs=False, doc_md=f"""Upsert employees from the valid lines, keeping history of changed personal data.
     {IF_IT_FAILS} a database problem: check the `oks_store` connection, then clear this task.""")
     def register_personnel(store_run: int) -> dict:
         return monthly.register(store_run)
 
-    @task(doc_md=f"""Pull opt-outs, pauses, exits and cancellations from DES before anything is deducted.
+    @task(multiple_outputs=False, doc_md=f"""Pull opt-outs, pauses, exits and cancellations from DES before anything is deducted.
     {IF_IT_FAILS} DES unreachable: retried automatically; if it persists check `des_default`, then clear this task.""")
     def sync_insurer_status(store_run: int) -> dict:
         return monthly.sync_status(store_run)
 
-    @task(doc_md=f"""Decide each person's outcome: enrol, already enrolled, not eligible (reason), inactive, rejected.
+    @task(multiple_outputs=False, doc_md=f"""Decide each person's outcome: enrol, already enrolled, not eligible (reason), inactive, rejected.
     {IF_IT_FAILS} lines without an employee or contract record: check the contract master, then clear this task.""")
     def assess_eligibility(store_run: int) -> dict:
         return monthly.assess(store_run)
 
-    @task(doc_md=f"""Compute each contribution: 3% of PEK (or the person's/contract's rate or amount), kuruş dropped.
+    @task(multiple_outputs=False, doc_md=f"""Compute each contribution: 3% of PEK (or the person's/contract's rate or amount), kuruş dropped.
     {IF_IT_FAILS} a year without SGK parameters: add `rules/data/parameters/<year>.toml`, then clear this task.""")
     def compute_contributions(store_run: int) -> dict:
         return monthly.contribute(store_run)
@@ -129,7 +131,7 @@ def oks_monthly():
             get_current_context()["batch_label"] = batch["label"]
             return monthly.submit_personnel(batch)
 
-        @task(map_index_template="{{ batch_label }}", doc_md=f"""Record policy numbers and rejections (rejected people are quarantined).
+        @task(multiple_outputs=False, map_index_template="{{ batch_label }}", doc_md=f"""Record policy numbers and rejections (rejected people are quarantined).
         {IF_IT_FAILS} clear this task: answers are applied once.""")
         def record_personnel_results(batch: dict) -> dict:
             get_current_context()["batch_label"] = batch["label"]
@@ -164,12 +166,12 @@ def oks_monthly():
         transferred >> obligations
         return obligations
 
-    @task(trigger_rule="none_failed", doc_md=f"""Prove the invariants: one outcome per row; contributions = payment = obligation; one REGULAR payment a month.
+    @task(multiple_outputs=False, trigger_rule="none_failed", doc_md=f"""Prove the invariants: one outcome per row; contributions = payment = obligation; one REGULAR payment a month.
     {IF_IT_FAILS} STOP: do not pay by hand until the difference is explained (the message lists it).""")
     def reconcile_run(store_run: int) -> dict:
         return monthly.reconcile(store_run)
 
-    @task(trigger_rule="none_failed", doc_md=f"""Write the run report (HTML + CSV, masked) with the payments to make.
+    @task(multiple_outputs=False, trigger_rule="none_failed", doc_md=f"""Write the run report (HTML + CSV, masked) with the payments to make.
     {IF_IT_FAILS} clear this task: it only reads the store.""")
     def publish_report(store_run: int) -> dict:
         return monthly.report(store_run)
