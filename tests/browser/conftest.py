@@ -101,18 +101,14 @@ class OksUi:
     oks_home: Path
 
 
-def _free_port() -> int:
-    from oks.orchestration.local_run import free_port
-
-    return free_port()
-
-
 @pytest.fixture(scope="module")
 def oks_ui(tmp_path_factory):
     """``oks ui`` (what ``make ui`` runs) in its own homes, as a process group; stopped with SIGTERM
     as a shell's ``kill`` would, and then checked to have left no process behind."""
     home = tmp_path_factory.mktemp("oks-ui")
-    port, simulator_port = _free_port(), _free_port()
+    from oks.orchestration.local_run import free_port
+
+    port, simulator_port = free_port(), free_port()
     # The session's own Airflow and store settings stay out: this is a fresh machine's `make ui`.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "OKS_"))}
     env.update({

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import re
 import time
+from urllib.parse import unquote
 
 import pytest
 import requests
+
+from oks.orchestration.airflow_api import AirflowApi
 
 pytestmark = pytest.mark.browser
 
@@ -30,15 +33,8 @@ class Observer:
     """The REST API as admin, only to wait for what the people in the browser are waiting for."""
 
     def __init__(self, url: str, password: str) -> None:
-        self.url = url
-        answer = requests.post(f"{url}/auth/token", json={"username": "admin", "password": password}, timeout=60)
-        self.headers = {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-    def get(self, path: str, **params) -> dict:
         # A generous timeout: on two cores the api-server shares the machine with the run's tasks.
-        answer = requests.get(f"{self.url}/api/v2/{path}", headers=self.headers, params=params, timeout=60)
-        answer.raise_for_status()
-        return answer.json()
+        self.api = AirflowApi(url, username="admin", password=password, timeout=60)
 
     def until(self, what: str, probe, timeout: float = 300):
         deadline = time.monotonic() + timeout
@@ -53,11 +49,10 @@ class Observer:
         raise AssertionError(f"not within {timeout:.0f} s: {what}")
 
     def waiting_approvals(self, run_id: str) -> list[dict]:
-        found = self.get(f"dags/oks_monthly/dagRuns/{run_id}/hitlDetails")["hitl_details"]
-        return [d for d in found if not d["response_received"] and d["task_instance"]["task_id"] == "confirm_bank_transfer"]
+        return [d for d in self.api.pending_requests("confirm_bank_transfer") if d["task_instance"]["dag_run_id"] == run_id]
 
     def run_state(self, run_id: str) -> str:
-        return self.get(f"dags/oks_monthly/dagRuns/{run_id}")["state"]
+        return self.api.get(f"dags/oks_monthly/dagRuns/{run_id}")["state"]
 
 
 def turkish(amount: str) -> str:
@@ -84,11 +79,8 @@ def test_operations_trigger_approve_with_the_amount_and_see_it_paid(oks_ui, brow
     browser.shot(ops, "01-ops-trigger-form")
     form.get_by_role("button", name="Trigger").click()
     ops.wait_for_url(re.compile(r"/dags/oks_monthly/runs/manual__"))
-    run_id = ops.url.rsplit("/runs/", 1)[1]
-    from urllib.parse import unquote
-
-    run_id = unquote(run_id)
-    assert observer.get(f"dags/oks_monthly/dagRuns/{run_id}")["conf"]["period"] == oks_ui.period
+    run_id = unquote(ops.url.rsplit("/runs/", 1)[1])
+    assert observer.api.get(f"dags/oks_monthly/dagRuns/{run_id}")["conf"]["period"] == oks_ui.period
 
     (approval,) = observer.until("the bank-transfer approval", lambda: observer.waiting_approvals(run_id))
     ti = approval["task_instance"]
@@ -123,7 +115,7 @@ def test_operations_trigger_approve_with_the_amount_and_see_it_paid(oks_ui, brow
     state = observer.until("the run to end", lambda: (s := observer.run_state(run_id)) in ("success", "failed") and s)
     assert state == "success"
     # Task logs are read from the home's files: no log server runs, none is needed.
-    log = observer.get(f"dags/oks_monthly/dagRuns/{run_id}/taskInstances/extract_payroll/logs/1")
+    log = observer.api.get(f"dags/oks_monthly/dagRuns/{run_id}/taskInstances/extract_payroll/logs/1")
     text = str(log.get("content"))
     assert "Could not read served logs" not in text and "extract" in text.lower(), text[:2000]
 

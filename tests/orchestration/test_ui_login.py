@@ -28,10 +28,9 @@ def test_a_user_added_later_gets_a_password_and_nobody_loses_theirs(tmp_path):
     assert again.created and again.passwords["admin"] == kept["admin"] and set(again.passwords) == set(ROLES)
 
 
-def test_the_environment_logs_in_binds_to_loopback_and_assigns_the_approvals(tmp_path):
+def test_the_environment_logs_in_and_assigns_the_approvals(tmp_path):
     env = local_logins(tmp_path).environment()
     assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] == "False"
-    assert env["AIRFLOW__API__HOST"] == "127.0.0.1"
     assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"] == "admin:admin,ops:user,viewer:viewer"
     assert env["OKS_APPROVERS"] == "ops"
 

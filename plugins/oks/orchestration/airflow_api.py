@@ -63,18 +63,17 @@ class AirflowApi:
             self._token = answer.json()["access_token"]
         return {"Authorization": f"Bearer {self._token}"} if self._token else {}
 
+    def get(self, path: str, **params) -> dict:
+        """``GET /api/v2/<path>``, logged in."""
+        answer = self.http.get(f"{self.base_url}/api/v2/{path}", params=params, headers=self._headers(), timeout=self.timeout)
+        answer.raise_for_status()
+        return answer.json()
+
     def pending_requests(self, task_id: str) -> list[dict]:
         """The unanswered human-in-the-loop requests of ``task_id`` in any DAG run."""
         found, offset = [], 0
         while True:
-            answer = self.http.get(
-                f"{self.base_url}/api/v2/dags/{ANY_DAG}/dagRuns/~/hitlDetails",
-                params={"task_id": task_id, "response_received": "false", "limit": 100, "offset": offset},
-                headers=self._headers(),
-                timeout=self.timeout,
-            )
-            answer.raise_for_status()
-            page = answer.json()
+            page = self.get(f"dags/{ANY_DAG}/dagRuns/~/hitlDetails", task_id=task_id, response_received="false", limit=100, offset=offset)
             found += page["hitl_details"]
             offset += len(page["hitl_details"])
             if not page["hitl_details"] or offset >= page["total_entries"]:

@@ -50,7 +50,7 @@ def _cmd_ui(args: argparse.Namespace) -> int:
     logins = local_logins(Path(os.environ["AIRFLOW_HOME"]))
     env = {
         **os.environ,
-        **logins.environment(host=args.host),
+        **logins.environment(),
         "AIRFLOW_CONN_DES_DEFAULT": json.dumps({"conn_type": "http", "host": url, "login": DEMO_CUSTOMER.customer_no,
                                                "password": DEMO_CUSTOMER.password, "extra": {"tckn": DEMO_CUSTOMER.tckn}}),
         "AIRFLOW_CONN_OKS_WS_DEFAULT": json.dumps(DEMO_WS),

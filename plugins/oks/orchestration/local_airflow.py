@@ -25,7 +25,7 @@ from pathlib import Path
 
 __all__ = ["COMPONENTS", "LocalAirflow"]
 
-# The components and their arguments; the api-server gets --host/--port from LocalAirflow.
+# The components and their arguments; the api-server's host and port come from the environment.
 COMPONENTS: dict[str, list[str]] = {
     "scheduler": ["scheduler", "--skip-serve-logs"],
     "dag-processor": ["dag-processor"],
@@ -53,6 +53,7 @@ class LocalAirflow:
         # LocalExecutor forks `parallelism` workers up front (32 by default, about 130 MiB each): on one
         # machine a few per core are enough.
         env.setdefault("AIRFLOW__CORE__PARALLELISM", str(2 * (os.cpu_count() or 2)))
+        # The one place the bind address is set: `airflow api-server` reads it from [api] host/port.
         env["AIRFLOW__API__HOST"] = self.host
         env["AIRFLOW__API__PORT"] = str(self.port)
         # Workers report to the execution API of *this* api-server, not the default localhost:8080.
@@ -84,11 +85,10 @@ class LocalAirflow:
             raise RuntimeError(f"airflow db migrate failed:\n{migrate.stderr[-4000:]}")
         try:
             for name, args in COMPONENTS.items():
-                extra = ["--host", self.host, "--port", str(self.port)] if name == "api-server" else []
                 with open(logs / f"{name}.log", "ab") as out:
                     # Own process group: stopping it stops the component's children (task processes).
                     self.processes[name] = subprocess.Popen(
-                        [self._airflow(), *args, *extra], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                        [self._airflow(), *args], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
                     )  # fmt: skip
             self._wait_ready(logs)
         except BaseException:

@@ -32,14 +32,14 @@ class LocalLogins:
     passwords: dict[str, str]
     jwt_secret: str
 
-    def environment(self, host: str = "127.0.0.1") -> dict[str, str]:
-        """What Airflow's processes need to run with these logins, bound to ``host``."""
+    def environment(self) -> dict[str, str]:
+        """What Airflow's processes need to run with these logins (where they listen is the caller's:
+        ``LocalAirflow`` for ``oks ui``, ``ApiServer`` for ``oks run-month``)."""
         return {
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{user}:{role}" for user, role in ROLES.items()),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(self.passwords_file),
             "AIRFLOW__API_AUTH__JWT_SECRET": self.jwt_secret,
-            "AIRFLOW__API__HOST": host,
             "OKS_APPROVERS": APPROVERS,
         }
 
