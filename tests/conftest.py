@@ -1,4 +1,5 @@
-"""Shared fixtures: throwaway databases for store code, on SQLite and PostgreSQL.
+"""Shared fixtures: throwaway databases for store code, on SQLite and PostgreSQL; the plugins of
+fixtures several packages share (``pytest_plugins`` below).
 
 PostgreSQL: one database per test session, created on the server named by ``OKS_TEST_PG_URL``
 (default: the local trust-auth server) and dropped at the end. When no server answers, PostgreSQL
@@ -15,6 +16,13 @@ import pytest
 from hypothesis import settings
 
 from tests.airflow_env import airflow_home  # noqa: F401 - one Airflow home for the whole session
+
+# Fixtures several test packages use, as plugins: a package's conftest or test module is never
+# imported by another (see tests/test_repository.py). Pytest reads pytest_plugins only here, in the
+# top-level conftest, so every shared plugin is registered here once.
+pytest_plugins = [
+    "tests.fixtures.des_simulator",  # the DES simulator on loopback and a client on it
+]
 
 DEFAULT_PG_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
 

@@ -3,20 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-OKS = shutil.which("oks", path=str(Path(sys.executable).parent)) or shutil.which("oks")
-
-
-def oks(*args: str) -> subprocess.CompletedProcess:
-    assert OKS, "the oks console script is not installed (pip install -e .)"
-    return subprocess.run([OKS, *args], capture_output=True, text=True, timeout=60, env={**os.environ, "NO_COLOR": "1"})
+from tests.cli_runner import oks
 
 
 def test_deadline_on_kurban_arife_skips_the_bayram():

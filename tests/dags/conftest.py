@@ -1,5 +1,6 @@
-"""End-to-end DAG runs: the real DAGs under ``dag.test()``, the DES simulator, an Airflow api-server
-on loopback, and a bank-statement job that answers the approvals through the REST API."""
+"""End-to-end DAG runs: the real DAGs under ``dag.test()``, the DES simulator (``sim``, from the plugin
+tests.fixtures.des_simulator), an Airflow api-server on loopback, and a bank-statement job that answers
+the approvals through the REST API."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ import json
 import pytest
 
 from oks.orchestration.local_run import DEMO_WS
-from tests.des.conftest import sim, sim_server  # noqa: F401 - the simulator fixtures
-from tests.orchestration.conftest import connection_json
+from tests.des_connection import connection_json
 from tests.secured_airflow import api_server_with
 
 

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from oks.orchestration.airflow_api import AirflowApi
 from oks.orchestration.local_run import DEMO_WS, BankStatementJob, load_dag
 from oks.store.schema import payment_corrections, payment_obligations
-from tests.dags.test_oks_correction import corrected_month
+from tests.dags.corrected_month import corrected_month
+from tests.des_connection import connection_json
 from tests.hitl_responder import Responder
-from tests.orchestration.conftest import connection_json
 from tests.secured_airflow import secured_airflow, token
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,19 +10,13 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from oks.des.client import DesClient
-from oks.des.ledger import Ledger
 from oks.orchestration.airflow_api import AirflowApi
 from oks.orchestration.local_run import BankStatementJob, load_dag
-from oks.orchestration.resources import store_engine
-from oks.pipeline.corrections import open_corrections
-from oks.pipeline.obligations import confirm_payment
 from oks.store.schema import payment_corrections, payment_obligations
-from tests.des.conftest import fast_settings
-from tests.payroll_files import CONTRACT, person
-from tests.pipeline.test_corrections import des_payments, month, october
+from tests.dags.corrected_month import corrected_month
 from tests.hitl_responder import Responder, request_of
-from tests.pipeline.test_des_steps import register_file
+from tests.payroll_files import person
+from tests.pipeline.des_months import des_payments
 
 REPO = Path(__file__).resolve().parents[2]
 D = Decimal
@@ -42,21 +36,6 @@ def decide(local_airflow, correction_id: int, option: str, **form):
     with Responder(api, "decide_correction", operations_answer), BankStatementJob(AirflowApi(local_airflow), interval=0.3):
         dag_run = dag.test(run_conf={"correction_id": correction_id})
     return str(getattr(dag_run.state, "value", dag_run.state)), shown
-
-
-def corrected_month(des, tmp_path, monkeypatch, changes):
-    """October sent and paid, then re-run with corrected payroll: one correction proposed."""
-    monkeypatch.setenv("OKS_STORE_URL", f"sqlite:///{tmp_path / 'store.sqlite'}")  # a store of its own
-    engine = store_engine()
-    rows = october()
-    des.load_register(register_file(tmp_path, rows[:3]))
-    with DesClient(fast_settings(des.url), ledger=Ledger(engine)) as gateway:
-        month(engine, gateway, tmp_path, rows, run_key="oct")
-        for kind in ("regular", "supplementary"):
-            confirm_payment(engine, contract_no=CONTRACT, period="2026-10", payment_kind=kind, confirmed_by="ops")
-        month(engine, gateway, tmp_path, october(changes), run_key="oct")
-    (proposal,) = [c for c in open_corrections(engine) if c["payment_kind"] == "regular"]
-    return engine, proposal
 
 
 def test_an_approved_correction_is_sent_once_and_its_transfer_confirmed(des, local_airflow, tmp_path, monkeypatch):

@@ -15,7 +15,7 @@ from oks.orchestration.resources import store_engine
 from oks.pipeline.obligations import confirm_payment, record_payment_obligations
 from tests.alert_receivers import SmtpListener, WebhookReceiver
 from tests.payroll_files import person
-from tests.pipeline.test_obligations import month
+from tests.pipeline.months import month
 
 REPO = Path(__file__).resolve().parents[2]
 DUE_MORNING = "2026-11-02T09:30:00+03:00"  # wages Fri 30 Oct → due Mon 2 Nov

@@ -16,7 +16,7 @@ from oks.des.client import DesClient
 from oks.des.errors import LedgerConflict
 from oks.des.ledger import Ledger
 
-from .conftest import PERIOD, WAGE_DAY, enrol, items_for, people, wait_until
+from .simulator import PERIOD, WAGE_DAY, enrol, items_for, people, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,7 @@ from oks.des.errors import DesApiError, DesUnavailable
 from oks.des.models import ContractRegistration
 from oks.des.simulator.des import PERSON_ERRORS
 
-from .conftest import CONTRACT, PERIOD, error, person, person_json
+from .simulator import CONTRACT, PERIOD, error, person, person_json
 from .contract import error_codes, person_error_codes
 
 

@@ -11,7 +11,7 @@ from oks.des.client import DesClient
 from oks.des.errors import DesUnavailable
 from oks.des.models import WsCredentials
 
-from .conftest import CONTRACT, PERIOD, WAGE_DAY, amount_for, enrol, items_for, people, wait_until
+from .simulator import CONTRACT, PERIOD, WAGE_DAY, amount_for, enrol, items_for, people, wait_until
 
 
 def test_ten_thousand_people_and_their_payment_go_through_exactly_once(sim, settings, sqlite_ledger):

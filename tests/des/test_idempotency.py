@@ -11,7 +11,7 @@ from oks.des.errors import DesUnavailable
 from oks.des.keys import batch_key, content_hash, idempotency_key
 from oks.des.models import PaymentItem
 
-from .conftest import PERIOD, WAGE_DAY, RawApi, enrol, error, people, person, person_json, tckn
+from .simulator import PERIOD, WAGE_DAY, RawApi, enrol, error, people, person, person_json, tckn
 
 
 def test_keys_depend_on_content_not_on_order_and_carry_no_personal_data(contract, settings, sim, answers):

@@ -12,7 +12,7 @@ from oks.des.errors import LedgerConflict
 from oks.des.ledger import LedgerEntry
 from oks.store.schema import des_requests
 
-from .conftest import PERIOD, people, tckn
+from .simulator import PERIOD, people, tckn
 
 
 def entry(n: int, content: str = "c", kind: str = "payment_batch") -> LedgerEntry:

@@ -12,7 +12,7 @@ import requests
 from oks.des.client import DesClient
 from oks.des.models import WsCredentials
 
-from .conftest import CONTRACT, OKS, PERIOD, WAGE_DAY, SimControl, fast_settings, items_for, people, run_simulator, wait_until, write_register
+from .simulator import CONTRACT, OKS, PERIOD, WAGE_DAY, SimControl, fast_settings, items_for, people, run_simulator, wait_until, write_register
 
 
 @pytest.fixture

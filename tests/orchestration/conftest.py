@@ -1,5 +1,5 @@
 """Fixtures for the Airflow-facing code: the DES simulator reached through a real Airflow connection,
-and a throwaway Airflow metadata database for ``dag.test()``.
+a throwaway Airflow metadata database for ``dag.test()``, and real receivers for alerts.
 
 ``airflow_home`` (session) — an Airflow of our own for the test session, so ``dag.test()`` runs DAGs
 for real (in-process tasks, triggers run inline) without touching ``~/airflow`` or the developer's
@@ -26,13 +26,16 @@ the environment, then re-reads those globals (``settings.configure_vars``) and r
 (``settings.reconfigure_orm``). At the end of the session it restores the environment and points
 Airflow back at whatever it used before.
 
+The DES simulator itself (``sim_server``, ``sim``) and the client on it (``settings``, ``client``,
+``contract``, ``answers``) come from the plugin :mod:`tests.fixtures.des_simulator`, registered for the
+whole suite in tests/conftest.py.
+
 ``des_connection`` — ``AIRFLOW_CONN_DES_DEFAULT`` (JSON form) pointing at this module's simulator,
 as an operator would configure it; the trigger reads it with Airflow's async connection lookup.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import socket
 import threading
@@ -41,32 +44,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.des.conftest import (  # noqa: F401 - fixtures re-exported for this package
-    CONTRACT,
-    PASSWORD,
-    answers,
-    client,
-    contract,
-    settings,
-    sim,
-    sim_server,
-)
-from oks.des.simulator.server import DEMO_CUSTOMER
+from tests.alert_receivers import SmtpListener, WebhookReceiver
+
+# connection_json is imported here for the fixtures below; tests import it from tests.des_connection
+# (tests/orchestration/test_triggers.py still imports it from this conftest: allowed by
+# tests/test_repository.py only until that import moves).
+from tests.des_connection import connection_json
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-def connection_json(url: str, *, read_timeout: float = 5.0, connect_timeout: float = 2.0, **extra) -> str:
-    """``des_default`` as an ``AIRFLOW_CONN_…`` JSON value: URL as host, MHN as login, TCKN in extra."""
-    return json.dumps(
-        {
-            "conn_type": "http",
-            "host": url,
-            "login": DEMO_CUSTOMER.customer_no,
-            "password": PASSWORD,
-            "extra": {"tckn": DEMO_CUSTOMER.tckn, "read_timeout": read_timeout, "connect_timeout": connect_timeout, **extra},
-        }
-    )
 
 
 @pytest.fixture
@@ -131,3 +116,31 @@ def proxy(sim, monkeypatch) -> RecordingProxy:
     monkeypatch.setenv("AIRFLOW_CONN_DES_DEFAULT", connection_json(relay.url))
     yield relay
     relay.close()
+
+
+# Alerts: a real SMTP listener and a real webhook receiver, configured as Airflow connections, for the
+# notifier and runbook tests of this package. ``oks_home`` is not autouse here (it would be for every
+# test of the package): the modules that want a home of their own per test say so with
+# ``pytestmark = pytest.mark.usefixtures("oks_home")``.
+
+
+@pytest.fixture
+def smtp(monkeypatch):
+    listener = SmtpListener().start()
+    monkeypatch.setenv("AIRFLOW_CONN_OKS_ALERT_SMTP", listener.connection_json(["oncall@example.com"]))
+    yield listener
+    listener.stop()
+
+
+@pytest.fixture
+def webhook(monkeypatch):
+    receiver = WebhookReceiver().start()
+    monkeypatch.setenv("AIRFLOW_CONN_OKS_ALERT_WEBHOOK", receiver.connection_json())
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def oks_home(tmp_path, monkeypatch):
+    monkeypatch.setenv("OKS_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"

@@ -12,31 +12,14 @@ from oks.orchestration.notifiers import OnCallNotifier, alert_senders
 from oks.pipeline.deadline_watch import AlertDeliveryError, watch_deadlines
 from oks.pipeline.obligations import record_payment_obligations
 from oks.rules.calendar import ISTANBUL
-from tests.alert_receivers import SmtpListener, WebhookReceiver
+from tests.alert_receivers import WebhookReceiver
 from tests.payroll_files import person
-from tests.pipeline.test_obligations import month
+from tests.pipeline.months import month
 
 
-@pytest.fixture
-def smtp(monkeypatch):
-    listener = SmtpListener().start()
-    monkeypatch.setenv("AIRFLOW_CONN_OKS_ALERT_SMTP", listener.connection_json(["oncall@example.com"]))
-    yield listener
-    listener.stop()
-
-
-@pytest.fixture
-def webhook(monkeypatch):
-    receiver = WebhookReceiver().start()
-    monkeypatch.setenv("AIRFLOW_CONN_OKS_ALERT_WEBHOOK", receiver.connection_json())
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture(autouse=True)
-def oks_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("OKS_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
+# smtp, webhook (real receivers) and oks_home come from tests/orchestration/conftest.py; each test
+# here has a home of its own (the outbox is written there).
+pytestmark = pytest.mark.usefixtures("oks_home")
 
 
 def test_channels_follow_the_configured_connections(monkeypatch, smtp):

@@ -12,7 +12,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from oks.orchestration.operators import ConfirmBankTransferOperator
 from oks.pipeline.obligations import confirm_payment, record_payment_obligations
 from tests.payroll_files import person
-from tests.pipeline.test_obligations import month
+from tests.pipeline.months import month
 
 
 @pytest.fixture

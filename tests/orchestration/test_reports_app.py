@@ -55,7 +55,7 @@ def test_the_operations_view_shows_what_is_owed_live_the_alerts_and_every_attemp
     from oks.store.schema import alerts
     from oks.store.snapshot import fail_run
     from tests.payroll_files import person
-    from tests.pipeline.test_obligations import month
+    from tests.pipeline.months import month
 
     monkeypatch.setenv("OKS_HOME", str(tmp_path))
     monkeypatch.setenv("OKS_STORE_URL", f"sqlite:///{tmp_path / 'store.sqlite'}")

@@ -16,7 +16,10 @@ from oks.pipeline.obligations import ObligationConflict
 from oks.pipeline.reconcile import InvariantBroken
 from oks.quality.errors import InvalidShareExceeded, SnapshotStructureError
 from oks.store.snapshot import BulkLoadError, RunBusy
-from tests.orchestration.test_notifiers import oks_home, smtp, webhook  # noqa: F401 - real SMTP and webhook receivers
+
+# smtp, webhook (real SMTP and webhook receivers) and oks_home come from tests/orchestration/conftest.py;
+# each test here has a home of its own, as in test_notifiers.
+pytestmark = pytest.mark.usefixtures("oks_home")
 
 
 def _raised(make):

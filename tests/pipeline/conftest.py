@@ -1,4 +1,4 @@
-"""Pipeline fixtures: the DES simulator on loopback (shared with tests/des) and a real client on it."""
+"""Pipeline fixtures: a real client on the DES simulator (``sim``, from the plugin tests.fixtures.des_simulator)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from oks.des.client import DesClient
 from oks.des.ledger import Ledger
-from tests.des.conftest import fast_settings, sim, sim_server  # noqa: F401 - the simulator fixtures
+from tests.des.simulator import fast_settings
 
 
 @pytest.fixture

@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from oks.payroll.sources import CsvSource, open_contract_master
 from oks.pipeline.assess import assess_eligibility, decide
 from oks.pipeline.contribute import compute_contributions
-from oks.pipeline.extract import extract_payroll, register_employees
+from oks.pipeline.extract import extract_payroll
 from oks.store.schema import contributions, enrolments, payroll_lines, quarantine
 from tests.payroll_files import contract, person, write_contracts_csv, write_csv
+from tests.pipeline.months import run_month
 
 D = Decimal
 BASE = dict(
@@ -51,16 +52,6 @@ BASE = dict(
 def test_decide(overrides, outcome, reason, enrol):
     decision = decide(**{**BASE, **overrides})
     assert (decision.outcome, decision.reason, decision.enrol) == (outcome, reason, enrol)
-
-
-def run_month(store, tmp_path, rows, contract_rows, run_key="r", period="2026-10"):
-    payroll = write_csv(tmp_path / f"{run_key}.csv", rows)
-    master = write_contracts_csv(tmp_path / f"{run_key}-contracts.csv", contract_rows)
-    summary = extract_payroll(
-        store, run_key=run_key, period=period, source=CsvSource(payroll), contracts_source=open_contract_master(master)
-    )
-    register_employees(store, summary["run_id"])
-    return summary["run_id"]
 
 
 def test_every_line_ends_with_one_outcome_and_amounts_follow_the_rules(store, tmp_path):

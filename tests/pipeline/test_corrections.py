@@ -10,65 +10,17 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from oks.pipeline.assess import assess_eligibility
-from oks.pipeline.contribute import compute_contributions
 from oks.pipeline.corrections import CorrectionError, approve_correction, open_corrections, refuse_correction
-from oks.pipeline.obligations import confirm_payment, record_payment_obligations
+from oks.pipeline.obligations import confirm_payment
 from oks.pipeline.reconcile import InvariantBroken, reconcile_run
-from oks.pipeline.status_sync import sync_insurer_status
-from oks.pipeline.submission import (
-    record_payment_results,
-    record_personnel_results,
-    register_contracts,
-    submit_payments,
-    submit_personnel,
-)
 from oks.rules.calendar import payment_deadline
 from oks.store.schema import payment_obligations, runs
-from tests.payroll_files import CONTRACT, contract, person
-from tests.pipeline.test_assess_contribute import run_month
-from tests.pipeline.test_des_steps import CREDENTIALS, register_file, wait
+from tests.payroll_files import CONTRACT, person
+from tests.pipeline.des_months import des_payments, month, october
+from tests.pipeline.des_steps import register_file, wait
 
 D = Decimal
 WAGES = date(2026, 10, 30)
-
-
-def month(store, gateway, tmp_path, rows, run_key="oct"):
-    """One October run through DES: the steps the DAG runs, in order; returns the run and its payments."""
-    run_id = run_month(store, tmp_path, rows, [contract()], run_key=run_key)
-    sync_insurer_status(store, gateway)
-    assess_eligibility(store, run_id)
-    compute_contributions(store, run_id)
-    register_contracts(store, gateway, run_id, [CONTRACT], credentials_for=lambda *_: CREDENTIALS)
-    listed = submit_personnel(store, gateway, run_id, CONTRACT)
-    if listed["list_id"]:
-        wait(lambda: gateway.read_personnel_results(listed["list_id"], limit=1).state, lambda s: s == "COMPLETED")
-        record_personnel_results(store, gateway, run_id, CONTRACT, listed["list_id"])
-    payments = submit_payments(store, gateway, run_id, CONTRACT)["payments"]
-    ids = {}
-    for kind, payment in payments.items():
-        wait(lambda: gateway.read_payment(payment["payment_id"], limit=1).state, lambda s: s == "TRANSFERRED")
-        record_payment_results(store, gateway, run_id, CONTRACT, payment["payment_id"])
-        ids[f"{CONTRACT}/{kind}"] = payment["payment_id"]
-    record_payment_obligations(store, run_id, des_payment_ids=ids)
-    return run_id, payments
-
-
-def october(changes=None):
-    changes = changes or {}
-    rows = {
-        1: person(1, pek=D("40000.00")),
-        2: person(2, pek=D("50000.00")),
-        3: person(3, pek=D("60000.00")),
-        "bonus": person(1, pek=D("10000.00"), payment_kind="supplementary"),
-    }
-    for key, pek in changes.items():
-        rows[key] = {**rows[key], "pek": pek}
-    return list(rows.values())
-
-
-def des_payments(sim):
-    return sorted((p["kind"], D(p["total"])) for p in sim.state()["payments"])
 
 
 def run_state(store, run_id):
@@ -191,7 +143,7 @@ def test_operations_review_and_approve_a_correction_with_the_oks_command(store, 
     import sys
     from pathlib import Path
 
-    from tests.orchestration.conftest import connection_json
+    from tests.des_connection import connection_json
 
     rows = october()
     sim.load_register(register_file(tmp_path, rows[:3]))

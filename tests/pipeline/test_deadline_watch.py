@@ -13,7 +13,7 @@ from oks.pipeline.obligations import confirm_payment, record_payment_obligations
 from oks.rules.calendar import ISTANBUL
 from oks.store.schema import alerts
 from tests.payroll_files import person
-from tests.pipeline.test_obligations import month
+from tests.pipeline.months import month
 
 DUE_MORNING = datetime(2026, 11, 2, 9, 30, tzinfo=ISTANBUL)  # wages Fri 30 Oct → due Mon 2 Nov
 

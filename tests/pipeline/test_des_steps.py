@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
-from oks.des.models import WsCredentials
 from oks.pipeline.assess import assess_eligibility
 from oks.pipeline.contribute import compute_contributions
 from oks.pipeline.obligations import record_payment_obligations
@@ -25,32 +23,10 @@ from oks.pipeline.submission import (
 )
 from oks.store.schema import contributions, enrolments, payroll_lines, quarantine
 from tests.payroll_files import CONTRACT, contract, person
-from tests.pipeline.test_assess_contribute import run_month
+from tests.pipeline.des_steps import CREDENTIALS, register_file, wait
+from tests.pipeline.months import run_month
 
 D = Decimal
-CREDENTIALS = WsCredentials(user="oks", password="secret")
-
-
-def register_file(tmp_path, rows, mismatch=()):
-    lines = ["tckn,first_name,last_name,birth_date"]
-    for r in rows:
-        last = "Başkası" if r["payroll_id"] in mismatch else r["last_name"]
-        lines.append(f"{r['tckn']},{r['first_name']},{last},{r['birth_date'].isoformat()}")
-    path = tmp_path / "identity_register.csv"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-def wait(read, done, *, seconds=20):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = read()
-        if done(value):
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"still waiting: {value}")
-
-
 def month_through_des(store, gateway, sim, tmp_path, rows, run_key, period="2026-10"):
     run_id = run_month(store, tmp_path, rows, [contract()], run_key=run_key, period=period)
     sync_insurer_status(store, gateway)

@@ -48,8 +48,8 @@ from oks.rules.parameters import available_years
 from oks.rules.statutory_rate import statutory_rate_for
 from oks.store import open_store
 from oks.store.schema import contracts, contributions, payment_obligations, payroll_lines, runs
-from tests.des.conftest import fast_settings
-from tests.pipeline.test_des_steps import wait
+from tests.des.simulator import fast_settings
+from tests.pipeline.des_steps import wait
 
 PERIODS = [f"{year}-{month:02d}" for year in (2025, 2026, 2027) for month in range(1, 13)]
 def credentials(contract_no: str, insurer: str) -> WsCredentials:

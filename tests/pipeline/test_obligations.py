@@ -13,16 +13,9 @@ from oks.pipeline.contribute import compute_contributions
 from oks.pipeline.obligations import ObligationConflict, confirm_payment, record_payment_obligations
 from oks.store.schema import payment_obligations
 from tests.payroll_files import contract, person
-from tests.pipeline.test_assess_contribute import run_month
+from tests.pipeline.months import month, run_month
 
 D = Decimal
-
-
-def month(store, tmp_path, rows, run_key="r"):
-    run_id = run_month(store, tmp_path, rows, [contract()], run_key=run_key)
-    assess_eligibility(store, run_id)
-    compute_contributions(store, run_id)
-    return run_id
 
 
 def test_one_obligation_per_kind_and_wage_day_with_statutory_deadlines(store, tmp_path):

@@ -8,7 +8,7 @@ from decimal import Decimal
 from oks.pipeline.obligations import record_payment_obligations
 from oks.pipeline.report import publish_report
 from tests.payroll_files import person
-from tests.pipeline.test_obligations import month
+from tests.pipeline.months import month
 
 
 def test_report_counts_amounts_and_masks(store, tmp_path):
@@ -42,7 +42,7 @@ def test_report_csvs_never_carry_a_live_formula(store, tmp_path):
     from oks.pipeline.assess import assess_eligibility
     from oks.pipeline.contribute import compute_contributions
     from tests.payroll_files import contract
-    from tests.pipeline.test_assess_contribute import run_month
+    from tests.pipeline.months import run_month
 
     hostile = ["=HYPERLINK(\"http://x\",\"y\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(1)"]
     rows = [person(1)] + [person(n + 2, payroll_id=text[:40], pek="bozuk") for n, text in enumerate(hostile)]

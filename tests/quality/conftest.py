@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 
 from oks.payroll.sources import CsvSource, open_contract_master
 from oks.pipeline.extract import extract_payroll
-from oks.store.schema import quarantine
 from tests.payroll_files import contract, write_contracts_csv, write_csv
 
 
@@ -26,16 +24,3 @@ def stage(store, tmp_path):
         return summary["run_id"]
 
     return _stage
-
-
-def quarantined(engine, run_id, stage=None):
-    """{row_no: {(field, rule), …}} of the run's quarantine, and the records themselves."""
-    query = sa.select(quarantine).where(quarantine.c.run_id == run_id).order_by(quarantine.c.row_no, quarantine.c.field)
-    if stage:
-        query = query.where(quarantine.c.stage == stage)
-    with engine.connect() as conn:
-        records = conn.execute(query).all()
-    by_row: dict[int, set] = {}
-    for record in records:
-        by_row.setdefault(record.row_no, set()).add((record.field, record.rule))
-    return by_row, records

@@ -12,7 +12,7 @@ from datetime import date
 from oks.pipeline.validate import validate_personnel
 from oks.rules.identity import normalize_mobile
 from tests.payroll_files import person
-from tests.quality.conftest import quarantined
+from tests.quality.quarantined import quarantined
 
 NAMES = [
     ("Elif", "Yıldız"), ("Mehmet Emin", "Öztürk"), ("Hüseyin", "Çelik"), ("Zeynep", "Şahin"), ("Gülşen", "Aydın"),

@@ -18,7 +18,7 @@ from oks.pipeline.extract import extract_payroll
 from oks.pipeline.validate import validate_personnel
 from oks.rules.parameters import parameters_for
 from oks.store.schema import payroll_lines
-from tests.quality.conftest import quarantined
+from tests.quality.quarantined import quarantined
 
 synthetic = pytest.importorskip("oks.payroll.synthetic", reason="the synthetic payroll generator is not in the package yet")
 

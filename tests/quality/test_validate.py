@@ -18,7 +18,7 @@ from oks.quality.gx_runtime import DOCS_MARKER
 from oks.store.schema import runs
 from oks.store.snapshot import start_run
 from tests.payroll_files import contract, person
-from tests.quality.conftest import quarantined
+from tests.quality.quarantined import quarantined
 
 TCKN = "expect_column_values_to_be_valid_tckn"
 NOT_NULL = "expect_column_values_to_not_be_null"

@@ -10,31 +10,8 @@ from hypothesis import strategies as st
 
 from oks.rules.lifecycle import EventKind, IllegalTransition, add_months, opt_out_window_ends_on, transition
 from oks.store.schema import ENROLMENT_STATES
+from tests.rules.lifecycle_cases import ARGS, LEGAL, ON
 
-ON = date(2026, 10, 15)
-# Enough for any event to be well-formed, so legality alone decides.
-ARGS = dict(effective_on=ON, policy_no="POL-1", reason="IDENTITY_MISMATCH", paused_until=date(2026, 12, 15))
-
-LEGAL = {
-    ("pending", "SUBMIT"): "submitted",
-    ("submitted", "ENROL"): "enrolled",
-    ("submitted", "REJECT"): "rejected",
-    ("rejected", "RESUBMIT"): "pending",
-    ("enrolled", "NOTIFY"): "enrolled",
-    ("enrolled", "OPT_OUT"): "opted_out",
-    ("paused", "OPT_OUT"): "opted_out",
-    ("enrolled", "PAUSE"): "paused",
-    ("paused", "PAUSE"): "paused",
-    ("paused", "RESUME"): "enrolled",
-    ("enrolled", "LEAVE"): "left",
-    ("paused", "LEAVE"): "left",
-    ("pending", "CANCEL"): "left",
-    ("submitted", "CANCEL"): "left",
-    ("enrolled", "CANCEL"): "left",
-    ("paused", "CANCEL"): "left",
-    ("opted_out", "RE_ENROL"): "pending",
-    ("left", "RE_ENROL"): "pending",
-}
 ALL_PAIRS = [(s, e.value) for s in ENROLMENT_STATES for e in EventKind]
 
 

@@ -9,9 +9,9 @@ import pytest
 
 from oks.pipeline.obligations import record_payment_obligations
 from oks.store import open_store
+from tests.cli_runner import oks
 from tests.payroll_files import person
-from tests.pipeline.test_obligations import month
-from tests.test_cli import oks
+from tests.pipeline.months import month
 
 
 @pytest.fixture

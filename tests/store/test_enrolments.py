@@ -20,7 +20,7 @@ from oks.store.schema import (
     payroll_lines,
     runs,
 )
-from tests.rules.test_lifecycle import ARGS, LEGAL
+from tests.rules.lifecycle_cases import ARGS, LEGAL
 
 
 @pytest.fixture
