@@ -67,7 +67,7 @@ def main() -> None:
     from oks.payroll.synthetic import generate
     from oks.pipeline.assess import assess_eligibility
     from oks.pipeline.contribute import compute_contributions
-    from oks.pipeline.extract import extract_payroll, register_employees
+    from oks.pipeline.extract import extract_payroll, register_personnel
     from oks.pipeline.obligations import record_payment_obligations
     from oks.pipeline.reconcile import reconcile_run
     from oks.pipeline.report import publish_report
@@ -113,7 +113,7 @@ def main() -> None:
                     with stages.timed("validate (GX)", rows):
                         validate_personnel(engine, run_id, data_docs_dir=tmp / "docs")
                     with stages.timed("register personnel", rows):
-                        register_employees(engine, run_id)
+                        register_personnel(engine, run_id)
                     with stages.timed("sync insurer status"):
                         sync_insurer_status(engine, gateway)
                     with stages.timed("assess eligibility", rows):

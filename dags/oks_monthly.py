@@ -85,43 +85,43 @@ POLL_SECONDS = float(os.environ.get("OKS_DES_POLL_SECONDS", "300"))
     ),
 )
 def oks_monthly():
-    # multiple_outputs: the store's run id is handed on as its own XCom (extracted["run_id"]); every
-    # other summary travels as one value.
+    # multiple_outputs: the store's run id is handed on as its own XCom (extracted["store_run_id"]);
+    # every other summary travels as one value.
     @task(multiple_outputs=True, doc_md=f"""Extract the period's payroll into the run's snapshot; malformed rows are quarantined with row and field.
     {IF_IT_FAILS} a missing column or an empty extract: fix the export or the `oks_payroll` query, then clear this task.
     "already being run by": another run holds the period — wait for it, or `oks release-run` a dead one.""")
     def extract_payroll(**context) -> dict:
-        return monthly.extract(context["params"], context.get("logical_date"))
+        return monthly.extract_payroll(context["params"], context.get("logical_date"))
 
     @task(multiple_outputs=False, doc_md=f"""Great Expectations suites over the snapshot; failing rows are quarantined (masked), Data Docs written.
     {IF_IT_FAILS} the invalid share passed the threshold or a column is missing: read the Data Docs, fix payroll, re-run.""")
-    def validate_personnel(store_run: int) -> dict:
-        return monthly.validate(store_run)
+    def validate_personnel(store_run_id: int) -> dict:
+        return monthly.validate_personnel(store_run_id)
 
     @task(multiple_outputs=False, doc_md=f"""Upsert employees from the valid lines, keeping history of changed personal data.
     {IF_IT_FAILS} a database problem: check the `oks_store` connection, then clear this task.""")
-    def register_personnel(store_run: int) -> dict:
-        return monthly.register(store_run)
+    def register_personnel(store_run_id: int) -> dict:
+        return monthly.register_personnel(store_run_id)
 
     @task(multiple_outputs=False, doc_md=f"""Pull opt-outs, pauses, exits and cancellations from DES before anything is deducted.
     {IF_IT_FAILS} DES unreachable: retried automatically; if it persists check `des_default`, then clear this task.""")
-    def sync_insurer_status(store_run: int) -> dict:
-        return monthly.sync_status(store_run)
+    def sync_insurer_status(store_run_id: int) -> dict:
+        return monthly.sync_insurer_status(store_run_id)
 
     @task(multiple_outputs=False, doc_md=f"""Decide each person's outcome: enrol, already enrolled, not eligible (reason), inactive, rejected.
     {IF_IT_FAILS} lines without an employee or contract record: check the contract master, then clear this task.""")
-    def assess_eligibility(store_run: int) -> dict:
-        return monthly.assess(store_run)
+    def assess_eligibility(store_run_id: int) -> dict:
+        return monthly.assess_eligibility(store_run_id)
 
     @task(multiple_outputs=False, doc_md=f"""Compute each contribution: 3% of PEK (or the person's/contract's rate or amount), kuruş dropped.
     {IF_IT_FAILS} a year without SGK parameters: add `rules/data/parameters/<year>.toml`, then clear this task.""")
-    def compute_contributions(store_run: int) -> dict:
-        return monthly.contribute(store_run)
+    def compute_contributions(store_run_id: int) -> dict:
+        return monthly.compute_contributions(store_run_id)
 
     @task(doc_md=f"""Split the contracts with work into batches for the mapped DES tasks.
     {IF_IT_FAILS} a database problem: clear this task.""")
-    def plan_des_batches(store_run: int, **context) -> list[dict]:
-        return monthly.plan_batches(store_run, int(context["params"]["des_batch_size"]))
+    def plan_des_batches(store_run_id: int, **context) -> list[dict]:
+        return monthly.plan_des_batches(store_run_id, int(context["params"]["des_batch_size"]))
 
     @task_group(group_id="des", tooltip="Per batch of contracts: personnel → policy numbers → payment → transfer")
     def des_work(batch: dict):
@@ -135,19 +135,19 @@ def oks_monthly():
         {IF_IT_FAILS} clear this task: answers are applied once.""")
         def record_personnel_results(batch: dict) -> dict:
             get_current_context()["batch_label"] = batch["label"]
-            return monthly.record_personnel(batch)
+            return monthly.record_personnel_results(batch)
 
         @task(map_index_template="{{ batch_label }}", doc_md=f"""Send the contributions as one payment per contract and kind.
         {IF_IT_FAILS} DUPLICATE_PERIOD with other content stops for a human: compare with DES; never pay a month twice.""")
         def submit_payment(batch: dict) -> list[str]:
             get_current_context()["batch_label"] = batch["label"]
-            return monthly.submit_payments(batch)
+            return monthly.submit_payment(batch)
 
         @task(map_index_template="{{ batch_label }}", doc_md=f"""Record the transfer and the payment obligations (amount, insurer IBAN, reference, due date).
         {IF_IT_FAILS} an obligation conflicts with a paid one: reconcile with the insurer before anything else.""")
         def record_payment_obligation(batch: dict) -> list[int]:
             get_current_context()["batch_label"] = batch["label"]
-            return monthly.record_transfers(batch)
+            return monthly.record_payment_obligation(batch)
 
         lists = submit_personnel(batch)
         waited = DesCompletionSensor(
@@ -168,33 +168,33 @@ def oks_monthly():
 
     @task(multiple_outputs=False, trigger_rule="none_failed", doc_md=f"""Prove the invariants: one outcome per row; contributions = payment = obligation; one REGULAR payment a month.
     {IF_IT_FAILS} STOP: do not pay by hand until the difference is explained (the message lists it).""")
-    def reconcile_run(store_run: int) -> dict:
-        return monthly.reconcile(store_run)
+    def reconcile_run(store_run_id: int) -> dict:
+        return monthly.reconcile_run(store_run_id)
 
     @task(multiple_outputs=False, trigger_rule="none_failed", doc_md=f"""Write the run report (HTML + CSV, masked) with the payments to make.
     {IF_IT_FAILS} clear this task: it only reads the store.""")
-    def publish_report(store_run: int) -> dict:
-        return monthly.report(store_run)
+    def publish_report(store_run_id: int) -> dict:
+        return monthly.publish_report(store_run_id)
 
     @task(trigger_rule="none_failed", doc_md=f"""One approval request per unpaid obligation, each timing out at its deadline.
     {IF_IT_FAILS} clear this task.""")
-    def plan_confirmations(store_run: int) -> list[dict]:
-        return monthly.confirmations(store_run)
+    def plan_confirmations(store_run_id: int) -> list[dict]:
+        return monthly.plan_confirmations(store_run_id)
 
     extracted = extract_payroll()
-    store_run = extracted["run_id"]  # the store's run (not Airflow's run_id)
-    validated = validate_personnel(store_run)
-    registered = register_personnel(store_run)
-    synced = sync_insurer_status(store_run)
-    assessed = assess_eligibility(store_run)
-    computed = compute_contributions(store_run)
-    batches = plan_des_batches(store_run)
+    store_run_id = extracted["store_run_id"]  # the store's run (Airflow's context has a run_id of its own)
+    validated = validate_personnel(store_run_id)
+    registered = register_personnel(store_run_id)
+    synced = sync_insurer_status(store_run_id)
+    assessed = assess_eligibility(store_run_id)
+    computed = compute_contributions(store_run_id)
+    batches = plan_des_batches(store_run_id)
     validated >> registered >> synced >> assessed >> computed >> batches
 
     work = des_work.expand(batch=batches)
-    reconciled = reconcile_run(store_run)
-    reported = publish_report(store_run)
-    requests = plan_confirmations(store_run)
+    reconciled = reconcile_run(store_run_id)
+    reported = publish_report(store_run_id)
+    requests = plan_confirmations(store_run_id)
     work >> reconciled >> reported >> requests
 
     ConfirmBankTransferOperator.partial(

@@ -38,7 +38,7 @@ class SmtpListener:
 
         self._controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
 
-    def start(self) -> "SmtpListener":
+    def start(self) -> SmtpListener:
         self._controller.start()
         return self
 
@@ -81,7 +81,7 @@ class WebhookReceiver:
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def start(self) -> "WebhookReceiver":
+    def start(self) -> WebhookReceiver:
         self._thread.start()
         return self
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from oks.payroll.sources import CsvSource, PayrollStructureError, open_contract_master, open_source
 from oks.pipeline.assess import assess_eligibility
 from oks.pipeline.contribute import compute_contributions
-from oks.pipeline.extract import extract_payroll, register_employees
+from oks.pipeline.extract import extract_payroll, register_personnel
 from oks.pipeline.validate import validate_personnel
 from oks.store.schema import contributions, payroll_lines, quarantine, runs
 from tests.payroll_files import contract, person, write_contracts_csv, write_csv, write_xlsx
@@ -44,7 +44,7 @@ def _run_corpus(store, tmp_path) -> dict:
     summary = extract_payroll(store, run_key="corpus", period="2026-10", source=CsvSource(payroll), contracts_source=open_contract_master(master))
     run_id = summary["run_id"]
     validated = validate_personnel(store, run_id, data_docs_dir=tmp_path / "docs", invalid_share_threshold=1.0)
-    register_employees(store, run_id)
+    register_personnel(store, run_id)
     assess_eligibility(store, run_id)
     computed = compute_contributions(store, run_id)
     with store.connect() as conn:

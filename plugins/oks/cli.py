@@ -93,13 +93,11 @@ _DEMO_PEOPLE = (
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     from oks.privacy import mask_name, mask_tckn
-    from oks.rules.calendar import payment_deadline
+    from oks.rules.calendar import ISTANBUL, payment_deadline
     from oks.rules.contributions import contribution
     from oks.rules.eligibility import assess_employee
     from oks.rules.parameters import pek_limits_for
     from oks.rules.statutory_rate import statutory_rate_for
-
-    from oks.rules.calendar import ISTANBUL
 
     wage_paid_on = args.wage_paid_on or datetime.now(ISTANBUL).date()
     period = f"{wage_paid_on:%Y-%m}"  # the demo's wages are for the month they are paid in
@@ -234,6 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if getattr(args, "store", "not a store command") is None and not getattr(args, "no_store", False):
+            # The composition root chooses the store, so `oks obligations` on an Airflow machine
+            # reads the oks_store connection's database as the tasks do.
+            from oks.orchestration.resources import store_url
+
+            args.store = store_url()
         return args.handler(args)
     except (ValueError, LookupError) as exc:
         print(f"oks {args.command}: {exc}", file=sys.stderr)

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from oks.des.client import DesClient
-from oks.des.settings import settings_from_connection
 from oks.orchestration.airflow_api import AirflowApi
+from oks.orchestration.des_hook import DesHook
 from oks.orchestration.local_run import BankStatementJob, run_monthly, summarize
 from oks.orchestration.resources import store_engine
 from oks.payroll.synthetic import generate
@@ -44,7 +43,7 @@ def run(local_airflow, conf) -> str:
 
 def reconciles(period: str) -> dict:
     result = summarize(period, "checked")
-    with DesClient(settings_from_connection("des_default")) as gateway:
+    with DesHook().get_client() as gateway:
         return reconcile_run(store_engine(), result.run_id, gateway=gateway)
 
 

@@ -15,24 +15,6 @@ from oks.store import open_store
 
 from .simulator import RawApi
 
-# Re-export shim, only until the modules still importing these names from this conftest import them
-# from tests.des.simulator (tests/des/test_client.py, tests/des/test_settings.py,
-# tests/orchestration/test_sensors.py, tests/orchestration/test_triggers.py). tests/test_repository.py
-# lists those imports as the only ones allowed; remove this with them.
-from .simulator import (  # noqa: F401
-    CONTRACT,
-    PASSWORD,
-    PERIOD,
-    WAGE_DAY,
-    enrol,
-    items_for,
-    people,
-    person,
-    tckn,
-    wait_until,
-    write_register,
-)
-
 
 @pytest.fixture
 def ledger_engine(database_url):

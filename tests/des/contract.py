@@ -65,7 +65,7 @@ def _error_validator() -> Draft202012Validator:
 def check(method: str, path: str, status: int, body) -> str:
     """Raise AssertionError unless ``status`` and ``body`` are what the contract allows; returns the
     operation's template."""
-    for pattern, op_method, template, operation in _operations():
+    for pattern, op_method, template, operation in _operations():  # noqa: B007 - the match is used after the loop
         if op_method == method and pattern.match(path):
             break
     else:

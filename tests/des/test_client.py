@@ -16,7 +16,7 @@ from oks.des.errors import DesApiError, DesAuthError, PaymentConflict
 from oks.des.gateway import DesGateway
 from oks.des.models import ContractRegistration, PaymentItem, Person, WsCredentials
 
-from .conftest import CONTRACT, PERIOD, WAGE_DAY, enrol, items_for, people, person, tckn, wait_until, write_register
+from .simulator import CONTRACT, PERIOD, WAGE_DAY, enrol, items_for, people, person, tckn, wait_until, write_register
 
 
 def test_the_client_is_a_gateway(client):

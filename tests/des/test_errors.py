@@ -12,8 +12,8 @@ from oks.des.errors import DesApiError, DesUnavailable
 from oks.des.models import ContractRegistration
 from oks.des.simulator.des import PERSON_ERRORS
 
-from .simulator import CONTRACT, PERIOD, error, person, person_json
 from .contract import error_codes, person_error_codes
+from .simulator import CONTRACT, PERIOD, error, person, person_json
 
 
 def _client_error(call) -> tuple[int, str]:

@@ -45,10 +45,6 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.alert_receivers import SmtpListener, WebhookReceiver
-
-# connection_json is imported here for the fixtures below; tests import it from tests.des_connection
-# (tests/orchestration/test_triggers.py still imports it from this conftest: allowed by
-# tests/test_repository.py only until that import moves).
 from tests.des_connection import connection_json
 
 REPO = Path(__file__).resolve().parents[2]

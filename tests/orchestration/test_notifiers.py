@@ -16,7 +16,6 @@ from tests.alert_receivers import WebhookReceiver
 from tests.payroll_files import person
 from tests.pipeline.months import month
 
-
 # smtp, webhook (real receivers) and oks_home come from tests/orchestration/conftest.py; each test
 # here has a home of its own (the outbox is written there).
 pytestmark = pytest.mark.usefixtures("oks_home")

@@ -3,7 +3,7 @@ confirmed elsewhere wins over a timeout."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -31,7 +31,7 @@ def operator(obligation_id):
 
 def answer(option, amount="", bank_reference=""):
     return {"chosen_options": [option], "params_input": {"amount": amount, "bank_reference": bank_reference},
-            "responded_at": datetime.now(timezone.utc), "responded_by_user": {"id": "7", "name": "ops"}}  # fmt: skip
+            "responded_at": datetime.now(UTC), "responded_by_user": {"id": "7", "name": "ops"}}  # fmt: skip
 
 
 def obligation_row(engine, obligation_id):
@@ -96,12 +96,13 @@ def test_an_answer_after_the_payment_was_confirmed_elsewhere_needs_no_amount(obl
      (timedelta(0), timedelta(hours=72)), (-timedelta(days=5), timedelta(hours=72))],
 )  # fmt: skip
 def test_an_approval_stays_open_until_the_deadline_and_never_less_than_the_grace(until_due, window, monkeypatch):
-    from oks.orchestration.monthly import approval_window
+    from oks.orchestration.monthly import approval_grace
+    from oks.pipeline.obligations import approval_window
 
     monkeypatch.delenv("OKS_APPROVAL_GRACE_HOURS", raising=False)
-    assert approval_window(until_due) == window
+    assert approval_window(until_due, approval_grace()) == window
     monkeypatch.setenv("OKS_APPROVAL_GRACE_HOURS", "24")
-    assert approval_window(-timedelta(days=5)) == timedelta(hours=24)
+    assert approval_window(-timedelta(days=5), approval_grace()) == timedelta(hours=24)
 
 
 @pytest.mark.parametrize(

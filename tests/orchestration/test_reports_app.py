@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from fastapi.testclient import TestClient
 
 from oks.orchestration.plugin import OksPlugin
@@ -45,7 +47,7 @@ def test_the_plugin_puts_the_reports_in_the_navigation():
 
 
 def test_the_operations_view_shows_what_is_owed_live_the_alerts_and_every_attempt(tmp_path, monkeypatch):
-    from datetime import date, datetime, timezone
+    from datetime import date, datetime
     from decimal import Decimal
 
     import sqlalchemy as sa
@@ -85,8 +87,8 @@ def test_the_operations_view_shows_what_is_owed_live_the_alerts_and_every_attemp
     assert "AG-2026-001" in client.get("/obligations?contract=AG-2026-001").text
     assert "none" in client.get("/obligations?contract=OTHER-1").text
     # Overdue is judged at the moment of asking: before the deadline due, after it OVERDUE.
-    before = obligations_page(engine, now=datetime(2026, 10, 20, tzinfo=timezone.utc))
-    after = obligations_page(engine, now=datetime(2026, 12, 1, tzinfo=timezone.utc))
+    before = obligations_page(engine, now=datetime(2026, 10, 20, tzinfo=UTC))
+    after = obligations_page(engine, now=datetime(2026, 12, 1, tzinfo=UTC))
     assert "OVERDUE" not in before and after.count(">OVERDUE<") == len(open_)
     sent = client.get("/alerts").text
     assert "[OKS OVERDUE] pay 1,500.00 TL to AGESA" in sent and "email" in sent

@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, TaskDeferred
@@ -19,7 +20,19 @@ from oks.orchestration.sensors import (
     wait_for_transfer,
 )
 from oks.orchestration.triggers import DesCompletionTrigger
-from tests.des.conftest import PERIOD, WAGE_DAY, enrol, items_for, people
+from tests.des.simulator import PERIOD, WAGE_DAY, enrol, items_for, people
+from tests.des_connection import connection_json
+
+
+@pytest.fixture
+def unreachable_des(monkeypatch):
+    """``des_default`` and ``des_other`` on a loopback port nobody listens on: the sensor's first look
+    gets no answer, so it defers — what these tests are about."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    for name in ("DES_DEFAULT", "DES_OTHER"):
+        monkeypatch.setenv(f"AIRFLOW_CONN_{name}", connection_json(f"http://127.0.0.1:{port}"))
 
 
 def deferral(sensor) -> TaskDeferred:
@@ -40,26 +53,26 @@ def test_nothing_to_wait_for_succeeds_at_once_without_deferring(ids):
     assert PolicyNumbersSensor(task_id="w", ids=ids).execute({}) == {}
 
 
-def test_defers_at_once_to_the_des_trigger():
-    before = datetime.now(timezone.utc)
+def test_defers_to_the_des_trigger_when_des_gives_no_answer(unreachable_des):
+    before = datetime.now(UTC)
     deferred = deferral(wait_for_policy_numbers(ids=["PL-1", None, "PL-2"]))
 
     trigger = deferred.trigger
     assert isinstance(trigger, DesCompletionTrigger)
     assert (trigger.kind, trigger.ids, trigger.conn_id, trigger.poll_interval) == ("personnel_list", ["PL-1", "PL-2"], "des_default", 300.0)
-    assert before + timedelta(hours=6) <= trigger.timeout_at <= datetime.now(timezone.utc) + timedelta(hours=6)
+    assert before + timedelta(hours=6) <= trigger.timeout_at <= datetime.now(UTC) + timedelta(hours=6)
     assert deferred.method_name == "execute_complete"
     assert deferred.timeout > timedelta(hours=6)  # only a backstop behind the trigger's own timeout
 
 
-def test_a_transfer_waits_a_day_by_default_and_takes_settings():
+def test_a_transfer_waits_a_day_by_default_and_takes_settings(unreachable_des):
     deferred = deferral(wait_for_transfer(ids="PAY-1", conn_id="des_other", poll_interval=timedelta(minutes=2)))
     assert deferred.trigger.kind == "payment" and deferred.trigger.ids == ["PAY-1"]
     assert deferred.trigger.conn_id == "des_other" and deferred.trigger.poll_interval == 120
-    assert abs(deferred.trigger.timeout_at - datetime.now(timezone.utc) - timedelta(hours=24)) < timedelta(minutes=1)
+    assert abs(deferred.trigger.timeout_at - datetime.now(UTC) - timedelta(hours=24)) < timedelta(minutes=1)
 
     custom = deferral(TransferSensor(task_id="t", ids=["PAY-1"], timeout=timedelta(hours=2)))
-    assert abs(custom.trigger.timeout_at - datetime.now(timezone.utc) - timedelta(hours=2)) < timedelta(minutes=1)
+    assert abs(custom.trigger.timeout_at - datetime.now(UTC) - timedelta(hours=2)) < timedelta(minutes=1)
 
 
 def test_ids_are_read_from_what_the_submit_steps_return():
@@ -130,6 +143,35 @@ def test_an_error_event_fails_without_retry():
         sensor.execute_complete({}, event)
 
 
+# --- one look before deferring -------------------------------------------------------------------
+
+
+def test_what_is_already_final_ends_at_the_first_look_without_deferring(sim, client, contract, des_connection):
+    sim.settings(insurer_delay=0)
+    answered = client.submit_personnel(contract.contract_no, PERIOD, people(2))
+    client.send_personnel_to_insurer(answered.list_id)
+    assert client.read_personnel_results(answered.list_id, limit=1).state == "COMPLETED"
+
+    assert PolicyNumbersSensor(task_id="w", ids=[answered.list_id]).execute({}) == {answered.list_id: "COMPLETED"}
+
+
+def test_a_list_not_yet_answered_is_looked_at_once_then_deferred(sim, client, contract, proxy):
+    sim.settings(insurer_delay=3600)
+    waiting = client.submit_personnel(contract.contract_no, PERIOD, people(2))
+    client.send_personnel_to_insurer(waiting.list_id)
+
+    deferred = deferral(PolicyNumbersSensor(task_id="w", ids=[waiting.list_id]))
+
+    assert deferred.trigger.ids == [waiting.list_id]
+    looks = [r for r in proxy.requests if "/personnel-lists/" in r]
+    assert looks == [f"GET /api/v1/personnel-lists/{waiting.list_id}?offset=0&limit=1"]
+
+
+def test_the_first_look_refused_fails_at_once_naming_the_cause(sim, des_connection):
+    with pytest.raises(AirflowFailException, match="LIST_NOT_FOUND.*clear this task"):
+        PolicyNumbersSensor(task_id="w", ids=["PL-does-not-exist"]).execute({})
+
+
 # --- poke mode, for a deployment without a triggerer ---------------------------------------------
 
 
@@ -189,12 +231,11 @@ with DAG("oks_test_policy_wait", schedule=None, start_date=datetime(2026, 1, 1),
         """What submit_personnel does, against the simulator through the des_default connection."""
         from datetime import date
 
-        from oks.des.client import DesClient
         from oks.des.models import ContractRegistration, Person, WsCredentials
-        from oks.des.settings import settings_from_connection
+        from oks.orchestration.des_hook import DesHook
 
         people = [Person(**p) for p in PEOPLE[contract_no]]
-        with DesClient(settings_from_connection("des_default")) as des:
+        with DesHook().get_client() as des:
             des.register_contract(ContractRegistration(contract_no=contract_no, insurer="AGESA", starts_on=date(2026, 1, 1), employer_vkn="1234567890"))
             des.store_ws_credentials(contract_no, WsCredentials(user="u", password="p"))
             submission = des.submit_personnel(contract_no, "2026-05", people)
@@ -248,14 +289,15 @@ def test_dag_test_runs_the_deferred_wait_inline(airflow_home, sim, des_connectio
         events = session.execute(
             select(Log.task_id, Log.map_index, Log.event).where(Log.run_id == run.run_id, Log.task_id.like("wait_for_%")).order_by(Log.id)
         ).all()
-    lifecycle = {}
+    lifecycle: dict = {}
     for task_id, map_index, event in events:
         lifecycle.setdefault((task_id, map_index), []).append(event)
-    # Each wait left the worker (deferred), its trigger ran inline, and the task came back to finish.
-    deferred = ["running", "deferred", "running", "success"]
-    assert lifecycle == {
-        ("wait_for_policy_numbers", 0): deferred,
-        ("wait_for_policy_numbers", 1): deferred,
-        ("wait_for_batch", -1): deferred,
-        ("wait_for_nobody", -1): ["running", "success"],
-    }
+    deferred, looked_once = ["running", "deferred", "running", "success"], ["running", "success"]
+    waits = [key for key in lifecycle if key != ("wait_for_nobody", -1)]
+    assert sorted(waits) == [("wait_for_batch", -1), ("wait_for_policy_numbers", 0), ("wait_for_policy_numbers", 1)]
+    # The first wait found the lists unanswered at its one look: it left the worker (deferred), its
+    # trigger ran inline, and the task came back to finish. A wait that looked after the insurer had
+    # answered ended at that look, never deferring.
+    assert lifecycle[waits[0]] == deferred
+    assert all(lifecycle[key] in (deferred, looked_once) for key in waits)
+    assert lifecycle[("wait_for_nobody", -1)] == ["running", "success"]

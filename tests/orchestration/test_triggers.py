@@ -11,23 +11,22 @@ import json
 import logging
 import socket
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from oks.des.models import PaymentItem
 from oks.des.simulator.server import DEMO_CUSTOMER
 from oks.orchestration.triggers import DesCompletionTrigger
-from tests.des.conftest import PERIOD, WAGE_DAY, enrol, items_for, people, person
-
-from .conftest import connection_json
+from tests.des.simulator import PERIOD, WAGE_DAY, enrol, items_for, people, person
+from tests.des_connection import connection_json
 
 POLL = 0.05
 
 
 def trigger(kind: str, ids, *, within: float = 10.0, poll: float = POLL, **kwargs) -> DesCompletionTrigger:
     return DesCompletionTrigger(
-        kind=kind, ids=ids, timeout_at=datetime.now(timezone.utc) + timedelta(seconds=within), poll_interval=poll, **kwargs
+        kind=kind, ids=ids, timeout_at=datetime.now(UTC) + timedelta(seconds=within), poll_interval=poll, **kwargs
     )
 
 
@@ -297,7 +296,7 @@ def test_secrets_never_reach_the_log(sim, client, contract, des_connection, capl
         asyncio.run(asyncio.sleep(0))
 
     assert list_id in caplog.text  # the log says what it waited for…
-    for secret in (DEMO_CUSTOMER.password, DEMO_CUSTOMER.tckn, t._token):
+    for secret in (DEMO_CUSTOMER.password, DEMO_CUSTOMER.tckn, t._client.transport._token.value):
         assert secret not in caplog.text  # …never who we are
 
 
@@ -351,6 +350,6 @@ def test_serialize_round_trips_through_json():
     ],
 )
 def test_refuses_what_could_never_work(changes, message):
-    kwargs = {"kind": "payment", "ids": ["P-1"], "timeout_at": datetime.now(timezone.utc), **changes}
+    kwargs = {"kind": "payment", "ids": ["P-1"], "timeout_at": datetime.now(UTC), **changes}
     with pytest.raises(ValueError, match=message):
         DesCompletionTrigger(**kwargs)

@@ -6,6 +6,7 @@ import pytest
 
 from .synthetic_reading import DEMO
 
+
 @pytest.fixture(scope="session")
 def demo_data(tmp_path_factory):
     """``demo_data(fmt, **overrides)`` → the Manifest of a generated dataset (cached per arguments)."""

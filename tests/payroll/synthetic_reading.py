@@ -122,7 +122,7 @@ def sqlite_rows(path: Path, period: str, employers: list[str] | None = None) -> 
         with engine.connect() as conn:
             result = conn.execute(statement, params)
             names = list(result.keys())
-            return [dict(zip(names, row)) for row in result]
+            return [dict(zip(names, row, strict=True)) for row in result]
     finally:
         engine.dispose()
 
@@ -138,7 +138,7 @@ def _csv_raw(path: Path, encoding: str, columns) -> list[dict]:
         header = next(reader)
         names = canonical(header, columns)
         assert None not in names, header
-        return [dict(zip(names, cells)) for cells in reader]
+        return [dict(zip(names, cells, strict=True)) for cells in reader]
 
 
 def _xlsx_raw(path: Path, sheet: str, columns) -> list[dict]:
@@ -149,7 +149,7 @@ def _xlsx_raw(path: Path, sheet: str, columns) -> list[dict]:
         rows = workbook[sheet].iter_rows(values_only=True)
         names = canonical([str(h) for h in next(rows)], columns)
         assert None not in names
-        return [dict(zip(names, cells)) for cells in rows]
+        return [dict(zip(names, cells, strict=True)) for cells in rows]
     finally:
         workbook.close()
 
@@ -172,7 +172,7 @@ def read_contracts(out: Path) -> list[dict]:
         with sqlite3.connect(path) as conn:
             cursor = conn.execute("SELECT * FROM contracts")
             names = [d[0] for d in cursor.description]
-            raw = [dict(zip(names, row)) for row in cursor]
+            raw = [dict(zip(names, row, strict=True)) for row in cursor]
         return _typed(raw, CONTRACT_COLUMNS, _sqlite_cell)
     if meta["format"] == "csv":
         return _typed(_csv_raw(path, meta["encoding"], CONTRACT_COLUMNS), CONTRACT_COLUMNS, _csv_cell)

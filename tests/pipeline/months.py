@@ -9,7 +9,7 @@ from __future__ import annotations
 from oks.payroll.sources import CsvSource, open_contract_master
 from oks.pipeline.assess import assess_eligibility
 from oks.pipeline.contribute import compute_contributions
-from oks.pipeline.extract import extract_payroll, register_employees
+from oks.pipeline.extract import extract_payroll, register_personnel
 from tests.payroll_files import contract, write_contracts_csv, write_csv
 
 
@@ -20,7 +20,7 @@ def run_month(store, tmp_path, rows, contract_rows, run_key="r", period="2026-10
     summary = extract_payroll(
         store, run_key=run_key, period=period, source=CsvSource(payroll), contracts_source=open_contract_master(master)
     )
-    register_employees(store, summary["run_id"])
+    register_personnel(store, summary["run_id"])
     return summary["run_id"]
 
 

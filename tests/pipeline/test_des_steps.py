@@ -123,7 +123,7 @@ def test_reconciliation_catches_a_second_supplementary_payment_for_the_same_wage
     paid = submit_payments(store, gateway, run_id, CONTRACT)["payments"]
     ids = {}
     for kind, payment in paid.items():
-        wait(lambda: gateway.read_payment(payment["payment_id"], limit=1).state, lambda s: s == "TRANSFERRED")
+        wait(lambda payment=payment: gateway.read_payment(payment["payment_id"], limit=1).state, lambda s: s == "TRANSFERRED")
         record_payment_results(store, gateway, run_id, CONTRACT, payment["payment_id"])
         ids[f"{CONTRACT}/{kind}"] = payment["payment_id"]
     record_payment_obligations(store, run_id, des_payment_ids=ids)

@@ -29,7 +29,7 @@ from oks.payroll.synthetic import generate
 from oks.payroll.synthetic_plan import WAGE_DAY_GRACE, Period
 from oks.pipeline.assess import assess_eligibility
 from oks.pipeline.contribute import compute_contributions
-from oks.pipeline.extract import extract_payroll, register_employees
+from oks.pipeline.extract import extract_payroll, register_personnel
 from oks.pipeline.obligations import record_payment_obligations
 from oks.pipeline.reconcile import reconcile_run
 from oks.pipeline.report import publish_report
@@ -88,7 +88,7 @@ def run_the_month(engine, gateway, sim, manifest, period, tmp_path) -> int:
     run_id = extract_payroll(engine, run_key=f"{period}:all", period=period, source=open_source(manifest.payroll),
                              contracts_source=open_contract_master(manifest.contracts))["run_id"]  # fmt: skip
     validate_personnel(engine, run_id, data_docs_dir=tmp_path / "docs")
-    register_employees(engine, run_id)
+    register_personnel(engine, run_id)
     sync_insurer_status(engine, gateway)
     assess_eligibility(engine, run_id)
     compute_contributions(engine, run_id)
@@ -97,11 +97,11 @@ def run_the_month(engine, gateway, sim, manifest, period, tmp_path) -> int:
     for contract_no in numbers:
         list_id = submit_personnel(engine, gateway, run_id, contract_no)["list_id"]
         if list_id:
-            wait(lambda: gateway.read_personnel_results(list_id, limit=1).state, lambda s: s == "COMPLETED")
+            wait(lambda list_id=list_id: gateway.read_personnel_results(list_id, limit=1).state, lambda s: s == "COMPLETED")
             record_personnel_results(engine, gateway, run_id, contract_no, list_id)
         ids = {}
         for kind, payment in submit_payments(engine, gateway, run_id, contract_no)["payments"].items():
-            wait(lambda: gateway.read_payment(payment["payment_id"], limit=1).state, lambda s: s in ("TRANSFERRED", "REJECTED"))
+            wait(lambda payment=payment: gateway.read_payment(payment["payment_id"], limit=1).state, lambda s: s in ("TRANSFERRED", "REJECTED"))
             record_payment_results(engine, gateway, run_id, contract_no, payment["payment_id"])
             ids[f"{contract_no}/{kind}"] = payment["payment_id"]
         record_payment_obligations(engine, run_id, contract_no=contract_no, des_payment_ids=ids)

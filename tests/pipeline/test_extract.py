@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from oks.payroll.sources import CsvSource, PayrollStructureError, SqlSource, open_contract_master, open_source, sql_params
-from oks.pipeline.extract import extract_payroll, register_employees
+from oks.pipeline.extract import extract_payroll, register_personnel
 from oks.store.schema import contracts, employee_history, employees, employers, payroll_lines, quarantine, runs
 from tests.payroll_files import CONTRACT, VKN, contract, person, write_contracts_csv, write_csv, write_xlsx
 
@@ -143,7 +143,7 @@ def test_master_data_is_upserted_and_history_kept(store, tmp_path):
     first = extract_payroll(
         store, run_key="oct", period="2026-10", source=CsvSource(october), contracts_source=open_contract_master(contracts_csv)
     )
-    assert register_employees(store, first["run_id"]) == {"employees_upserted": 2, "employees_changed": 0}
+    assert register_personnel(store, first["run_id"]) == {"employees_upserted": 2, "employees_changed": 0}
 
     new_iban = person(99)["iban"]
     november = write_csv(
@@ -152,9 +152,9 @@ def test_master_data_is_upserted_and_history_kept(store, tmp_path):
     second = extract_payroll(
         store, run_key="nov", period="2026-11", source=CsvSource(november), contracts_source=open_contract_master(contracts_csv)
     )
-    assert register_employees(store, second["run_id"]) == {"employees_upserted": 3, "employees_changed": 1}
+    assert register_personnel(store, second["run_id"]) == {"employees_upserted": 3, "employees_changed": 1}
     # a re-run of November changes nothing further
-    assert register_employees(store, second["run_id"])["employees_changed"] == 0
+    assert register_personnel(store, second["run_id"])["employees_changed"] == 0
 
     with store.connect() as conn:
         assert conn.execute(sa.select(employers.c.vkn, employers.c.headcount)).all() == [(VKN, 120)]

@@ -52,13 +52,13 @@ def python_accepts(kind: str, value: str) -> bool:
 
 
 def assert_equal(engine, kind: str, values: list[str]) -> None:
-    got = dict(zip(values, sql_accepts(engine, kind, values)))
+    got = dict(zip(values, sql_accepts(engine, kind, values), strict=True))
     disagree = {v: accepted for v, accepted in got.items() if accepted != python_accepts(kind, v)}
     assert disagree == {}, f"SQL and Python disagree on {kind}: {disagree}"
 
 
 def assert_sound(engine, kind: str, values: list[str]) -> None:
-    wrongly_accepted = [v for v, ok in zip(values, sql_accepts(engine, kind, values)) if ok and not python_accepts(kind, v)]
+    wrongly_accepted = [v for v, ok in zip(values, sql_accepts(engine, kind, values), strict=True) if ok and not python_accepts(kind, v)]
     assert wrongly_accepted == []
 
 

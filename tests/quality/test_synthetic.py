@@ -7,8 +7,8 @@ Skipped until the synthetic generator (``oks.payroll.synthetic``) is in the pack
 from __future__ import annotations
 
 import csv
-from datetime import date
 from collections import defaultdict
+from datetime import date
 
 import pytest
 import sqlalchemy as sa

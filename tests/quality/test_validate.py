@@ -334,7 +334,7 @@ OTHER_VKN = "9876543217"  # a valid VKN (check digit 7)
 
 
 def test_master_data_is_never_trusted_blindly(store, stage, tmp_path):
-    from oks.pipeline.extract import register_employees
+    from oks.pipeline.extract import register_personnel
 
     contracts = [contract(), contract(contract_no="FB-2026-002", employer_vkn=OTHER_VKN, insurer="FIBA")]
     other = {"employer_vkn": OTHER_VKN, "employer_name": "Başka Lojistik Ltd. Şti.", "contract_no": "FB-2026-002"}
@@ -342,7 +342,7 @@ def test_master_data_is_never_trusted_blindly(store, stage, tmp_path):
     september = {"period": "2026-09", "wage_paid_on": date(2026, 9, 30)}
     first = stage([person(1, **september), person(5, **other, **september)], period="2026-09", contracts=contracts)
     validate_personnel(store, first, data_docs_dir=tmp_path / "d1", invalid_share_threshold=1.0)
-    register_employees(store, first)
+    register_personnel(store, first)
     rows = [
         person(1),
         person(2, hire_date=date(2026, 11, 1)),  # hired after October: contributes nothing for it

@@ -62,8 +62,10 @@ def test_store_url_from_environment_wins(tmp_path, monkeypatch):
 
 
 def test_store_url_from_the_airflow_connection(monkeypatch):
-    from oks.store import resolve_store_url
+    from oks.orchestration.resources import store_url
+    from oks.store import default_store_url, resolve_store_url
 
     monkeypatch.delenv("OKS_STORE_URL", raising=False)
     monkeypatch.setenv("AIRFLOW_CONN_OKS_STORE", "postgres://oks:secret@db.example:5432/oks")
-    assert resolve_store_url() == "postgresql+psycopg2://oks:secret@db.example:5432/oks"
+    assert store_url() == "postgresql+psycopg2://oks:secret@db.example:5432/oks"
+    assert resolve_store_url() == default_store_url()  # the store package itself reads no Airflow connection

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from decimal import Decimal
+from typing import Any
 from urllib.parse import quote
 
 from oks.des.errors import DesApiError, DesUnavailable, LedgerConflict, PaymentConflict
@@ -291,7 +292,7 @@ class DesClient:
             for digest in (content_hash(body),)
         ]
         records = self._record([header, *batches])
-        submission = dict(contract_no=contract_no, period=period, kind=kind, total=total, items=len(items), batches=count, idempotency_key=key)
+        submission: dict[str, Any] = dict(contract_no=contract_no, period=period, kind=kind, total=total, items=len(items), batches=count, idempotency_key=key)
         known = records.get(key)
         if known is not None and known.state == ADOPTED and known.des_id:
             return PaymentSubmission(payment_id=known.des_id, adopted=True, reattached=True, **submission)

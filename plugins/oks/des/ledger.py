@@ -103,7 +103,7 @@ class Ledger:
             }
             for e in entries
         ]
-        keys = [row["idempotency_key"] for row in rows]
+        keys = [e.idempotency_key for e in entries]
         with self.engine.begin() as conn:
             known = {r.idempotency_key for r in self._select(conn, keys)}
             fresh = [row for row in rows if row["idempotency_key"] not in known]
@@ -123,10 +123,9 @@ class Ledger:
     def _insert_missing(conn: sa.Connection, rows: list[dict]) -> None:
         dialect = conn.dialect.name
         if dialect in ("postgresql", "sqlite"):
-            if dialect == "postgresql":
-                from sqlalchemy.dialects.postgresql import insert
-            else:
-                from sqlalchemy.dialects.sqlite import insert
+            from sqlalchemy.dialects import postgresql, sqlite
+
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
             # A concurrent run may insert the same keys between our SELECT and this INSERT: its rows win
             # and ours are skipped, which is exactly insert-or-get.
             conn.execute(insert(des_requests).on_conflict_do_nothing(index_elements=["idempotency_key"]), rows)

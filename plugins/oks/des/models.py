@@ -105,6 +105,12 @@ class WsCredentials(_Request):
         """The fields ``insurer`` needs that these credentials lack."""
         return [f for f in INSURER_WS_FIELDS[insurer] if getattr(self, f) is None]
 
+    def only_for(self, insurer: str) -> WsCredentials:
+        """These credentials with only the fields ``insurer`` takes: one default set may serve
+        several insurers, and each is sent only what it asks for."""
+        unused = {"client_id", "client_secret"} - set(INSURER_WS_FIELDS.get(insurer, ()))
+        return self.model_copy(update=dict.fromkeys(unused))
+
 
 class WsCredentialsReceipt(_Model):
     contract_no: str

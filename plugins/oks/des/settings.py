@@ -1,10 +1,7 @@
-"""How to reach DES: a plain settings object, and how to build it from Airflow connections.
+"""How to reach DES: a plain settings object.
 
-The client takes :class:`DesSettings` and nothing from Airflow, so tests hand in the simulator's URL.
-In a deployment the settings come from the ``des_default`` connection (host = DES URL, login = the
-customer number MHN, password, extra ``{"tckn": ...}`` plus optional tuning keys) and the insurers'
-WS credentials from one connection per contract (login, password, extra ``client_id`` and
-``client_secret`` for Anadolu Hayat).
+The clients take :class:`DesSettings`, so tests hand in the simulator's URL. In a deployment
+:class:`oks.orchestration.des_hook.DesHook` builds it from the ``des_default`` connection.
 """
 
 from __future__ import annotations
@@ -13,8 +10,6 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from oks.privacy import mask_tckn
-
-DEFAULT_CONN_ID = "des_default"
 
 
 @dataclass(frozen=True)
@@ -62,74 +57,3 @@ class DesSettings:
 
 
 TUNABLE = tuple(f.name for f in fields(DesSettings) if f.name not in {"base_url", "customer_no", "tckn", "password"})
-
-
-def _connection(conn: Any) -> Any:
-    if isinstance(conn, str):
-        from airflow.sdk import BaseHook  # Airflow only where a connection is looked up
-
-        return BaseHook.get_connection(conn)
-    return conn
-
-
-def _base_url(conn: Any) -> str:
-    host = (conn.host or "").strip()
-    if not host:
-        raise ValueError(f"connection {conn.conn_id!r}: host (the DES URL) is empty")
-    if "://" in host:
-        url = host
-    else:
-        scheme = (conn.schema or "").strip() or "https"
-        url = f"{scheme}://{host}"
-    if conn.port and url.count(":") < 2:
-        url = f"{url.rstrip('/')}:{conn.port}"
-    return url
-
-
-def settings_from_connection(conn: Any = DEFAULT_CONN_ID, **overrides: Any) -> DesSettings:
-    """:class:`DesSettings` from an Airflow connection (its id, or a ``Connection``).
-
-    host: the DES URL (``https://des.example`` or a bare host with schema/port); login: the customer
-    number (MHN); password; extra: ``{"tckn": "...", "batch_size": 1000, "read_timeout": 60, ...}``
-    (any field of :class:`DesSettings` but the four identities). ``overrides`` win over the extra.
-    """
-    conn = _connection(conn)
-    extra = conn.extra_dejson or {}
-    tckn = str(extra.get("tckn") or "").strip()
-    if not conn.login or not conn.password or not tckn:
-        missing = [n for n, v in (("login (MHN)", conn.login), ("password", conn.password), ("extra.tckn", tckn)) if not v]
-        raise ValueError(f"connection {conn.conn_id!r}: missing {', '.join(missing)}")
-    unknown = sorted(set(extra) - set(TUNABLE) - {"tckn"})
-    if unknown:
-        raise ValueError(f"connection {conn.conn_id!r}: unknown extra field(s) {', '.join(unknown)}")
-    tuning = {name: extra[name] for name in TUNABLE if name in extra}
-    return DesSettings(
-        base_url=_base_url(conn),
-        customer_no=str(conn.login).strip(),
-        tckn=tckn,
-        password=conn.password,
-        **{**tuning, **overrides},
-    )
-
-
-def ws_credentials_from_connection(conn: Any, insurer: str | None = None):
-    """The insurer's WS credentials for one contract from an Airflow connection (id or ``Connection``):
-    login = user, password, extra ``client_id`` / ``client_secret``. With ``insurer``, checks that
-    every field that insurer needs is there."""
-    from oks.des.models import WsCredentials
-
-    conn = _connection(conn)
-    extra = conn.extra_dejson or {}
-    if not conn.login or not conn.password:
-        raise ValueError(f"connection {conn.conn_id!r}: WS credentials need login (user) and password")
-    credentials = WsCredentials(
-        user=conn.login,
-        password=conn.password,
-        client_id=extra.get("client_id"),
-        client_secret=extra.get("client_secret"),
-    )
-    if insurer is not None:
-        missing = credentials.missing_for(insurer)
-        if missing:
-            raise ValueError(f"connection {conn.conn_id!r}: {insurer} needs {', '.join(missing)}")
-    return credentials

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from oks.orchestration.resources import des_gateway, store_engine
+from oks.orchestration.resources import Resources, store_engine
 
 __all__ = ["describe", "state_of", "approve", "refuse", "confirmation_requests_of"]
 
@@ -49,15 +49,14 @@ def describe(correction_id: int) -> dict:
 
 def approve(correction_id: int, *, by: str, wage_paid_on: date | None = None) -> dict:
     """Send the correction (once) and tell operations what to transfer."""
-    from oks.orchestration.notifiers import alert_senders
     from oks.pipeline.corrections import approve_correction
     from oks.pipeline.deadline_watch import announce_correction
 
-    engine = store_engine()
-    with des_gateway(engine) as gateway:
-        done = approve_correction(engine, gateway, correction_id, approved_by=by, wage_paid_on=wage_paid_on)
+    r = Resources.from_airflow()
+    with r.des_gateway() as gateway:
+        done = approve_correction(r.engine, gateway, correction_id, approved_by=by, wage_paid_on=wage_paid_on)
     if done["sent_now"] and done.get("obligation_id"):
-        announce_correction(engine, done["obligation_id"], alert_senders())
+        announce_correction(r.engine, done["obligation_id"], r.alert_senders())
     return done
 
 
@@ -69,7 +68,8 @@ def refuse(correction_id: int, *, by: str, reason: str) -> None:
 
 def confirmation_requests_of(correction_id: int) -> list[dict]:
     """The bank-transfer approval of the correction's obligation, unless it is paid already."""
-    from oks.orchestration.monthly import confirmation_requests
+    from oks.orchestration.monthly import approval_grace
+    from oks.pipeline.obligations import plan_confirmations
     from oks.store.schema import payment_obligations
 
-    return confirmation_requests(payment_obligations.c.correction_id == correction_id)
+    return plan_confirmations(store_engine(), payment_obligations.c.correction_id == correction_id, grace=approval_grace())

@@ -122,12 +122,9 @@ class BankStatementJob:
             self._stop.wait(self.interval)
 
     def _owed(self, obligation_id: int):
-        import sqlalchemy as sa
+        from oks.store.obligations import obligation_amount
 
-        from oks.store.schema import payment_obligations
-
-        with self.engine.connect() as conn:
-            return conn.execute(sa.select(payment_obligations.c.amount).where(payment_obligations.c.id == obligation_id)).scalar_one()
+        return obligation_amount(self.engine, obligation_id)
 
     def __enter__(self) -> BankStatementJob:
         self._thread.start()
@@ -176,16 +173,10 @@ def load_dag(dags_folder: Path, dag_id: str = "oks_monthly"):
     return bag.dags[dag_id]
 
 
-def _task_states(dag_id: str, airflow_run_id: str) -> dict[str, str]:
-    from airflow.models.taskinstance import TaskInstance
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        rows = session.query(TaskInstance.task_id, TaskInstance.map_index, TaskInstance.rendered_map_index, TaskInstance.state).filter(
-            TaskInstance.dag_id == dag_id, TaskInstance.run_id == airflow_run_id).all()  # fmt: skip
+def _task_states(dag_run) -> dict[str, str]:
     from oks.orchestration.monthly import task_label
 
-    return {task_label(row): str(getattr(row.state, "value", row.state)) for row in rows}
+    return {task_label(ti): str(getattr(ti.state, "value", ti.state)) for ti in dag_run.get_task_instances()}
 
 
 def run_monthly(dags_folder: Path, conf: dict) -> MonthlyDagRun:
@@ -198,7 +189,7 @@ def run_monthly(dags_folder: Path, conf: dict) -> MonthlyDagRun:
     dag.deadline = None
     dag_run = dag.test(run_conf=conf)
     state = str(getattr(dag_run.state, "value", dag_run.state))
-    return MonthlyDagRun(state, dag_run.run_id, _task_states(dag.dag_id, dag_run.run_id))
+    return MonthlyDagRun(state, dag_run.run_id, _task_states(dag_run))
 
 
 # What the summary shows, and the tasks that must have succeeded for it to be true.
@@ -215,36 +206,24 @@ _NEEDS = {
 def summarize(period: str, dag_run: MonthlyDagRun | str, *, engine=None) -> LocalRun:
     """What the run produced, read from the store: counts, totals per insurer, payments, reports —
     only what the run reached (a task that did not succeed shows nothing of its own)."""
-    import sqlalchemy as sa
 
     from oks.orchestration.monthly import run_key
     from oks.orchestration.resources import store_engine
     from oks.store import oks_home
-    from oks.store.schema import runs
+    from oks.store.runs import run_by_key, run_totals
 
     if isinstance(dag_run, str):  # a state alone: every part is shown (tests reading the store)
         dag_run = MonthlyDagRun(dag_run)
     engine = engine if engine is not None else store_engine()
     with engine.connect() as conn:
-        run = conn.execute(sa.select(runs.c.id, runs.c.state, runs.c.summary, runs.c.owner).where(runs.c.run_key == run_key(period, None))).first()
+        run = run_by_key(conn, run_key(period, None))
         if run is None:
             return LocalRun(dag_run.state, None, period, {"dag_run": dag_run})
         if run.owner and dag_run.airflow_run_id and run.owner != dag_run.airflow_run_id:
             # The store's run of the period belongs to another run: this one was refused before it began.
             return LocalRun(dag_run.state, None, period, {"dag_run": dag_run, "held_by": (run.id, run.owner, run.state)})
         run_id = run.id
-        outcomes = dict(conn.execute(sa.text(
-            "SELECT outcome, COUNT(*) FROM contributions WHERE run_id = :r GROUP BY outcome"), {"r": run_id}).all())
-        stages = dict(conn.execute(sa.text(
-            "SELECT stage, COUNT(DISTINCT row_no) FROM quarantine WHERE run_id = :r GROUP BY stage"), {"r": run_id}).all())
-        per_insurer = [tuple(r) for r in conn.execute(sa.text(
-            "SELECT c.insurer, COUNT(DISTINCT c.contract_no), SUM(k.amount) FROM contributions k "
-            "JOIN contracts c ON c.id = k.contract_id WHERE k.run_id = :r AND k.outcome = 'contributed' "
-            "GROUP BY c.insurer ORDER BY c.insurer"), {"r": run_id}).all()]
-        obligations = [tuple(r) for r in conn.execute(sa.text(
-            "SELECT o.id, c.contract_no, c.insurer, o.payment_kind, o.amount, o.due_on, o.cutoff, o.state "
-            "FROM payment_obligations o JOIN contracts c ON c.id = o.contract_id WHERE o.run_id = :r "
-            "ORDER BY o.due_on, c.contract_no"), {"r": run_id}).all()]  # fmt: skip
+        totals = run_totals(conn, run_id)
     steps = run.summary or {}
     home = oks_home()
     return LocalRun(
@@ -253,8 +232,8 @@ def summarize(period: str, dag_run: MonthlyDagRun | str, *, engine=None) -> Loca
             "dag_run": dag_run, "store_state": run.state, "failure": steps.get("failure"), "reconcile": steps.get("reconcile"),
             "stopped": steps.get("message") or (steps.get("validate") or {}).get("error"),
             "rows_read": (steps.get("extract") or {}).get("rows_read"), "pek_limits": (steps.get("validate") or {}).get("pek_limits"),
-            "outcomes": outcomes, "quarantined_rows": stages,
-            "per_insurer": per_insurer, "obligations": obligations,
+            "outcomes": totals.outcomes, "quarantined_rows": totals.quarantined_rows,
+            "per_insurer": totals.per_insurer, "obligations": totals.obligations,
             "report": str(home / "reports" / f"run-{run_id}" / "report.html"),
             "data_docs": str(home / "data_docs" / f"run-{run_id}" / "index.html"),
             "alerts_outbox": str(home / "alerts" / "outbox.jsonl"),

@@ -2,7 +2,10 @@
 resources, call one pipeline step, return its small summary (counts and ids — never rows).
 
 The DAG file wires these together and stays thin; the steps themselves live in ``oks.pipeline`` and
-know nothing of Airflow.
+know nothing of Airflow. Each function is named as its task and as the pipeline step it calls, and
+takes the :class:`~oks.orchestration.resources.Resources` to use (built from Airflow connections
+when none is handed in, as in a task). The store's run is ``store_run_id`` throughout: Airflow's
+context has a ``run_id`` of its own.
 """
 
 from __future__ import annotations
@@ -11,11 +14,9 @@ import logging
 import os
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
-import sqlalchemy as sa
-
-from oks.orchestration.resources import des_gateway, payroll_sources, store_engine, ws_credentials_for
+from oks.orchestration.resources import Resources, store_engine
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +34,9 @@ def resolve_period(params: Mapping, logical_date: datetime | None, *, now: datet
         if not PERIOD.match(period):
             raise ValueError(f"period must be a month as YYYY-MM, e.g. 2026-11 (got {period!r})")
         return period
-    moment = logical_date or now or datetime.now(timezone.utc)
+    moment = logical_date or now or datetime.now(UTC)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return f"{moment.astimezone(ISTANBUL):%Y-%m}"
 
 
@@ -49,7 +50,7 @@ def selectable_periods(today: datetime | None = None, *, ahead: int = 12) -> dic
     so no trigger can ask for a month that does not exist."""
     from zoneinfo import ZoneInfo  # not oks.rules.calendar: this runs at every DAG parse, holidays is heavy
 
-    now = (today or datetime.now(timezone.utc)).astimezone(ZoneInfo("Europe/Istanbul"))
+    now = (today or datetime.now(UTC)).astimezone(ZoneInfo("Europe/Istanbul"))
     last = now.year * 12 + now.month - 1 + ahead
     first = FIRST_PERIOD[0] * 12 + FIRST_PERIOD[1] - 1
     choices = {}
@@ -73,14 +74,6 @@ def _airflow_run_id() -> str | None:
         return get_current_context()["run_id"]
     except Exception:  # noqa: BLE001 - outside a task (tests calling the glue): no owner
         return None
-
-
-def _owned(run_id: int) -> None:
-    """Every step after extraction first checks that its Airflow run still owns the store's run."""
-    from oks.store.snapshot import ensure_owner
-
-    with store_engine().begin() as conn:
-        ensure_owner(conn, run_id, _airflow_run_id())
 
 
 def task_label(ti) -> str:
@@ -123,219 +116,169 @@ def _source_location(params: Mapping) -> str:
     return (params.get("payroll_source") or os.environ.get("OKS_PAYROLL_SOURCE") or "sql").strip()
 
 
-def extract(params: Mapping, logical_date: datetime | None) -> dict:
-    from oks.pipeline.extract import extract_payroll
+def _resources(resources: Resources | None) -> Resources:
+    return resources if resources is not None else Resources.from_airflow()
 
+
+def _summary(summary: dict) -> dict:
+    """A step's summary as its XCom: the store's run named ``store_run_id``, never ``run_id`` (which
+    in Airflow is the DAG run's)."""
+    if "run_id" in summary:
+        summary = {"store_run_id": summary.pop("run_id"), **summary}
+    return summary
+
+
+def _owned(r: Resources, store_run_id: int) -> None:
+    """Every step after extraction first checks that its Airflow run still owns the store's run."""
+    from oks.store.snapshot import ensure_owner
+
+    with r.engine.begin() as conn:
+        ensure_owner(conn, store_run_id, _airflow_run_id())
+
+
+def extract_payroll(params: Mapping, logical_date: datetime | None, resources: Resources | None = None) -> dict:
+    """The run's payroll into its snapshot; the summary's ``store_run_id`` is handed to every later task."""
+    from oks.pipeline import extract
+
+    r = _resources(resources)
     period = resolve_period(params, logical_date)
     employers = list(params.get("employers") or []) or None
-    source, contracts = payroll_sources(_source_location(params), period, employers)
-    return extract_payroll(
-        store_engine(), run_key=run_key(period, employers), period=period, source=source, contracts_source=contracts,
+    source, contracts = r.payroll_sources(_source_location(params), period, employers)
+    summary = extract.extract_payroll(
+        r.engine, run_key=run_key(period, employers), period=period, source=source, contracts_source=contracts,
         employers=employers, dry_run=bool(params.get("dry_run")), owner=_airflow_run_id(),
     )  # fmt: skip
+    return _summary(summary)
 
 
-def validate(run_id: int) -> dict:
-    from oks.pipeline.validate import validate_personnel
+def validate_personnel(store_run_id: int, resources: Resources | None = None) -> dict:
+    from oks.pipeline import validate
 
-    _owned(run_id)
-    return validate_personnel(store_engine(), run_id)
-
-
-def register(run_id: int) -> dict:
-    from oks.pipeline.extract import register_employees
-
-    _owned(run_id)
-    return register_employees(store_engine(), run_id)
+    r = _resources(resources)
+    _owned(r, store_run_id)
+    return _summary(validate.validate_personnel(r.engine, store_run_id, data_docs_dir=r.home / "data_docs" / f"run-{store_run_id}"))
 
 
-def _dry_run(run_id: int) -> bool:
-    from oks.store.schema import runs
+def register_personnel(store_run_id: int, resources: Resources | None = None) -> dict:
+    from oks.pipeline import extract
 
-    with store_engine().connect() as conn:
-        return bool(conn.execute(sa.select(runs.c.dry_run).where(runs.c.id == run_id)).scalar_one())
+    r = _resources(resources)
+    _owned(r, store_run_id)
+    return _summary(extract.register_personnel(r.engine, store_run_id))
 
 
-def sync_status(run_id: int) -> dict:
-    from oks.pipeline.status_sync import sync_insurer_status
+def sync_insurer_status(store_run_id: int, resources: Resources | None = None) -> dict:
+    from oks.pipeline import status_sync
+    from oks.store.runs import is_dry_run
 
-    _owned(run_id)
-    if _dry_run(run_id):
+    r = _resources(resources)
+    _owned(r, store_run_id)
+    if is_dry_run(r.engine, store_run_id):
         return {"skipped": "dry run"}
-    engine = store_engine()
-    with des_gateway(engine) as gateway:
-        return sync_insurer_status(engine, gateway)
+    with r.des_gateway() as gateway:
+        return status_sync.sync_insurer_status(r.engine, gateway)
 
 
-def assess(run_id: int) -> dict:
-    from oks.pipeline.assess import assess_eligibility
+def assess_eligibility(store_run_id: int, resources: Resources | None = None) -> dict:
+    from oks.pipeline import assess
 
-    _owned(run_id)
-    summary = assess_eligibility(store_engine(), run_id)
+    r = _resources(resources)
+    _owned(r, store_run_id)
+    summary = _summary(assess.assess_eligibility(r.engine, store_run_id))
     if len(summary.get("by_reason", {})) > 50:  # keep XCom small; the report has the detail
         summary.pop("by_reason")
     return summary
 
 
-def contribute(run_id: int) -> dict:
-    from oks.pipeline.contribute import compute_contributions
+def compute_contributions(store_run_id: int, resources: Resources | None = None) -> dict:
+    from oks.pipeline import contribute
 
-    _owned(run_id)
-    summary = compute_contributions(store_engine(), run_id)
+    r = _resources(resources)
+    _owned(r, store_run_id)
+    summary = _summary(contribute.compute_contributions(r.engine, store_run_id))
     # The per-contract totals go to the report; XCom keeps a summary people can read at a glance.
     summary["contracts"] = len(summary.pop("by_contract"))
     return summary
 
 
-def plan_batches(run_id: int, batch_size: int) -> list[dict]:
-    """The DES work in batches of contracts, each labelled with its contract numbers for the UI."""
-    from oks.pipeline.submission import contracts_with_work
+def plan_des_batches(store_run_id: int, batch_size: int, resources: Resources | None = None) -> list[dict]:
+    """The DES work in batches of contracts, each carrying the store run it belongs to."""
+    from oks.pipeline import des_work
 
-    _owned(run_id)
-    if _dry_run(run_id):
-        return []
-    numbers = contracts_with_work(store_engine(), run_id)
-    batches = [numbers[i : i + batch_size] for i in range(0, len(numbers), max(1, batch_size))]
-    return [{"run_id": run_id, "contracts": b, "label": b[0] if len(b) == 1 else f"{b[0]} … {b[-1]} ({len(b)})"} for b in batches]
+    r = _resources(resources)
+    _owned(r, store_run_id)
+    return [{"store_run_id": store_run_id, **batch} for batch in des_work.plan_des_batches(r.engine, store_run_id, batch_size)]
 
 
-def submit_personnel(batch: Mapping) -> list[str]:
+def submit_personnel(batch: Mapping, resources: Resources | None = None) -> list[str]:
     """Register the batch's contracts and send their personnel lists; the list ids to wait for."""
-    from oks.pipeline.submission import register_contracts, submit_personnel
+    from oks.pipeline import des_work
 
-    _owned(batch["run_id"])
-    engine = store_engine()
-    with des_gateway(engine) as gateway:
-        register_contracts(engine, gateway, batch["run_id"], batch["contracts"], credentials_for=ws_credentials_for)
-        return [
-            list_id
-            for contract_no in batch["contracts"]
-            if (list_id := submit_personnel(engine, gateway, batch["run_id"], contract_no)["list_id"])
-        ]
+    r = _resources(resources)
+    _owned(r, batch["store_run_id"])
+    with r.des_gateway() as gateway:
+        return des_work.submit_personnel(r.engine, gateway, batch["store_run_id"], batch["contracts"], credentials_for=r.ws_credentials_for)
 
 
-def _ledger_ids(kind: str, run_id: int, contract_no: str) -> list[str]:
-    """The DES ids (lists, payments) this run created or re-attached to for a contract."""
-    from oks.des.ledger import Ledger
+def record_personnel_results(batch: Mapping, resources: Resources | None = None) -> dict:
+    from oks.pipeline import des_work
 
-    records = Ledger(store_engine()).find(contract_no, kind=kind, run_id=run_id)
-    return list(dict.fromkeys(r.des_id for r in records if r.des_id))
-
-
-def record_personnel(batch: Mapping) -> dict:
-    from oks.pipeline.submission import record_personnel_results
-
-    engine = store_engine()
-    totals: dict[str, int] = {}
-    with des_gateway(engine) as gateway:
-        for contract_no in batch["contracts"]:
-            for list_id in _ledger_ids("personnel_list", batch["run_id"], contract_no):
-                result = record_personnel_results(engine, gateway, batch["run_id"], contract_no, list_id)
-                for key in ("enrolled", "rejected", "applied", "not_applied"):
-                    totals[key] = totals.get(key, 0) + int(result.get(key, 0))
-    return totals
+    r = _resources(resources)
+    with r.des_gateway() as gateway:
+        return des_work.record_personnel_results(r.engine, gateway, batch["store_run_id"], batch["contracts"])
 
 
-def submit_payments(batch: Mapping) -> list[str]:
-    from oks.pipeline.submission import submit_payments
+def submit_payment(batch: Mapping, resources: Resources | None = None) -> list[str]:
+    from oks.pipeline import des_work
 
-    _owned(batch["run_id"])
-    engine = store_engine()
-    ids = []
-    with des_gateway(engine) as gateway:
-        for contract_no in batch["contracts"]:
-            for payment in submit_payments(engine, gateway, batch["run_id"], contract_no)["payments"].values():
-                if payment["payment_id"]:
-                    ids.append(payment["payment_id"])
-    return ids
+    r = _resources(resources)
+    _owned(r, batch["store_run_id"])
+    with r.des_gateway() as gateway:
+        return des_work.submit_payment(r.engine, gateway, batch["store_run_id"], batch["contracts"])
 
 
-def record_transfers(batch: Mapping) -> list[int]:
+def record_payment_obligation(batch: Mapping, resources: Resources | None = None) -> list[int]:
     """Record the transfers and the payment obligations of the batch; the obligation ids."""
-    from oks.orchestration.notifiers import alert_senders
-    from oks.pipeline.deadline_watch import announce_payment_instructions
-    from oks.pipeline.obligations import record_payment_obligations
-    from oks.pipeline.submission import record_payment_results
+    from oks.pipeline import des_work
 
-    engine = store_engine()
-    obligations: list[int] = []
-    with des_gateway(engine) as gateway:
-        for contract_no in batch["contracts"]:
-            payment_ids = {}
-            for payment_id in _ledger_ids("payment", batch["run_id"], contract_no):
-                page = gateway.read_payment(payment_id, limit=1)
-                record_payment_results(engine, gateway, batch["run_id"], contract_no, payment_id)
-                payment_ids[f"{contract_no}/{page.kind.lower()}"] = payment_id
-            instructions = record_payment_obligations(engine, batch["run_id"], contract_no=contract_no, des_payment_ids=payment_ids)
-            # A failed channel is logged, not fatal: the instruction is also in the report and the approval.
-            announce_payment_instructions(engine, instructions, alert_senders())
-            obligations += [i.obligation_id for i in instructions]
-    return obligations
+    r = _resources(resources)
+    with r.des_gateway() as gateway:
+        return des_work.record_payment_obligation(r.engine, gateway, batch["store_run_id"], batch["contracts"], senders=r.alert_senders())
 
 
-def reconcile(run_id: int) -> dict:
-    from oks.pipeline.reconcile import reconcile_run
+def reconcile_run(store_run_id: int, resources: Resources | None = None) -> dict:
+    from oks.pipeline import reconcile
+    from oks.store.runs import is_dry_run
 
-    _owned(run_id)
-    engine = store_engine()
-    if _dry_run(run_id):
-        return reconcile_run(engine, run_id)
-    with des_gateway(engine) as gateway:
-        return reconcile_run(engine, run_id, gateway=gateway)
+    r = _resources(resources)
+    _owned(r, store_run_id)
+    if is_dry_run(r.engine, store_run_id):
+        return _summary(reconcile.reconcile_run(r.engine, store_run_id))
+    with r.des_gateway() as gateway:
+        return _summary(reconcile.reconcile_run(r.engine, store_run_id, gateway=gateway))
 
 
-def report(run_id: int) -> dict:
-    from oks.pipeline.report import publish_report
-    from oks.store import oks_home
+def publish_report(store_run_id: int, resources: Resources | None = None) -> dict:
+    from oks.pipeline import report
 
-    data_docs = oks_home() / "data_docs" / f"run-{run_id}" / "index.html"
+    r = _resources(resources)
+    data_docs = r.home / "data_docs" / f"run-{store_run_id}" / "index.html"
     # Relative: the same link works in the /oks app (…/reports/run-N/ → …/data_docs/run-N/) and on disk.
-    summary = publish_report(
-        store_engine(), run_id, out_dir=oks_home() / "reports" / f"run-{run_id}",
-        data_docs=f"../../data_docs/run-{run_id}/index.html" if data_docs.exists() else None,
-    )  # fmt: skip
-    return summary
+    return _summary(report.publish_report(
+        r.engine, store_run_id, out_dir=r.home / "reports" / f"run-{store_run_id}",
+        data_docs=f"../../data_docs/run-{store_run_id}/index.html" if data_docs.exists() else None,
+    ))  # fmt: skip
 
 
-def confirmations(run_id: int) -> list[dict]:
+def approval_grace() -> timedelta:
+    """``OKS_APPROVAL_GRACE_HOURS`` (default 72): the least time a bank-transfer approval stays open."""
+    return timedelta(hours=float(os.environ.get("OKS_APPROVAL_GRACE_HOURS", "72")))
+
+
+def plan_confirmations(store_run_id: int, resources: Resources | None = None) -> list[dict]:
     """One approval request per unpaid obligation of the run, timing out at its statutory deadline."""
+    from oks.pipeline import obligations
     from oks.store.schema import payment_obligations
 
-    return confirmation_requests(payment_obligations.c.run_id == run_id)
-
-
-def approval_window(until_due: timedelta) -> timedelta:
-    """How long a bank-transfer approval stays open: until the statutory deadline — and when the
-    obligation is due soon or overdue, the grace period (``OKS_APPROVAL_GRACE_HOURS``, default 72),
-    never less: an overdue payment is exactly when the request must stay open while the deadline
-    watch pages every day."""
-    grace = timedelta(hours=float(os.environ.get("OKS_APPROVAL_GRACE_HOURS", "72")))
-    return max(until_due, grace)
-
-
-def confirmation_requests(which) -> list[dict]:
-    """The ``confirm_bank_transfer`` requests of the unpaid obligations ``which`` selects."""
-    from oks.pipeline.obligations import owed_query, reference_text
-    from oks.rules.calendar import Deadline
-
-    with store_engine().connect() as conn:
-        rows = conn.execute(owed_query(which)).all()
-    now = datetime.now(timezone.utc)
-    requests = []
-    for row in rows:
-        due_at = Deadline(row.wage_paid_on, row.due_on, row.cutoff).due_at()
-        by = f"{row.due_on:%d.%m.%Y}" + (f" {row.cutoff:%H:%M}" if row.cutoff else " (bank closing time)")
-        requests.append(
-            {
-                "obligation_id": row.id,
-                "subject": f"Obligation #{row.id}: {row.amount:,.2f} TL to {row.insurer} ({row.contract_no}, {row.period} {row.payment_kind})",
-                "body": (
-                    f"Transfer **{row.amount:,.2f} TL** to **{row.insurer}** account `{row.collection_iban}` "
-                    f"with the description `{row.reference or reference_text(row.contract_no, row.period, row.payment_kind)}` "
-                    f"by **{by}**.\n\nApprove once the bank has executed the transfer. A bank-statement job may "
-                    f"answer instead with `oks confirm-payment --obligation {row.id} --amount {row.amount} --by <who>`."
-                ),
-                "response_timeout": approval_window(due_at.astimezone(timezone.utc) - now),
-            }
-        )
-    return requests
+    r = _resources(resources)
+    return obligations.plan_confirmations(r.engine, payment_obligations.c.run_id == store_run_id, grace=approval_grace())

@@ -3,7 +3,7 @@
 Channels come from Airflow connections, so credentials never live in code:
 
 - ``oks_alert_smtp`` — an SMTP connection; extra ``{"to": ["oncall@…"], "from_email": "oks@…"}``.
-- ``oks_alert_webhook`` — an HTTP connection to any JSON webhook (chat bridges, incident tools);
+- ``oks_alert_webhook`` — an HTTP connection to any JSON webhook (the http provider's ``HttpNotifier``) (chat bridges, incident tools);
   extra ``{"endpoint": "/hooks/oks"}``.
 - the outbox — always on: JSON lines in ``$OKS_HOME/alerts/outbox.jsonl``, so even a machine with no
   mail or webhook configured keeps a record that an alert was due.
@@ -16,62 +16,44 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from airflow.sdk.bases.notifier import BaseNotifier
+
+from oks.rules.vocabulary import AlertLevel
 
 log = logging.getLogger(__name__)
 
 SMTP_CONN_ID = "oks_alert_smtp"
 WEBHOOK_CONN_ID = "oks_alert_webhook"
 
-__all__ = ["SMTP_CONN_ID", "WEBHOOK_CONN_ID", "WebhookNotifier", "OutboxNotifier", "alert_senders", "OnCallNotifier"]
+__all__ = ["SMTP_CONN_ID", "WEBHOOK_CONN_ID", "webhook_notifier", "OutboxNotifier", "alert_senders", "OnCallNotifier"]
 
 
 def _connection(conn_id: str):
-    from airflow.sdk import BaseHook
+    from oks.orchestration.connections import connection_or_none
 
-    try:
-        return BaseHook.get_connection(conn_id)
-    except Exception:  # noqa: BLE001 - not configured: that channel is simply absent
-        return None
+    return connection_or_none(conn_id)
 
 
 def _payload(level: str, subject: str, text: str, **extra) -> dict:
     return {"source": "oks-pipeline", "level": level, "subject": subject, "text": text, **extra}
 
 
-class WebhookNotifier(BaseNotifier):
-    """POST a JSON alert to the ``oks_alert_webhook`` connection (HttpHook; async in the triggerer)."""
+def webhook_notifier(*, subject: str, text: str, level: str = AlertLevel.PAGE, http_conn_id: str = WEBHOOK_CONN_ID,
+                     extra: dict | None = None) -> BaseNotifier:  # fmt: skip
+    """The http provider's ``HttpNotifier``: POST the JSON alert to the webhook connection (its
+    ``endpoint`` extra), async in the triggerer; a non-2xx answer fails the send."""
+    from airflow.providers.http.notifications.http import HttpNotifier
 
-    template_fields = ("subject", "text")
-
-    def __init__(self, *, subject: str, text: str, level: str = "page", http_conn_id: str = WEBHOOK_CONN_ID, extra: dict | None = None):
-        super().__init__()
-        self.subject, self.text, self.level = subject, text, level
-        self.http_conn_id = http_conn_id
-        self.extra = extra or {}
-
-    def _endpoint(self) -> str:
-        conn = _connection(self.http_conn_id)
-        return (conn.extra_dejson.get("endpoint") if conn else None) or ""
-
-    def notify(self, context) -> None:
-        from airflow.providers.http.hooks.http import HttpHook
-
-        hook = HttpHook(method="POST", http_conn_id=self.http_conn_id)
-        hook.run(
-            endpoint=self._endpoint(),
-            json=_payload(self.level, self.subject, self.text, **self.extra),
-            extra_options={"timeout": 10, "check_response": True},
-        )
-
-    async def async_notify(self, context) -> None:
-        from airflow.providers.http.hooks.http import HttpAsyncHook
-
-        hook = HttpAsyncHook(method="POST", http_conn_id=self.http_conn_id)
-        await hook.run(endpoint=self._endpoint(), json=_payload(self.level, self.subject, self.text, **self.extra))
+    conn = _connection(http_conn_id)
+    return HttpNotifier(
+        http_conn_id=http_conn_id,
+        endpoint=(conn.extra_dejson.get("endpoint") if conn else None) or "",
+        json=_payload(level, subject, text, **(extra or {})),
+        extra_options={"timeout": 10, "check_response": True},
+    )
 
 
 class OutboxNotifier(BaseNotifier):
@@ -79,7 +61,7 @@ class OutboxNotifier(BaseNotifier):
 
     template_fields = ("subject", "text")
 
-    def __init__(self, *, subject: str, text: str, level: str = "page", extra: dict | None = None, path: Path | None = None):
+    def __init__(self, *, subject: str, text: str, level: str = AlertLevel.PAGE, extra: dict | None = None, path: Path | None = None):
         super().__init__()
         self.subject, self.text, self.level, self.extra = subject, text, level, extra or {}
         self.path = path
@@ -124,7 +106,7 @@ def notifiers_for(subject: str, text: str, level: str, **extra) -> dict[str, Bas
     if smtp is not None:
         notifiers["email"] = _smtp_notifier(smtp, subject=subject, text=text)
     if _connection(WEBHOOK_CONN_ID) is not None:
-        notifiers["webhook"] = WebhookNotifier(subject=subject, text=text, level=level, extra=extra)
+        notifiers["webhook"] = webhook_notifier(subject=subject, text=text, level=level, extra=extra)
     return notifiers
 
 
@@ -153,7 +135,7 @@ class OnCallNotifier(BaseNotifier):
     (a database driver echoing a row) might.
     """
 
-    def __init__(self, *, level: str = "page"):
+    def __init__(self, *, level: str = AlertLevel.PAGE):
         super().__init__()
         self.level = level
 
@@ -166,9 +148,9 @@ class OnCallNotifier(BaseNotifier):
         task_id = task_label(ti)  # a mapped instance is named by its label: each page says which one
         run_id = getattr(ti, "run_id", context.get("run_id", "?"))
         error = context.get("exception")
+        from oks.orchestration.runbook import advice_for
         from oks.privacy import redact  # the error may come from a library that echoes data
         from oks.rules.calendar import istanbul_text
-        from oks.orchestration.runbook import advice_for
 
         doc = (getattr(task, "doc_md", None) or "").strip()
         what_to_do = doc.split("**If it fails**", 1)[1].strip() if "**If it fails**" in doc else doc
@@ -180,7 +162,7 @@ class OnCallNotifier(BaseNotifier):
             filter(
                 None,
                 [
-                    f"Task {task_id} of {dag_id} failed in run {run_id} at {istanbul_text(datetime.now(timezone.utc))}.",
+                    f"Task {task_id} of {dag_id} failed in run {run_id} at {istanbul_text(datetime.now(UTC))}.",
                     f"Error: {type(error).__name__}: {redact(error, 1000)}" if error else None,
                     f"Log: {getattr(ti, 'log_url', '')}" if getattr(ti, "log_url", None) else None,
                     f"What to do: {what_to_do}" if what_to_do else None,

@@ -8,9 +8,9 @@ collection account is a company's), alerts are stored masked, failures are store
 from __future__ import annotations
 
 import html
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-import sqlalchemy as sa
+from oks.rules.vocabulary import ObligationState
 
 __all__ = ["runs_page", "obligations_page", "alerts_page"]
 
@@ -44,14 +44,9 @@ def _table(headers: list[str], rows: list[str]) -> str:
 
 def runs_page(engine, home) -> str:
     """Every run, newest first, with every attempt of it — failed ones too — and its report."""
-    from oks.store.schema import run_attempts, runs
+    from oks.store.runs import recent_runs
 
-    with engine.connect() as conn:
-        found = conn.execute(sa.select(runs).order_by(runs.c.id.desc()).limit(200)).all()
-        attempts: dict[int, list] = {}
-        if found:
-            for a in conn.execute(sa.select(run_attempts).where(run_attempts.c.run_id.in_([r.id for r in found])).order_by(run_attempts.c.id)):
-                attempts.setdefault(a.run_id, []).append(a)
+    found, attempts = recent_runs(engine)
     rows = []
     for run in found:
         report = home / "reports" / f"run-{run.id}" / "report.html"
@@ -74,24 +69,22 @@ def obligations_page(engine, *, show: str = "open", employer: str | None = None,
                      now: datetime | None = None) -> str:  # fmt: skip
     """What must be paid to which insurer account by when, live: overdue first; paid ones with who
     confirmed them, when, and the bank's reference."""
-    from oks.pipeline.obligations import owed_query
     from oks.rules.calendar import Deadline
+    from oks.store.obligations import owed
     from oks.store.schema import contracts, employers
 
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     narrowed = [*([employers.c.vkn == employer] if employer else []), *([contracts.c.contract_no == contract] if contract else [])]
-    query = owed_query(*narrowed, include_paid=show == "all")
-    with engine.connect() as conn:
-        found = conn.execute(query).all()
+    found = owed(engine, *narrowed, include_paid=show == "all")
     rows, open_total, overdue = [], 0, 0
     for o in found:
         due_at = Deadline(o.wage_paid_on, o.due_on, o.cutoff).due_at()
-        late = o.state != "paid" and due_at.astimezone(timezone.utc) < now
+        late = o.state != ObligationState.PAID and due_at.astimezone(UTC) < now
         overdue += late
-        open_total += o.amount if o.state != "paid" else 0
+        open_total += o.amount if o.state != ObligationState.PAID else 0
         state = "OVERDUE" if late else o.state
-        cls = "overdue" if late else ("paid" if o.state == "paid" else "")
-        paid = f"{_when(o.paid_at)} by {_e(o.confirmed_by)}" + (f" · ref {_e(o.bank_reference)}" if o.bank_reference else "") if o.state == "paid" else "—"
+        cls = "overdue" if late else ("paid" if o.state == ObligationState.PAID else "")
+        paid = f"{_when(o.paid_at)} by {_e(o.confirmed_by)}" + (f" · ref {_e(o.bank_reference)}" if o.bank_reference else "") if o.state == ObligationState.PAID else "—"
         rows.append(
             f"<tr><td>#{o.id}</td><td>{_e(o.period)} {_e(o.payment_kind)}</td>"
             f"<td><a href='obligations?employer={_e(o.employer_vkn)}'>{_e(o.employer_name)}</a></td>"
@@ -110,10 +103,9 @@ def obligations_page(engine, *, show: str = "open", employer: str | None = None,
 
 def alerts_page(engine, *, limit: int = 500) -> str:
     """The alerts sent, newest first: level, to which channel, for which obligation, what they said."""
-    from oks.store.schema import alerts
+    from oks.store.obligations import recent_alerts
 
-    with engine.connect() as conn:
-        found = conn.execute(sa.select(alerts).order_by(alerts.c.id.desc()).limit(limit)).all()
+    found = recent_alerts(engine, limit=limit)
     rows = [
         f"<tr><td>{_when(a.sent_at)}</td><td>{_e(a.level)}</td><td>{_e(a.channel)}</td>"
         f"<td>{'#' + str(a.obligation_id) if a.obligation_id else '—'}</td><td>{_e(a.message)}</td></tr>"

@@ -23,21 +23,17 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+from oks.rules.vocabulary import ObligationState
+
 __all__ = ["ConfirmBankTransferOperator", "DecideCorrectionOperator", "TransferNotConfirmed", "TransferReportedNotMade",
            "NoTransferConfirmation"]
 
 
 def _is_paid(obligation_id: int) -> bool:
-    import sqlalchemy as sa
-
     from oks.orchestration.resources import store_engine
-    from oks.store.schema import payment_obligations
+    from oks.store.obligations import obligation_state
 
-    with store_engine().connect() as conn:
-        state = conn.execute(
-            sa.select(payment_obligations.c.state).where(payment_obligations.c.id == obligation_id)
-        ).scalar_one_or_none()
-    return state == "paid"
+    return obligation_state(store_engine(), obligation_id) == ObligationState.PAID
 
 
 def approvers() -> list[dict] | None:

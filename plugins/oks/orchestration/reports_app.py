@@ -10,8 +10,8 @@ Nothing here answers without a user Airflow lets read ``oks_monthly``'s runs.
 from __future__ import annotations
 
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 __all__ = ["create_reports_app"]
 

@@ -1,8 +1,10 @@
 """Sensors that wait for DES: policy numbers (personnel lists) and transfers (payments).
 
-They defer at once to :class:`~oks.orchestration.triggers.DesCompletionTrigger`, so an insurer that
-takes hours to answer costs a coroutine in the triggerer, not a worker slot (docs/architecture.md §9). They only
-wait: they send nothing to DES, so clearing one is always safe.
+They look once (a list answered in seconds, or a cleared task whose payment is already final, ends
+there), then defer to :class:`~oks.orchestration.triggers.DesCompletionTrigger`, so an insurer that
+takes hours to answer costs a coroutine in the triggerer, not a worker slot (docs/architecture.md §9).
+Both read DES through :class:`~oks.orchestration.des_hook.DesHook`. They only wait: they send
+nothing to DES, so clearing one is always safe.
 
 In a DAG, next to the step that created what they wait for::
 
@@ -21,12 +23,14 @@ This module imports nothing heavy at the top: DAG files import it at parse time.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
 from airflow.sdk.bases.sensor import PokeReturnValue
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
+
+from oks.des.states import FINAL_STATES as _FINAL
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -47,10 +51,7 @@ DEFAULT_TIMEOUTS = {"personnel_list": timedelta(hours=6), "payment": timedelta(h
 
 DEFAULT_POLL_INTERVAL = 300.0
 
-# The trigger module is only imported when a sensor defers; these mirror its constants so that
-# parsing a DAG does not import it.
 _NOUN = {"personnel_list": "personnel list", "payment": "payment"}
-_FINAL = {"personnel_list": frozenset({"COMPLETED"}), "payment": frozenset({"TRANSFERRED", "REJECTED"})}
 
 POLICY_NUMBERS_DOC = """\
 Waits until DES has the insurer's answer to this contract's personnel list (state COMPLETED): the
@@ -185,9 +186,14 @@ class DesCompletionSensor(BaseSensorOperator):
                 states = getattr(self, "_states", {})
                 pending = [i for i in ids if states.get(i) not in _FINAL[self.kind]]
                 raise AirflowSensorTimeout(self._timeout_message({"pending": pending, "states": {i: states.get(i) for i in ids}})) from None
+        # One look before deferring: what is already final costs no trip through the triggerer.
+        first = self.poke(context)
+        if first.is_done:
+            self.log.info("DES %s(s) already final: %s", _NOUN[self.kind], ", ".join(f"{i} {s}" for i, s in first.xcom_value.items()))
+            return first.xcom_value
         from oks.orchestration.triggers import DesCompletionTrigger
 
-        timeout_at = datetime.now(timezone.utc) + timedelta(seconds=self.timeout)
+        timeout_at = datetime.now(UTC) + timedelta(seconds=self.timeout)
         self.log.info("deferring: waiting for DES %s(s) %s until %s", _NOUN[self.kind], ", ".join(ids), timeout_at.isoformat())
         self.defer(
             trigger=DesCompletionTrigger(kind=self.kind, ids=ids, timeout_at=timeout_at, conn_id=self.conn_id, poll_interval=self.poke_interval),
@@ -233,15 +239,20 @@ class DesCompletionSensor(BaseSensorOperator):
 
     # --- poke mode (deferrable=False) ------------------------------------------------------------
 
-    def poke(self, context: Context) -> bool | PokeReturnValue:
-        from oks.des.client import DesClient
+    def poke(self, context: Context) -> PokeReturnValue:
         from oks.des.errors import DesApiError, DesUnavailable
-        from oks.des.settings import settings_from_connection
+        from oks.orchestration.des_hook import DesHook
 
         ids = getattr(self, "_waiting_for", None) or ids_to_wait_for(self.ids)
         states: dict[str, str] = getattr(self, "_states", {})
         self._states = states
-        with DesClient(settings_from_connection(self.conn_id)) as client:
+        try:
+            # One attempt per look: a DES that is down is looked at again later (or by the trigger),
+            # not retried for minutes while this holds a worker slot.
+            client = DesHook(self.conn_id, max_attempts=1).get_client()
+        except ValueError as exc:  # names the missing field, never a value
+            raise AirflowFailException(f"connection {self.conn_id!r} cannot be used: {exc}. Fix it, then clear this task.") from None
+        with client:
             read = client.read_personnel_results if self.kind == "personnel_list" else client.read_payment
             for id_ in ids:
                 if states.get(id_) in _FINAL[self.kind]:
@@ -249,8 +260,8 @@ class DesCompletionSensor(BaseSensorOperator):
                 try:
                     states[id_] = read(id_, limit=1).state
                 except DesUnavailable as exc:
-                    self.log.warning("DES did not answer for %s %s (%s); poking again later", _NOUN[self.kind], id_, exc)
-                    return False
+                    self.log.warning("DES did not answer for %s %s (%s); looking again later", _NOUN[self.kind], id_, exc)
+                    return PokeReturnValue(False)
                 except DesApiError as exc:
                     raise AirflowFailException(
                         f"waiting for DES {_NOUN[self.kind]}(s) failed: {exc}. Fix the cause, then clear this task — it only waits."

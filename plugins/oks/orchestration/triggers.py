@@ -5,9 +5,10 @@ holds no worker slot (docs/architecture.md §9) — one coroutine in the trigger
 per poll. :class:`DesCompletionTrigger` is what :class:`oks.orchestration.sensors.DesCompletionSensor`
 defers to; it lives in the installed package because the triggerer cannot import from ``dags/``.
 
-It speaks the DES contract (``oks/des/openapi.yaml``) with ``httpx.AsyncClient`` and nothing that
-blocks the triggerer's event loop: the connection is read with Airflow's async lookup, the token is
-fetched with the same client, and waits are ``asyncio.sleep``.
+It reads DES through :meth:`DesHook.get_async_client <oks.orchestration.des_hook.DesHook.get_async_client>`
+— the async twin of the tasks' client, classifying answers the same way — and nothing that blocks
+the triggerer's event loop: the connection is read with Airflow's async lookup, waits are
+``asyncio.sleep``.
 
 The event it fires (exactly one), a small JSON object with ids and states only:
 
@@ -25,42 +26,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from oks.des.async_client import NOUNS as NOUN
+from oks.des.errors import DesApiError, DesAuthError
+from oks.des.responses import TransientError
+from oks.des.states import FINAL_STATES, KINDS
+
 __all__ = ["KINDS", "FINAL_STATES", "DesCompletionTrigger"]
-
-KINDS = ("personnel_list", "payment")
-
-FINAL_STATES: dict[str, frozenset[str]] = {
-    "personnel_list": frozenset({"COMPLETED"}),
-    "payment": frozenset({"TRANSFERRED", "REJECTED"}),
-}
-"""States after which DES never changes the resource again: nothing left to wait for."""
-
-NOUN = {"personnel_list": "personnel list", "payment": "payment"}
-
-_PATHS = {"personnel_list": "/api/v1/personnel-lists/{id}", "payment": "/api/v1/payments/{id}"}
-_USER_AGENT = "oks-pipeline DES trigger"
-
-
-class _Transient(Exception):
-    """No useful answer this time (5xx, 429, timeout, connection refused): poll again later."""
-
-    def __init__(self, description: str, retry_after: float | None = None) -> None:
-        super().__init__(description)
-        self.retry_after = retry_after
-
-
-class _Refused(Exception):
-    """DES answered with an error a retry cannot fix."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def _aware_utc(value: datetime | str) -> datetime:
@@ -69,7 +45,7 @@ def _aware_utc(value: datetime | str) -> datetime:
         raise TypeError("timeout_at must be a datetime or an ISO 8601 string")
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("timeout_at must be timezone-aware (UTC)")
-    return moment.astimezone(timezone.utc)
+    return moment.astimezone(UTC)
 
 
 def _ids(ids: Iterable[str]) -> list[str]:
@@ -79,16 +55,6 @@ def _ids(ids: Iterable[str]) -> list[str]:
     if not unique or any(not i for i in unique):
         raise ValueError("ids must name at least one DES id, and none may be empty")
     return unique
-
-
-def _error_of(response: Any) -> tuple[str, str]:
-    from oks.privacy import redact
-
-    try:
-        error = response.json()["error"]
-        return str(error["code"]), redact(error.get("message", ""), 200)
-    except (ValueError, KeyError, TypeError):
-        return f"HTTP_{response.status_code}", ""
 
 
 class DesCompletionTrigger(BaseTrigger):
@@ -139,15 +105,20 @@ class DesCompletionTrigger(BaseTrigger):
 
     # --- the wait --------------------------------------------------------------------------------
 
+    @property
+    def tokens_fetched(self) -> int:
+        client = getattr(self, "_client", None)
+        return client.tokens_fetched if client is not None else 0
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        import httpx
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        from oks.orchestration.des_hook import DesHook
 
         noun = NOUN[self.kind]
         states: dict[str, str | None] = dict.fromkeys(self.ids)
-        from airflow.sdk.exceptions import AirflowNotFoundException
-
         try:
-            settings = await self._settings()
+            self._client = await DesHook(self.conn_id).get_async_client()
         except (AirflowNotFoundException, ValueError, TypeError) as exc:
             # A missing or incomplete connection is fixed by a person, not by waiting. The message
             # names fields, never values. Anything else (a secrets backend down) fails the trigger,
@@ -155,18 +126,12 @@ class DesCompletionTrigger(BaseTrigger):
             yield self._error(None, "CONNECTION_UNUSABLE", f"connection {self.conn_id!r} cannot be used: {exc}", states)
             return
 
-        self._des = settings
-        self._token: str | None = None
-        self._token_valid_until = 0.0
         self.transient_errors = 0
-        self.tokens_fetched = 0
         last_error: str | None = None
         unanswered: set[str] = set()  # pending ids whose latest poll got no answer
         not_before = 0.0  # monotonic time before which DES asked (429) not to be called
 
-        timeout = httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout)
-        headers = {"User-Agent": _USER_AGENT, "Accept": "application/json"}
-        async with httpx.AsyncClient(base_url=settings.base_url, timeout=timeout, headers=headers) as http:
+        async with self._client as des:
             self.log.info(
                 "waiting for %d DES %s(s) to be final (%s); polling every %g s until %s",
                 len(self.ids), noun, ", ".join(self.ids), self.poll_interval, self.timeout_at.isoformat(),
@@ -175,9 +140,9 @@ class DesCompletionTrigger(BaseTrigger):
                 pending = [i for i in self.ids if states[i] not in FINAL_STATES[self.kind]]
                 for id_ in pending:
                     try:
-                        states[id_] = await self._read_state(http, id_)
+                        states[id_] = await des.read_state(self.kind, id_)
                         unanswered.discard(id_)
-                    except _Transient as exc:
+                    except TransientError as exc:
                         # One failure says DES is struggling: the other ids wait for the next poll
                         # instead of adding to its load now.
                         self.transient_errors += 1
@@ -187,7 +152,11 @@ class DesCompletionTrigger(BaseTrigger):
                             not_before = time.monotonic() + exc.retry_after
                         self.log.warning("DES did not answer for %s %s (%s); polling again later", noun, id_, exc)
                         break
-                    except _Refused as exc:
+                    except DesAuthError as exc:
+                        message = f"DES refused the credentials of connection {self.conn_id!r} ({exc.code}); fix the connection, then clear the task"
+                        yield self._error(id_, exc.code, message, states)
+                        return
+                    except DesApiError as exc:
                         yield self._error(id_, exc.code, str(exc), states)
                         return
 
@@ -196,7 +165,7 @@ class DesCompletionTrigger(BaseTrigger):
                     self.log.info("all %d DES %s(s) final: %s", len(self.ids), noun, _describe(states))
                     yield TriggerEvent({"status": "done", "kind": self.kind, "states": dict(states)})
                     return
-                remaining = (self.timeout_at - datetime.now(timezone.utc)).total_seconds()
+                remaining = (self.timeout_at - datetime.now(UTC)).total_seconds()
                 if remaining <= 0:
                     self.log.warning("gave up at %s; not final: %s", self.timeout_at.isoformat(), _describe(states, pending))
                     yield TriggerEvent(
@@ -219,89 +188,6 @@ class DesCompletionTrigger(BaseTrigger):
     def _error(self, id_: str | None, code: str, message: str, states: dict) -> TriggerEvent:
         self.log.error("DES wait ended with an error: %s", message)
         return TriggerEvent({"status": "error", "kind": self.kind, "id": id_, "code": code, "message": message, "states": dict(states)})
-
-    # --- DES -------------------------------------------------------------------------------------
-
-    async def _settings(self):
-        from types import SimpleNamespace
-
-        from airflow.providers.common.compat.connection import get_async_connection, get_async_extra_dejson
-
-        from oks.des.settings import settings_from_connection
-
-        conn = await get_async_connection(self.conn_id)
-        # extra_dejson would mask secrets with a blocking call to the supervisor (a deadlock on the
-        # triggerer's loop); the async read hands settings_from_connection the same fields.
-        view = SimpleNamespace(
-            conn_id=self.conn_id, host=conn.host, schema=conn.schema, port=conn.port,
-            login=conn.login, password=conn.password, extra_dejson=await get_async_extra_dejson(conn),
-        )  # fmt: skip
-        return settings_from_connection(view)
-
-    async def _fetch_token(self, http) -> None:
-        import httpx
-
-        s = self._des
-        try:
-            response = await http.post("/api/v1/auth/token", json={"customer_no": s.customer_no, "tckn": s.tckn, "password": s.password})
-        except httpx.TimeoutException as exc:
-            raise _Transient(f"authentication: timeout ({type(exc).__name__})") from None
-        except httpx.TransportError as exc:
-            raise _Transient(f"authentication: connection failed ({type(exc).__name__})") from None
-        if response.status_code == 200:
-            try:
-                body = response.json()
-                token, lifetime = str(body["access_token"]), float(body["expires_in"])
-            except (ValueError, KeyError, TypeError):
-                raise _Transient("authentication: malformed answer") from None
-            self._token = token
-            self._token_valid_until = time.monotonic() + max(lifetime - s.token_refresh_margin, lifetime / 2)
-            self.tokens_fetched += 1
-            return
-        self._raise_for(response, "authentication")
-
-    def _raise_for(self, response, operation: str) -> None:
-        from oks.des.transport import parse_retry_after
-
-        code, message = _error_of(response)
-        if response.status_code == 429:
-            raise _Transient(f"{operation}: 429 {code}", retry_after=parse_retry_after(response.headers.get("Retry-After")))
-        if response.status_code >= 500:
-            raise _Transient(f"{operation}: {response.status_code} {code}")
-        if operation == "authentication" and response.status_code == 401:
-            raise _Refused(code, f"DES refused the credentials of connection {self.conn_id!r} ({code}); fix the connection, then clear the task")
-        detail = f": {message}" if message else ""
-        raise _Refused(code, f"DES refused {operation}: {response.status_code} {code}{detail}")
-
-    async def _read_state(self, http, id_: str) -> str:
-        """The state on the first page's header: ``limit=1`` keeps a poll of a 10,000-person list small."""
-        import httpx
-
-        path = _PATHS[self.kind].format(id=quote(id_, safe=""))
-        fresh_token_tried = False
-        while True:
-            if self._token is None or time.monotonic() >= self._token_valid_until:
-                await self._fetch_token(http)
-            token = self._token
-            try:
-                response = await http.get(path, params={"offset": 0, "limit": 1}, headers={"Authorization": f"Bearer {token}"})
-            except httpx.TimeoutException as exc:
-                raise _Transient(f"timeout ({type(exc).__name__})") from None
-            except httpx.TransportError as exc:
-                raise _Transient(f"connection failed ({type(exc).__name__})") from None
-            if response.status_code == 401 and not fresh_token_tried:
-                # Expired or revoked: one new token, one more try; a second 401 is a real refusal.
-                fresh_token_tried = True
-                self._token = None
-                self.log.info("DES token refused (%s); authenticating again", _error_of(response)[0])
-                continue
-            if response.status_code == 200:
-                try:
-                    state = response.json()["state"]
-                except (ValueError, KeyError, TypeError):
-                    raise _Transient(f"{response.status_code} with a body that has no state") from None
-                return str(state)
-            self._raise_for(response, f"reading {NOUN[self.kind]} {id_}")
 
 
 def _describe(states: dict[str, str | None], ids: Iterable[str] | None = None) -> str:

@@ -275,7 +275,7 @@ def plan_employers(
     taken: set[str] = set()
     planned = []
     contract_index = 0
-    for index, (vkn, size, sector) in enumerate(zip(sorted(vkns), sizes, sectors)):
+    for index, (vkn, size, sector) in enumerate(zip(sorted(vkns), sizes, sectors, strict=True)):
         contract_count = min(size, rng.choices((1, 2, 3), (60, 30, 10))[0])
         contracts = []
         for _ in range(contract_count):

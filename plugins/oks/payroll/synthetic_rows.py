@@ -346,7 +346,7 @@ class DefectSampler:
         pick = self._rng.randrange(self._rows - self._duplicates - self._mismatches)
         if pick >= self._in_place_total:
             return None
-        for kind, left in self._in_place.items():
+        for kind, left in self._in_place.items():  # noqa: B007 - the kind the loop stops at is the one picked
             if pick < left:
                 break
             pick -= left

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from oks.rules.eligibility import AgeReference, assess_employee, employer_in_scope_from
+from oks.rules.vocabulary import Outcome
 from oks.store.enrolments import EventSpec, apply_events
 from oks.store.schema import contributions, enrolments
 from oks.store.snapshot import refresh_statistics
@@ -62,25 +63,25 @@ def decide(
     """
     if enrolment_state is not None:
         if enrolment_state in ("pending", "submitted", "enrolled"):
-            return Decision("contributed", f"enrolment_{enrolment_state}")
+            return Decision(Outcome.CONTRIBUTED, f"enrolment_{enrolment_state}")
         if enrolment_state == "paused":
             if paused_until is not None and paused_until < wage_paid_on:
-                return Decision("contributed", "pause_ended")
-            return Decision("inactive", "paused")
+                return Decision(Outcome.CONTRIBUTED, "pause_ended")
+            return Decision(Outcome.INACTIVE, "paused")
         if enrolment_state in ("opted_out", "left"):
-            return Decision("inactive", enrolment_state)
+            return Decision(Outcome.INACTIVE, enrolment_state)
         if enrolment_state == "rejected":
             if changed_since_rejection:
                 # Payroll corrected the person (a name, a birth date): try the insurer again.
-                return Decision("contributed", "resubmitted", resubmit=True)
-            return Decision("rejected", enrolment_reason or "rejected_by_insurer")
+                return Decision(Outcome.CONTRIBUTED, "resubmitted", resubmit=True)
+            return Decision(Outcome.REJECTED, enrolment_reason or "rejected_by_insurer")
         raise ValueError(f"unknown enrolment state {enrolment_state!r}")
 
     in_scope_from = employer_in_scope_from(
         employer_headcount or 0, employer_sector or "private", employer_first_reached_five_on
     )
     if in_scope_from is None or in_scope_from > wage_paid_on:
-        return Decision("not_eligible", "employer_not_in_scope")
+        return Decision(Outcome.NOT_ELIGIBLE, "employer_not_in_scope")
     inclusion_date = max(d for d in (hire_date, in_scope_from) if d is not None)
     if inclusion_date > wage_paid_on:
         inclusion_date = wage_paid_on  # paid before the recorded hire date: include from this wage
@@ -94,8 +95,8 @@ def decide(
         age_reference=age_reference,
     )
     if assessment.eligible:
-        return Decision("contributed", assessment.reason, enrol=True)
-    return Decision("not_eligible", assessment.reason)
+        return Decision(Outcome.CONTRIBUTED, assessment.reason, enrol=True)
+    return Decision(Outcome.NOT_ELIGIBLE, assessment.reason)
 
 
 _LINES = sa.text(
@@ -233,7 +234,7 @@ def _check_every_valid_line_decided(conn, run_id: int, decided: int) -> None:
         # A valid line without an employee or contract record would end with no outcome at all.
         raise RuntimeError(
             f"run {run_id}: {valid - decided} of {valid} valid lines have no employee or contract record; "
-            "run register_employees (after validation) and load the contract master first"
+            "run register_personnel (after validation) and load the contract master first"
         )
 
 

@@ -143,10 +143,10 @@ def compare_with_held(
             (tckn, policy_no, paid.get((tckn, policy_no), Decimal("0")), owed.get((tckn, policy_no), Decimal("0")))
             for tckn, policy_no in set(owed) | set(paid)
         )
-        items = [(t, p, was, now, now - was) for t, p, was, now in items if now != was]
-        if not items:
+        differing = [(t, p, was, now, now - was) for t, p, was, now in items if now != was]
+        if not differing:
             return None
-        digest = content_hash("correction", held.payment_id, *(f"{t}|{p}|{d}" for t, p, _, _, d in items))
+        digest = content_hash("correction", held.payment_id, *(f"{t}|{p}|{d}" for t, p, _, _, d in differing))
         contract_id = conn.execute(sa.select(contracts.c.id).where(contracts.c.contract_no == contract_no)).scalar_one()
         existing = conn.execute(
             sa.select(payment_corrections.c.id, payment_corrections.c.state).where(
@@ -155,19 +155,19 @@ def compare_with_held(
         ).first()
         if existing is not None:
             return existing.id
-        to_pay = sum((d for *_, d in items if d > 0), Decimal("0"))
-        over_paid = -sum((d for *_, d in items if d < 0), Decimal("0"))
+        to_pay = sum((d for *_, d in differing if d > 0), Decimal("0"))
+        over_paid = -sum((d for *_, d in differing if d < 0), Decimal("0"))
         correction_id = conn.execute(
             sa.insert(payment_corrections).values(
                 contract_id=contract_id, period=period, payment_kind=payment_kind, original_des_payment_id=held.payment_id,
                 original_total=held.total, original_wage_paid_on=held.wage_paid_on, content_hash=digest,
-                to_pay=to_pay, over_paid=over_paid, people=len(items), state="proposed", run_id=run_id,
+                to_pay=to_pay, over_paid=over_paid, people=len(differing), state="proposed", run_id=run_id,
             ).returning(payment_corrections.c.id)
         ).scalar_one()  # fmt: skip
         conn.execute(
             sa.insert(payment_correction_items),
             [{"correction_id": correction_id, "tckn": t, "policy_no": p, "paid": was, "due": now, "difference": d}
-             for t, p, was, now, d in items],
+             for t, p, was, now, d in differing],
         )  # fmt: skip
         # One proposal stands per payment: a later run's differences replace one nobody approved yet.
         conn.execute(

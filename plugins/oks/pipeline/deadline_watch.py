@@ -20,7 +20,8 @@ from sqlalchemy.exc import IntegrityError
 
 from oks.rules.alert_schedule import AlertPolicy, alerts_due
 from oks.rules.calendar import Deadline, in_istanbul, istanbul_text
-from oks.pipeline.obligations import owed_query
+from oks.rules.vocabulary import AlertLevel
+from oks.store.obligations import owed_query
 from oks.store.schema import alerts, payment_obligations
 
 __all__ = ["OutgoingAlert", "AlertDeliveryError", "watch_deadlines", "deliver", "announce_payment_instructions", "announce_correction"]
@@ -121,7 +122,7 @@ def announce_payment_instructions(engine: Engine, instructions, senders: Mapping
     sent = skipped = failed = 0
     for instruction in instructions:
         subject = f"[OKS PAY] {instruction.amount:,.2f} TL to {instruction.insurer} by {instruction.due_on:%d.%m.%Y} ({instruction.contract_no})"
-        alert = OutgoingAlert("info", subject, instruction.as_text(), f"instruction:{instruction.obligation_id}:{instruction.amount}",
+        alert = OutgoingAlert(AlertLevel.INFO, subject, instruction.as_text(), f"instruction:{instruction.obligation_id}:{instruction.amount}",
                               instruction.obligation_id)  # fmt: skip
         delivered, already, failures = deliver(engine, alert, senders)
         sent, skipped, failed = sent + delivered, skipped + already, failed + len(failures)
@@ -136,7 +137,7 @@ def announce_correction(engine: Engine, obligation_id: int, senders: Mapping[str
     text = (f"Pay {row.amount:,.2f} TL to {row.insurer} account {row.collection_iban}, reference \"{row.reference}\", "
             f"by {by} (correction of {row.period}, deducted {row.wage_paid_on:%d.%m.%Y}).")  # fmt: skip
     subject = f"[OKS PAY] correction {row.amount:,.2f} TL to {row.insurer} by {row.due_on:%d.%m.%Y} ({row.contract_no})"
-    alert = OutgoingAlert("info", subject, text, f"instruction:{obligation_id}:{row.amount}", obligation_id)
+    alert = OutgoingAlert(AlertLevel.INFO, subject, text, f"instruction:{obligation_id}:{row.amount}", obligation_id)
     delivered, already, failures = deliver(engine, alert, senders)
     return {"sent": delivered, "already_sent": already, "failed": len(failures)}
 

@@ -35,7 +35,7 @@ from oks.store.snapshot import (
     start_run,
 )
 
-__all__ = ["KEY_FIELDS", "extract_payroll", "register_employees", "read_contracts"]
+__all__ = ["KEY_FIELDS", "extract_payroll", "register_personnel", "read_contracts"]
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +89,9 @@ def type_row(raw: dict[str, object]) -> tuple[dict[str, object], list[tuple[str,
         if value is None and column.name in KEY_FIELDS:
             problems.append((column.name, "missing", f"{column.name}: empty (a key column)"))
         typed[column.name] = _DEFAULTS.get(column.name) if value is None and column.name in _DEFAULTS else value
-    if isinstance(typed.get("payment_kind"), str):
-        typed["payment_kind"] = typed["payment_kind"].lower()
+    kind = typed.get("payment_kind")
+    if isinstance(kind, str):
+        typed["payment_kind"] = kind.lower()
     vkn = typed.get("employer_vkn")
     if isinstance(vkn, str) and not _valid_vkn(vkn):
         # A VKN with a wrong check digit would become a new employer with the other one's staff.
@@ -152,7 +153,7 @@ def extract_payroll(
         if not problems:
             if typed["period"] != period:
                 counts["outside_period"] += 1
-                other_periods[typed["period"]] += 1
+                other_periods[str(typed["period"])] += 1
                 continue
             if wanted is not None and typed["employer_vkn"] not in wanted:
                 counts["outside_employers"] += 1
@@ -229,7 +230,7 @@ def _nothing_for_period(name: str, period: str, counts: Counter, other_periods: 
     return f"{name}: {counts['rows_read']} rows read, none for period {period}: " + "; ".join(parts) + "." + hint
 
 
-def register_employees(engine: Engine, run_id: int) -> dict[str, int]:
+def register_personnel(engine: Engine, run_id: int) -> dict[str, int]:
     """Upsert the run's employees from its valid (not quarantined) lines, keeping history.
 
     Run after validation, so that a row with a broken identifier never becomes an employee record.

@@ -11,16 +11,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from oks.rules.calendar import payment_deadline
-from oks.store.schema import Money, contracts, employers, payment_corrections, payment_obligations
+from oks.rules.calendar import Deadline, payment_deadline
+from oks.rules.vocabulary import ObligationState
+from oks.store.obligations import owed, owed_query
+from oks.store.schema import Money, contracts, payment_corrections, payment_obligations
 
-__all__ = ["ObligationConflict", "PaymentInstruction", "record_payment_obligations", "confirm_payment", "reference_text", "owed_query"]
+__all__ = ["ObligationConflict", "PaymentInstruction", "record_payment_obligations", "confirm_payment", "reference_text", "owed_query",
+           "approval_window", "approval_request", "plan_confirmations"]
 
 log = logging.getLogger(__name__)
 
@@ -51,22 +55,6 @@ class PaymentInstruction:
             f"Pay {self.amount:,.2f} TL to {self.insurer} account {self.collection_iban}, "
             f"reference \"{self.reference}\", by {by} (wages paid {self.wage_paid_on:%d.%m.%Y})."
         )
-
-
-def owed_query(*where: sa.ColumnElement[bool], include_paid: bool = False) -> sa.Select:
-    """Obligations with their contract, insurer and employer, soonest due first — what every view of
-    what is owed reads (``oks obligations``, the deadline watch, the approvals, the operations view);
-    unpaid ones only unless ``include_paid``; ``where`` narrows it (a run, a correction, an employer)."""
-    query = (
-        sa.select(payment_obligations, contracts.c.contract_no, contracts.c.insurer,
-                  employers.c.vkn.label("employer_vkn"), employers.c.name.label("employer_name"))
-        .join(contracts, contracts.c.id == payment_obligations.c.contract_id)
-        .join(employers, employers.c.id == contracts.c.employer_id)
-        .order_by(payment_obligations.c.due_on, contracts.c.contract_no, payment_obligations.c.id)
-    )  # fmt: skip
-    if not include_paid:
-        query = query.where(payment_obligations.c.state != "paid")
-    return query.where(*where) if where else query
 
 
 def reference_text(contract_no: str, period: str, payment_kind: str) -> str:
@@ -153,7 +141,7 @@ def record_payment_obligations(
                 obligation_id = conn.execute(
                     sa.insert(payment_obligations).values(**key, **values, state="due").returning(payment_obligations.c.id)
                 ).scalar_one()
-            elif existing.state in ("paid", "instructed") and existing.amount != amount:
+            elif existing.state in (ObligationState.PAID, ObligationState.INSTRUCTED) and existing.amount != amount:
                 raise ObligationConflict(
                     f"{total.contract_no} {total.period} {total.payment_kind} (wages {total.wage_paid_on}): "
                     f"obligation {existing.id} is {existing.state} for {existing.amount} TL but this run computes "
@@ -230,9 +218,9 @@ def confirm_payment(
         ids = [row.id for row in found]
         conn.execute(
             sa.update(payment_obligations)
-            .where(payment_obligations.c.id.in_(ids), payment_obligations.c.state != "paid")
+            .where(payment_obligations.c.id.in_(ids), payment_obligations.c.state != ObligationState.PAID)
             .values(
-                state="paid",
+                state=ObligationState.PAID,
                 paid_at=paid_at or sa.func.current_timestamp(),
                 confirmed_by=confirmed_by,
                 bank_reference=(bank_reference or "").strip()[:64] or None,
@@ -240,3 +228,35 @@ def confirm_payment(
             )
         )
     return ids
+
+
+def approval_window(until_due: timedelta, grace: timedelta) -> timedelta:
+    """How long a bank-transfer approval stays open: until the statutory deadline — and when the
+    obligation is due soon or overdue, the ``grace`` period, never less: an overdue payment is
+    exactly when the request must stay open while the deadline watch pages every day."""
+    return max(until_due, grace)
+
+
+def approval_request(owed_row: Any, *, now: datetime, grace: timedelta) -> dict[str, Any]:
+    """The ``confirm_bank_transfer`` request for one unpaid obligation (a row of
+    :func:`~oks.store.obligations.owed_query`): what to transfer where, with which reference, by when."""
+    o = owed_row
+    due_at = Deadline(o.wage_paid_on, o.due_on, o.cutoff).due_at()
+    by = f"{o.due_on:%d.%m.%Y}" + (f" {o.cutoff:%H:%M}" if o.cutoff else " (bank closing time)")
+    return {
+        "obligation_id": o.id,
+        "subject": f"Obligation #{o.id}: {o.amount:,.2f} TL to {o.insurer} ({o.contract_no}, {o.period} {o.payment_kind})",
+        "body": (
+            f"Transfer **{o.amount:,.2f} TL** to **{o.insurer}** account `{o.collection_iban}` "
+            f"with the description `{o.reference or reference_text(o.contract_no, o.period, o.payment_kind)}` "
+            f"by **{by}**.\n\nApprove once the bank has executed the transfer. A bank-statement job may "
+            f"answer instead with `oks confirm-payment --obligation {o.id} --amount {o.amount} --by <who>`."
+        ),
+        "response_timeout": approval_window(due_at.astimezone(UTC) - now, grace),
+    }
+
+
+def plan_confirmations(engine: Engine, *where: sa.ColumnElement[bool], grace: timedelta, now: datetime | None = None) -> list[dict[str, Any]]:
+    """One approval request per unpaid obligation that ``where`` selects (a run's, a correction's)."""
+    now = now or datetime.now(UTC)
+    return [approval_request(row, now=now, grace=grace) for row in owed(engine, *where)]

@@ -14,17 +14,19 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from oks.privacy import mask_name, mask_tckn
+from oks.rules.vocabulary import Outcome
 from oks.store.enrolments import refunds_owed
 from oks.store.schema import Money, runs
 
 __all__ = ["publish_report", "pek_limits_text", "csv_safe"]
 
-OUTCOME_ORDER = ("contributed", "rejected", "quarantined", "not_eligible", "inactive")
+OUTCOME_ORDER = (Outcome.CONTRIBUTED, Outcome.REJECTED, Outcome.QUARANTINED, Outcome.NOT_ELIGIBLE, Outcome.INACTIVE)
 
 _BY_CONTRACT = sa.text(
     """
@@ -111,7 +113,7 @@ def publish_report(
         refunds = refunds_owed(conn, run_id=run_id)
         corrections = conn.execute(_CORRECTIONS, {"period": run.period}).all()
 
-    table: dict[tuple[str, str], dict[str, object]] = defaultdict(lambda: {o: 0 for o in OUTCOME_ORDER} | {"amount": Decimal("0")})
+    table: dict[tuple[str, str], dict[str, Any]] = defaultdict(lambda: {o: 0 for o in OUTCOME_ORDER} | {"amount": Decimal("0")})
     for row in by_contract:
         entry = table[(row.contract_no, row.insurer)]
         entry[row.outcome] = entry.get(row.outcome, 0) + row.people
@@ -143,7 +145,7 @@ def publish_report(
     paths.html.write_text(
         _page(run, table, masked_rows, obligations, refunds, insurer_totals, reasons, data_docs, limits, corrections), encoding="utf-8"
     )
-    totals = {o: sum(int(e[o]) for e in table.values()) for o in OUTCOME_ORDER}
+    totals: dict[str, int] = {o: sum(int(e[o]) for e in table.values()) for o in OUTCOME_ORDER}
     # Rows that could not even be staged belong to no contract; they are counted here and listed below.
     totals["malformed"] = len({q.row_no for q in quarantined if q.stage == "extract"})
     return {

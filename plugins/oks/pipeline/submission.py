@@ -14,16 +14,18 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from oks.des.gateway import DesGateway, iter_payment_items, iter_personnel_results
-from oks.des.models import ContractRegistration, PaymentItem, Person, WsCredentials
+from oks.des.models import ContractRegistration, PaymentItem, PaymentKind, Person, WsCredentials
 from oks.pipeline.corrections import compare_with_held, held_payment
 from oks.privacy import mask_tckn, redact
 from oks.rules.calendar import ISTANBUL, next_business_day
 from oks.rules.identity import InvalidIdentifier, normalize_iban, normalize_mobile, normalize_tckn
+from oks.rules.vocabulary import Outcome
 from oks.store.enrolments import EventSpec, apply_events, enrolments_by_tckn
 from oks.store.schema import Money, contracts, contributions, employers, enrolments, quarantine, runs
 from oks.store.snapshot import insert_quarantine
@@ -60,7 +62,7 @@ def contracts_with_work(engine: Engine, run_id: int) -> list[str]:
             conn.execute(
                 sa.select(contracts.c.contract_no)
                 .join(contributions, contributions.c.contract_id == contracts.c.id)
-                .where(contributions.c.run_id == run_id, contributions.c.outcome == "contributed")
+                .where(contributions.c.run_id == run_id, contributions.c.outcome == Outcome.CONTRIBUTED)
                 .distinct()
                 .order_by(contracts.c.contract_no)
             ).scalars()
@@ -198,12 +200,12 @@ def _mark_rejected(conn, run_id: int, rejected: dict[int, tuple[str, str, str]],
         conn.execute(
             sa.update(contributions)
             .where(contributions.c.id == sa.bindparam("_id"))
-            .values(outcome="rejected", reason=sa.bindparam("_reason"), amount=0),
+            .values(outcome=Outcome.REJECTED, reason=sa.bindparam("_reason"), amount=0),
             [{"_id": line.id, "_reason": rejected[line.enrolment_id][0]} for line in chunk],
         )
     conn.execute(
         sa.delete(quarantine).where(
-            quarantine.c.run_id == run_id, quarantine.c.stage == "insurer", quarantine.c.row_no.in_([l.row_no for l in lines])
+            quarantine.c.run_id == run_id, quarantine.c.stage == "insurer", quarantine.c.row_no.in_([line.row_no for line in lines])
         )
     )
     insert_quarantine(
@@ -225,7 +227,7 @@ def record_personnel_results(engine: Engine, gateway: DesGateway, run_id: int, c
     """Apply the insurer's answers on a completed list: policy numbers, or rejections with reasons."""
     with engine.connect() as conn:
         by_tckn = enrolments_by_tckn(conn, contract_no)
-    specs, rejected, statuses = [], {}, Counter()
+    specs, rejected, statuses = [], {}, Counter[str]()
     today = _today()
     for result in iter_personnel_results(gateway, list_id):
         statuses[result.status] += 1
@@ -244,7 +246,7 @@ def record_personnel_results(engine: Engine, gateway: DesGateway, run_id: int, c
     with engine.begin() as conn:
         outcome = apply_events(conn, specs)
         _mark_rejected(conn, run_id, rejected, "rejected by the insurer:")
-    for spec, why in outcome.refused:
+    for _spec, why in outcome.refused:
         log.warning("list %s: insurer answer not applied: %s", list_id, why)
     return {
         "contract_no": contract_no, "list_id": list_id, **{k.lower(): v for k, v in statuses.items()},
@@ -307,7 +309,7 @@ def submit_payments(engine: Engine, gateway: DesGateway, run_id: int, contract_n
                               "reattached": True, "adopted": False, "correction": correction}  # fmt: skip
             continue
         submission = gateway.submit_payment(
-            contract_no, period, kind.upper(), min(r.wage_paid_on for r in items),
+            contract_no, period, cast(PaymentKind, kind.upper()), min(r.wage_paid_on for r in items),
             [PaymentItem(tckn=normalize_tckn(r.tckn), policy_no=r.policy_no, amount=r.amount) for r in items],
             run_id=run_id,
         )  # fmt: skip

@@ -16,8 +16,8 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterable
-from typing import NoReturn
 from pathlib import Path
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -71,6 +71,7 @@ def _run_facts(engine: Engine, run_id: int) -> tuple[RunFacts, int, PekLimits]:
         # run with another year's.
         log.warning("run %d: PEK limits not checked: %s", run_id, limits.reason)
         return RunFacts(run_id=run_id, period=period), lines, limits
+    assert limits.parameters is not None  # checked limits always carry the year's parameters
     daily = (limits.parameters.pek_floor_daily, limits.parameters.pek_ceiling_daily)
     return RunFacts(run_id=run_id, period=period, pek_daily_limits=daily), lines, limits
 
@@ -124,7 +125,7 @@ def validate_personnel(
     facts, lines, limits = _run_facts(engine, run_id)
     extract_rows = quarantined_rows(engine, run_id, stage="extract")
     docs_dir = Path(data_docs_dir) if data_docs_dir is not None else default_data_docs_dir(run_id)
-    summary: dict[str, object] = {
+    summary: dict[str, Any] = {
         "run_id": run_id,
         "period": facts.period,
         "lines": lines,

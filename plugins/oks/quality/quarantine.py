@@ -14,8 +14,8 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from oks.quality.checks import QualitySettings, RunFacts
 from oks.quality.batch import postgres_session_settings
+from oks.quality.checks import QualitySettings, RunFacts
 from oks.quality.gx_runtime import Outcome
 from oks.store.schema import payroll_lines, quarantine
 from oks.store.snapshot import insert_quarantine

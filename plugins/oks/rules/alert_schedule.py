@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from oks.rules.calendar import ISTANBUL, Deadline, is_business_day, next_business_day
+from oks.rules.vocabulary import AlertLevel
 
 __all__ = ["AlertPolicy", "PlannedAlert", "previous_business_day", "alerts_due"]
 
@@ -69,13 +70,13 @@ def alerts_due(
 
     warn_from = _at(previous_business_day(deadline.due_on), policy.working_day_starts)
     if warn_from <= now < due_morning and now < before_cutoff:
-        planned.append(PlannedAlert("warn", "warn", f"{obligation_key}:warn", f"Due tomorrow ({by}): {what}"))
+        planned.append(PlannedAlert(AlertLevel.WARN, "warn", f"{obligation_key}:warn", f"Due tomorrow ({by}): {what}"))
     elif due_morning <= now < before_cutoff:
-        planned.append(PlannedAlert("page", "due_morning", f"{obligation_key}:due_morning", f"Due TODAY by {by}: {what}"))
+        planned.append(PlannedAlert(AlertLevel.PAGE, "due_morning", f"{obligation_key}:due_morning", f"Due TODAY by {by}: {what}"))
     elif before_cutoff <= now < last_moment:
         planned.append(
             PlannedAlert(
-                "page", "before_cutoff", f"{obligation_key}:before_cutoff",
+                AlertLevel.PAGE, "before_cutoff", f"{obligation_key}:before_cutoff",
                 f"Still unpaid, {int((last_moment - now).total_seconds() // 60)} min before the deadline ({by}): {what}",
             )
         )  # fmt: skip
@@ -86,7 +87,7 @@ def alerts_due(
             days = _business_days_late(deadline.due_on, today)
             planned.append(
                 PlannedAlert(
-                    "overdue", "overdue", f"{obligation_key}:overdue:{today:%Y-%m-%d}",
+                    AlertLevel.OVERDUE, "overdue", f"{obligation_key}:overdue:{today:%Y-%m-%d}",
                     f"OVERDUE since {by} ({days} business day{'s' if days != 1 else ''} late): {what}",
                 )
             )  # fmt: skip

@@ -13,7 +13,7 @@ cut-off. Bridge days of administrative leave (public sector only) are business d
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -41,7 +41,7 @@ def in_istanbul(moment: datetime) -> datetime:
     """``moment`` on Istanbul's clock, the one people here read. A naive value is UTC: that is what
     the store's timestamps and Airflow's are."""
     if moment.tzinfo is None or moment.utcoffset() is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(ISTANBUL)
 
 

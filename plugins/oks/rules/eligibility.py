@@ -85,7 +85,7 @@ ELIGIBLE_SGK_STATUS = frozenset({"4a", "4c"})
 SGK_STATUSES = frozenset({"4a", "4b", "4c"})
 
 
-class AgeReference(str, enum.Enum):
+class AgeReference(enum.StrEnum):
     """How the date on which the 45-year test is made is chosen (docs/rules.md §3; unsettled, so a setting).
 
     ``YEAR_START`` (default, Yönetmelik 8/A as Vakıf Emeklilik explains it): 2017-01-01 for anyone

@@ -39,7 +39,7 @@ ACTIVE_STATES = frozenset({"pending", "submitted", "enrolled"})
 """States in which contributions are deducted (pending and submitted: from the first wage)."""
 
 
-class EventKind(str, enum.Enum):
+class EventKind(enum.StrEnum):
     SUBMIT = "SUBMIT"
     ENROL = "ENROL"
     REJECT = "REJECT"

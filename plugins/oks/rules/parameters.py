@@ -20,7 +20,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 __all__ = [
@@ -125,7 +125,7 @@ _DATA = resources.files("oks.rules") / "data" / "parameters"
 _PERIOD = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_year(year: int) -> tuple[YearlyParameters, ...]:
     resource = _DATA / f"{year}.toml"
     missing = f"{DATA_FOLDER}/{year}.toml"

@@ -1,8 +1,9 @@
 """The OKS store: SQLite embedded by default, PostgreSQL in production (docs/architecture.md §4).
 
-``open_store()`` is the one way in. It picks the database from, in order: the URL given, the
-``OKS_STORE_URL`` environment variable, the ``oks_store`` Airflow connection, and finally the
-embedded SQLite file ``$OKS_HOME/store.sqlite`` — so a new user needs no configuration at all.
+``open_store()`` is the one way in. It takes the database's URL — without one, the
+``OKS_STORE_URL`` environment variable, else the embedded SQLite file ``$OKS_HOME/store.sqlite`` —
+so a new user needs no configuration at all. The ``oks_store`` Airflow connection is read above
+this package, by the composition root (:mod:`oks.orchestration.resources`), which hands its URL in.
 """
 
 from __future__ import annotations
@@ -14,12 +15,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 
-__all__ = ["STORE_CONN_ID", "oks_home", "default_store_url", "open_store", "migrate", "downgrade", "is_postgres"]
+__all__ = ["oks_home", "default_store_url", "open_store", "migrate", "downgrade", "is_postgres"]
 
 log = logging.getLogger(__name__)
-
-STORE_CONN_ID = "oks_store"
-
 
 def oks_home(cwd: Path | None = None) -> Path:
     """The project's local home: the embedded store, reports and Data Docs live here.
@@ -39,24 +37,10 @@ def default_store_url() -> str:
     return f"sqlite:///{oks_home() / 'store.sqlite'}"
 
 
-def _url_from_airflow(conn_id: str) -> str | None:
-    try:
-        from airflow.sdk import BaseHook  # noqa: PLC0415 - Airflow only when a connection is looked up
-    except ImportError:  # pragma: no cover - Airflow is always installed with the project
-        return None
-    try:
-        conn = BaseHook.get_connection(conn_id)
-    except Exception:  # noqa: BLE001 - no such connection (or no Airflow context): fall back
-        return None
-    uri = conn.get_uri()
-    # Airflow spells PostgreSQL "postgres://"; SQLAlchemy wants a driver.
-    if uri.startswith("postgres://"):
-        uri = "postgresql+psycopg2://" + uri[len("postgres://") :]
-    return uri
-
-
 def resolve_store_url(url: str | None = None) -> str:
-    return url or os.environ.get("OKS_STORE_URL") or _url_from_airflow(STORE_CONN_ID) or default_store_url()
+    """The URL given, else ``OKS_STORE_URL``, else the embedded SQLite file. (In Airflow, the
+    ``oks_store`` connection comes first: :func:`oks.orchestration.resources.store_url` reads it.)"""
+    return url or os.environ.get("OKS_STORE_URL") or default_store_url()
 
 
 def is_postgres(engine: Engine) -> bool:

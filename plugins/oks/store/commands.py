@@ -15,8 +15,8 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def _cmd_obligations(args: argparse.Namespace) -> int:
-    from oks.pipeline.obligations import owed_query
     from oks.store import open_store
+    from oks.store.obligations import owed_query
 
     engine = open_store(args.store)
     with engine.connect() as conn:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from oks.rules.lifecycle import EventKind, IllegalTransition, transition
+from oks.rules.vocabulary import Outcome
 from oks.store.schema import contracts, contributions, employees, enrolment_events, enrolments, payroll_lines
 
 __all__ = ["SOURCES", "AppliedEvent", "EventSpec", "BulkOutcome", "ensure_enrolment", "apply_event", "apply_events", "enrolments_by_tckn", "refunds_owed"]
@@ -231,7 +232,7 @@ def refunds_owed(conn: Connection, *, run_id: int | None = None) -> list[sa.Row]
         .join(payroll_lines, payroll_lines.c.id == contributions.c.payroll_line_id)
         .where(
             enrolments.c.state == "opted_out",
-            contributions.c.outcome == "contributed",
+            contributions.c.outcome == Outcome.CONTRIBUTED,
             contributions.c.amount > 0,
             payroll_lines.c.wage_paid_on > enrolments.c.opted_out_on,
         )

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from oks.rules.vocabulary import ObligationState, Outcome
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -232,7 +234,7 @@ payroll_lines = sa.Table(
     sa.UniqueConstraint("run_id", "row_no"),
 )
 
-OUTCOMES = ("contributed", "quarantined", "not_eligible", "inactive", "rejected")
+OUTCOMES = tuple(o.value for o in Outcome)  # plain strings: the CHECK constraint's text must not change
 
 quarantine = sa.Table(
     "quarantine",
@@ -291,7 +293,7 @@ des_requests = sa.Table(
     sa.Index("ix_des_requests_contract_period", "contract_no", "period", "kind"),
 )
 
-OBLIGATION_STATES = ("due", "instructed", "paid", "late")
+OBLIGATION_STATES = tuple(s.value for s in ObligationState)
 
 payment_obligations = sa.Table(
     "payment_obligations",

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from oks.des.simulator.db import Database
 from oks.des.simulator.errors import ApiError, validation_error
@@ -458,12 +459,14 @@ class Des:
             for r in conn.execute("SELECT tckn, policy_no, state FROM policies WHERE contract_no = ?", (contract_no,))
         }
         next_policy = self.db.get_setting(conn, "policy_seq", 0)
-        results, new_policies, seen = [], [], set()
+        results: list[tuple[Any, ...]] = []
+        new_policies: list[tuple[Any, ...]] = []
+        seen: set[str] = set()
         for seq, tckn, first, last, born, action in conn.execute(
             "SELECT seq, tckn, first_name, last_name, birth_date, action FROM list_people WHERE list_id = ? ORDER BY seq",
             (list_id,),
         ).fetchall():
-            policy = policies.get(tckn)
+            policy: Any = policies.get(tckn)  # present whenever an action needs it (checked above)
             live = policy is not None and policy[1] in LIVE_POLICY
             error = None
             if tckn in seen:
@@ -701,7 +704,9 @@ class Des:
             r[0]: (r[1], r[2])
             for r in conn.execute("SELECT tckn, policy_no, state FROM policies WHERE contract_no = ?", (contract_no,))
         }
-        results, seen, accepted, accepted_count = [], set(), 0, 0
+        results: list[tuple[Any, ...]] = []
+        seen: set[str] = set()
+        accepted, accepted_count = 0, 0
         for seq, tckn, policy_no, amount in conn.execute(
             "SELECT seq, tckn, policy_no, amount FROM payment_items WHERE payment_id = ? ORDER BY seq", (payment_id,)
         ).fetchall():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import typing
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -26,6 +27,7 @@ def fold_name(name: str) -> str:
 
 def read_rows(source: Path | str) -> Iterator[tuple[str, str, str, str]]:
     """``(tckn, folded first name, folded last name, ISO birth date)`` per row of a file path or CSV text."""
+    handle: typing.TextIO
     if isinstance(source, Path):
         handle = source.open(newline="", encoding="utf-8-sig")
     else:

@@ -9,6 +9,7 @@ import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from oks.des.simulator.db import Database
 from oks.des.simulator.des import Des, Settings
@@ -46,7 +47,7 @@ class SimulatorOptions:
 
 @dataclass
 class Simulator:
-    app: object
+    app: Any  # the FastAPI app (imported lazily: the simulator starts in milliseconds)
     des: Des
     faults: Faults
     db: Database
