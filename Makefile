@@ -12,13 +12,19 @@ export OKS_HOME     ?= $(CURDIR)/.oks
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__DAGS_FOLDER   ?= $(CURDIR)/dags
 
-.PHONY: run test ui install browser lock clean
+.PHONY: run test lint ui install browser lock clean
 
 run: $(STAMP)
 	$(BIN)/oks run-month
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Lint and types: ruff (pyflakes, import order, bugbear, pyupgrade, Airflow's AIR rules with preview)
+# over the whole tree, then mypy on oks.rules, oks.pipeline and oks.des (pyproject.toml has both set-ups).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The browser test's Chromium: Debian's chromium and chromium-driver, driven by Playwright through
 # executable_path (never `playwright install`, which downloads a browser of its own). Installed with
