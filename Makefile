@@ -12,12 +12,12 @@ export OKS_HOME     ?= $(CURDIR)/.oks
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__DAGS_FOLDER   ?= $(CURDIR)/dags
 
-.PHONY: run test lint ui install browser lock clean
+.PHONY: run test lint ui install browser compose-cli lock clean
 
 run: $(STAMP)
 	$(BIN)/oks run-month
 
-test: $(STAMP) browser
+test: $(STAMP) browser compose-cli
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Lint and types: ruff (pyflakes, import order, bugbear, pyupgrade, Airflow's AIR rules with preview)
@@ -38,6 +38,17 @@ browser:
 	  { $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium chromium-driver; } >/dev/null \
 	    || echo "make: could not install chromium: the browser test will be skipped (it fails under CI=true)"; \
 	else echo "make: no apt-get here: install Chromium and set OKS_CHROMIUM=/path/to/chromium for the browser test"; fi
+
+# docker-compose.yaml is checked by compose itself (tests/deployment): Debian's docker-compose, installed
+# with apt-get when missing (no Docker engine is needed to read the file).
+compose-cli:
+	@if command -v docker-compose >/dev/null; then :; \
+	elif command -v apt-get >/dev/null; then \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo "sudo -n"); \
+	  echo "make: installing Debian's docker-compose for the compose-file test"; \
+	  { $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq docker-compose; } >/dev/null \
+	    || echo "make: could not install docker-compose: the compose-file test will be skipped (it fails under CI=true)"; \
+	else echo "make: no apt-get here: install docker compose for the compose-file test"; fi
 
 # The Airflow UI on http://127.0.0.1:8080 (scheduler, dag-processor, triggerer, api-server) with the DES
 # simulator, to see and trigger the DAGs; logins in .airflow/oks_ui_passwords.json.
