@@ -24,7 +24,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -211,22 +210,9 @@ class Deployment:
         process.wait(timeout=30)
 
     def stop(self) -> None:
-        for process in reversed(list(self.running.values())):
-            if process.poll() is None:
-                try:
-                    os.killpg(process.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    continue
-        deadline = time.monotonic() + 30
-        for process in self.running.values():
-            try:
-                process.wait(timeout=max(deadline - time.monotonic(), 0.1))
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                process.wait(timeout=10)
+        from oks.orchestration.local_airflow import stop_process_groups
+
+        stop_process_groups(reversed(list(self.running.values())))
 
     def alive(self) -> dict[str, bool]:
         return {name: process.poll() is None for name, process in self.running.items()}

@@ -172,6 +172,12 @@ def test_the_first_look_refused_fails_at_once_naming_the_cause(sim, des_connecti
         PolicyNumbersSensor(task_id="w", ids=["PL-does-not-exist"]).execute({})
 
 
+def test_a_missing_connection_fails_the_first_look_naming_it(monkeypatch):
+    monkeypatch.delenv("AIRFLOW_CONN_DES_NOWHERE", raising=False)
+    with pytest.raises(AirflowFailException, match="connection 'des_nowhere' cannot be used"):
+        TransferSensor(task_id="t", ids=["PAY-1"], conn_id="des_nowhere").execute({})
+
+
 # --- poke mode, for a deployment without a triggerer ---------------------------------------------
 
 

@@ -12,11 +12,11 @@ from urllib.parse import quote
 from oks.des.async_transport import AsyncDesTransport
 from oks.des.responses import TransientError
 from oks.des.settings import DesSettings
+from oks.des.states import NOUNS
 
 __all__ = ["AsyncDesClient", "RESOURCE_PATHS"]
 
 RESOURCE_PATHS = {"personnel_list": "/api/v1/personnel-lists/{id}", "payment": "/api/v1/payments/{id}"}
-NOUNS = {"personnel_list": "personnel list", "payment": "payment"}
 
 
 class AsyncDesClient:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["KINDS", "FINAL_STATES", "is_final"]
+__all__ = ["KINDS", "NOUNS", "FINAL_STATES", "is_final"]
 
 KINDS = ("personnel_list", "payment")
+NOUNS = {"personnel_list": "personnel list", "payment": "payment"}  # as people name them in logs and errors
 
 FINAL_STATES: dict[str, frozenset[str]] = {
     "personnel_list": frozenset({"COMPLETED"}),

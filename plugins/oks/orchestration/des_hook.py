@@ -151,7 +151,7 @@ class DesHook(BaseHook):
                 client.transport.authenticate()
         except (ValueError, DesError, TransientError) as exc:
             return False, str(exc)
-        return True, f"DES accepted the credentials of customer {self.get_settings().customer_no}"
+        return True, f"DES accepted the credentials of customer {client.settings.customer_no}"
 
     def ws_credentials_for(self, contract_no: str, insurer: str) -> WsCredentials | None:
         """The insurer's web-service credentials for a contract: ``oks_ws_<contract>``, else

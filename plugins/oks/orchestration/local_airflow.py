@@ -19,11 +19,11 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["COMPONENTS", "LocalAirflow"]
+__all__ = ["COMPONENTS", "LocalAirflow", "stop_process_groups"]
 
 # The components and their arguments; the api-server's host and port come from the environment.
 COMPONENTS: dict[str, list[str]] = {
@@ -32,6 +32,28 @@ COMPONENTS: dict[str, list[str]] = {
     "triggerer": ["triggerer", "--skip-serve-logs"],
     "api-server": ["api-server"],
 }
+
+
+def stop_process_groups(processes: Iterable[subprocess.Popen], grace: float = 30.0) -> None:
+    """Stop each process with its whole group (a component's own workers and log servers too):
+    SIGTERM to all, then SIGKILL to whatever is still there after ``grace`` seconds."""
+    processes = list(processes)
+    for process in processes:
+        if process.poll() is None:
+            try:
+                os.killpg(process.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            process.wait(5)
 
 
 @dataclass
@@ -128,22 +150,7 @@ class LocalAirflow:
             return 0
 
     def stop(self) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                try:
-                    os.killpg(process.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-        deadline = time.monotonic() + 30
-        for process in self.processes.values():
-            try:
-                process.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                process.wait(5)
+        stop_process_groups(self.processes.values())
 
     def __exit__(self, *exc) -> None:
         self.stop()

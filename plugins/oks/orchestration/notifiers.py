@@ -3,8 +3,8 @@
 Channels come from Airflow connections, so credentials never live in code:
 
 - ``oks_alert_smtp`` — an SMTP connection; extra ``{"to": ["oncall@…"], "from_email": "oks@…"}``.
-- ``oks_alert_webhook`` — an HTTP connection to any JSON webhook (the http provider's ``HttpNotifier``) (chat bridges, incident tools);
-  extra ``{"endpoint": "/hooks/oks"}``.
+- ``oks_alert_webhook`` — an HTTP connection to any JSON webhook (chat bridges, incident tools), sent
+  with the http provider's ``HttpNotifier``; extra ``{"endpoint": "/hooks/oks"}``.
 - the outbox — always on: JSON lines in ``$OKS_HOME/alerts/outbox.jsonl``, so even a machine with no
   mail or webhook configured keeps a record that an alert was due.
 
@@ -21,6 +21,7 @@ from pathlib import Path
 
 from airflow.sdk.bases.notifier import BaseNotifier
 
+from oks.orchestration.connections import connection_or_none
 from oks.rules.vocabulary import AlertLevel
 
 log = logging.getLogger(__name__)
@@ -29,12 +30,6 @@ SMTP_CONN_ID = "oks_alert_smtp"
 WEBHOOK_CONN_ID = "oks_alert_webhook"
 
 __all__ = ["SMTP_CONN_ID", "WEBHOOK_CONN_ID", "webhook_notifier", "OutboxNotifier", "alert_senders", "OnCallNotifier"]
-
-
-def _connection(conn_id: str):
-    from oks.orchestration.connections import connection_or_none
-
-    return connection_or_none(conn_id)
 
 
 def _payload(level: str, subject: str, text: str, **extra) -> dict:
@@ -47,7 +42,7 @@ def webhook_notifier(*, subject: str, text: str, level: str = AlertLevel.PAGE, h
     ``endpoint`` extra), async in the triggerer; a non-2xx answer fails the send."""
     from airflow.providers.http.notifications.http import HttpNotifier
 
-    conn = _connection(http_conn_id)
+    conn = connection_or_none(http_conn_id)
     return HttpNotifier(
         http_conn_id=http_conn_id,
         endpoint=(conn.extra_dejson.get("endpoint") if conn else None) or "",
@@ -102,10 +97,10 @@ def _escape(text: str) -> str:
 def notifiers_for(subject: str, text: str, level: str, **extra) -> dict[str, BaseNotifier]:
     """One notifier per configured channel, named by channel."""
     notifiers: dict[str, BaseNotifier] = {"outbox": OutboxNotifier(subject=subject, text=text, level=level, extra=extra)}
-    smtp = _connection(SMTP_CONN_ID)
+    smtp = connection_or_none(SMTP_CONN_ID)
     if smtp is not None:
         notifiers["email"] = _smtp_notifier(smtp, subject=subject, text=text)
-    if _connection(WEBHOOK_CONN_ID) is not None:
+    if connection_or_none(WEBHOOK_CONN_ID) is not None:
         notifiers["webhook"] = webhook_notifier(subject=subject, text=text, level=level, extra=extra)
     return notifiers
 
@@ -113,9 +108,9 @@ def notifiers_for(subject: str, text: str, level: str, **extra) -> dict[str, Bas
 def alert_senders() -> dict[str, Callable]:
     """Senders for :func:`oks.pipeline.deadline_watch.watch_deadlines`, one per configured channel."""
     channels = ["outbox"]
-    if _connection(SMTP_CONN_ID) is not None:
+    if connection_or_none(SMTP_CONN_ID) is not None:
         channels.append("email")
-    if _connection(WEBHOOK_CONN_ID) is not None:
+    if connection_or_none(WEBHOOK_CONN_ID) is not None:
         channels.append("webhook")
 
     def sender(channel: str) -> Callable:

@@ -13,8 +13,7 @@ simulator's settings and a store URL, no Airflow connection needed.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -114,11 +113,9 @@ class Resources:
             **({"home": home} if home is not None else {}),
         )
 
-    @contextmanager
-    def des_gateway(self) -> Iterator[DesClient]:
-        """A DES client for one task, closed when the task's step is done."""
-        with self.des_client(self.engine) as client:
-            yield client
+    def des_gateway(self) -> DesClient:
+        """A DES client for one task (a context manager: ``with resources.des_gateway() as gateway``)."""
+        return self.des_client(self.engine)
 
     def payroll_sources(self, location: str, period: str, employers: list[str] | None) -> tuple[Any, Any]:
         return payroll_sources(location, period, employers, sql_url=self.payroll_sql_url)

@@ -31,6 +31,7 @@ from airflow.sdk.bases.sensor import PokeReturnValue
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 
 from oks.des.states import FINAL_STATES as _FINAL
+from oks.des.states import NOUNS as _NOUN
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -50,8 +51,6 @@ DEFAULT_TIMEOUTS = {"personnel_list": timedelta(hours=6), "payment": timedelta(h
 """How long to wait before a person must look: insurers answer lists within hours, transfers within a day."""
 
 DEFAULT_POLL_INTERVAL = 300.0
-
-_NOUN = {"personnel_list": "personnel list", "payment": "payment"}
 
 POLICY_NUMBERS_DOC = """\
 Waits until DES has the insurer's answer to this contract's personnel list (state COMPLETED): the
@@ -240,6 +239,8 @@ class DesCompletionSensor(BaseSensorOperator):
     # --- poke mode (deferrable=False) ------------------------------------------------------------
 
     def poke(self, context: Context) -> PokeReturnValue:
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
         from oks.des.errors import DesApiError, DesUnavailable
         from oks.orchestration.des_hook import DesHook
 
@@ -250,7 +251,7 @@ class DesCompletionSensor(BaseSensorOperator):
             # One attempt per look: a DES that is down is looked at again later (or by the trigger),
             # not retried for minutes while this holds a worker slot.
             client = DesHook(self.conn_id, max_attempts=1).get_client()
-        except ValueError as exc:  # names the missing field, never a value
+        except (AirflowNotFoundException, ValueError) as exc:  # names the connection or field, never a value
             raise AirflowFailException(f"connection {self.conn_id!r} cannot be used: {exc}. Fix it, then clear this task.") from None
         with client:
             read = client.read_personnel_results if self.kind == "personnel_list" else client.read_payment

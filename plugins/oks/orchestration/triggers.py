@@ -31,10 +31,10 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from oks.des.async_client import NOUNS as NOUN
 from oks.des.errors import DesApiError, DesAuthError
 from oks.des.responses import TransientError
 from oks.des.states import FINAL_STATES, KINDS
+from oks.des.states import NOUNS as NOUN
 
 __all__ = ["KINDS", "FINAL_STATES", "DesCompletionTrigger"]
 
