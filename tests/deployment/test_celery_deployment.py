@@ -2,7 +2,8 @@
 PostgreSQL (metadata and store, databases of their own), Redis as the Celery broker, airflow-init,
 the api-server, scheduler, dag-processor, triggerer and two Celery workers — what ``dag.test()``
 cannot show: the waits leave the workers (deferred to the triggerer, no slot held), the tasks of one
-run spread over both workers, and a worker killed mid-run is survived by the run."""
+run spread over both workers, and a worker killed mid-run is survived by the run. And the month it
+runs leaves the same store contents as the same payroll run on the embedded default (``oks run-month``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import json
 import os
 import subprocess
 import time
+from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
@@ -17,7 +19,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from tests.deployment.compose_processes import BIN, RUN_ENV, Deployment, Locations, dotenv_for_run, load_compose, plan
+from tests.deployment.compose_processes import BIN, REPO, RUN_ENV, Deployment, Locations, dotenv_for_run, load_compose, plan
+from tests.deployment.store_contents import PARTS, differences, store_contents
 
 pytestmark = pytest.mark.postgres
 
@@ -127,16 +130,22 @@ def deployment(tmp_path_factory):
         admin.dispose()
 
 
-def test_a_month_on_celery_with_two_workers(deployment, tmp_path):
+# The month of the first tests: the payroll `oks run-month` makes for these numbers, so the embedded
+# default can run the very same month for the parity check.
+MONTH = {"period": PERIOD, "employees": 40, "employers": 2, "seed": 11}
+
+
+@pytest.fixture(scope="module")
+def celery_month(deployment, tmp_path_factory):
+    """One month on the Celery deployment, answered by operations: what it showed on the way."""
     from oks.orchestration.airflow_api import AirflowApi
-    from oks.orchestration.local_run import BankStatementJob
-    from oks.payroll.synthetic import generate
+    from oks.orchestration.local_run import BankStatementJob, demo_payroll
     from oks.store import open_store
-    from oks.store.schema import payment_obligations
 
     api = deployment["api"]
-    manifest = generate(tmp_path / "payroll", period=PERIOD, fmt="csv", employers=2, employees=40, seed=11,
-                        defect_share=0, identity_mismatch_share=0)  # fmt: skip
+    days = {date.today()}
+    manifest = demo_payroll(tmp_path_factory.mktemp("payroll") / PERIOD, PERIOD, employees=MONTH["employees"],
+                            employers=MONTH["employers"], seed=MONTH["seed"])  # fmt: skip
     requests.put(f"{deployment['des_url']}/_control/identity-register", data=manifest.identity_register.read_bytes(),
                  headers={"Content-Type": "text/csv"}, timeout=10).raise_for_status()
     api.call("PATCH", "dags/oks_monthly", json={"is_paused": False})
@@ -148,32 +157,67 @@ def test_a_month_on_celery_with_two_workers(deployment, tmp_path):
     def tasks() -> list[dict]:
         return api.call("GET", f"dags/oks_monthly/dagRuns/{quote(run_id)}/taskInstances", params={"limit": 500})["task_instances"]
 
-    # While the insurers are silent, the waits are deferred: they hold no worker slot.
+    # While the insurers are silent, the waits are deferred: the pool as it stands then.
     waiting = _wait("a deferred wait", lambda: [t for t in tasks() if t["state"] == "deferred"], 300, 0.5)
     pool = api.call("GET", "pools/default_pool")
     running = [t["task_id"] for t in tasks() if t["state"] == "running"]
-    slots = {"deferred_tasks": len(waiting), "deferred_slots": pool["deferred_slots"], "running_slots": pool["running_slots"],
-             "occupied_slots": pool["occupied_slots"], "running_tasks": running}  # fmt: skip
-    # Deferred tasks are counted apart and occupy nothing: every occupied slot is a running or queued task.
-    assert pool["deferred_slots"] >= 1 and pool["occupied_slots"] == pool["running_slots"] + pool["queued_slots"], slots
-    assert all(t["task_id"].startswith("des.wait_for_") for t in waiting)
 
     ops = Api(api.url, api.password_file, "ops")  # OKS_APPROVERS=ops: only operations may confirm a transfer
     ops._headers()
     with BankStatementJob(AirflowApi(api.url, token=ops.token), engine=open_store(deployment["store_url"]), interval=1):
         final = _wait("the run to end", lambda: (s := api.call("GET", f"dags/oks_monthly/dagRuns/{quote(run_id)}")["state"]) in ("success", "failed") and s, 900, 2)
-    wall = time.monotonic() - started
-    assert final != "running"
-    states = {(t["task_id"], t["map_index"]): t["state"] for t in tasks()}
-    assert final == "success", states
-    hosts = {t["hostname"].split(".")[0] for t in tasks() if t["hostname"] and not t["task_id"].startswith("des.wait_for_")}
+    days.add(date.today())
+    return {"state": final, "wall_s": time.monotonic() - started, "tasks": tasks(), "waiting": waiting, "pool": pool,
+            "running_during_wait": running, "days": days}  # fmt: skip
+
+
+def test_a_month_on_celery_with_two_workers(deployment, celery_month):
+    from oks.store import open_store
+    from oks.store.schema import payment_obligations
+
+    tasks, pool, waiting = celery_month["tasks"], celery_month["pool"], celery_month["waiting"]
+    states = {(t["task_id"], t["map_index"]): t["state"] for t in tasks}
+    assert celery_month["state"] == "success", states
+    slots = {"deferred_tasks": len(waiting), "deferred_slots": pool["deferred_slots"], "running_slots": pool["running_slots"],
+             "occupied_slots": pool["occupied_slots"], "running_tasks": celery_month["running_during_wait"]}  # fmt: skip
+    # Deferred tasks are counted apart and occupy nothing: every occupied slot is a running or queued task.
+    assert pool["deferred_slots"] >= 1 and pool["occupied_slots"] == pool["running_slots"] + pool["queued_slots"], slots
+    assert all(t["task_id"].startswith("des.wait_for_") for t in waiting)
+    hosts = {t["hostname"].split(".")[0] for t in tasks if t["hostname"] and not t["task_id"].startswith("des.wait_for_")}
     assert hosts == {"airflow-worker-1", "airflow-worker-2"}, hosts  # one run's tasks on both workers
 
-    engine = open_store(deployment["store_url"])
-    with engine.connect() as conn:
+    with open_store(deployment["store_url"]).connect() as conn:
         obligations = conn.execute(sa.select(payment_obligations.c.state)).scalars().all()
     assert obligations and set(obligations) == {"paid"}
-    print(f"celery month: ready {deployment['ready_s']:.0f} s, run {wall:.0f} s, {len(states)} task instances, slots during a wait {slots}")
+    print(f"celery month: ready {deployment['ready_s']:.0f} s, run {celery_month['wall_s']:.0f} s, {len(states)} task instances, "
+          f"slots during a wait {slots}")
+
+
+def test_the_celery_month_leaves_what_the_embedded_default_leaves(deployment, celery_month, tmp_path):
+    """The same payroll through `oks run-month` (dag.test() in one process, the SQLite store): the same
+    people, outcomes, contributions, obligations and DES requests as the Celery run left in PostgreSQL,
+    and the same payments at DES, item by item."""
+    from oks.store import open_store
+
+    assert celery_month["state"] == "success"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "OKS_", "_AIRFLOW"))}
+    env.update(AIRFLOW_HOME=str(tmp_path / "airflow"), OKS_HOME=str(tmp_path / "oks"), NO_COLOR="1")
+    days = {date.today()}
+    embedded = subprocess.run(
+        [str(BIN / "oks"), "run-month", "--repo", str(REPO), "--period", PERIOD, "--employees", str(MONTH["employees"]),
+         "--employers", str(MONTH["employers"]), "--seed", str(MONTH["seed"])],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    days.add(date.today())
+    assert embedded.returncode == 0, embedded.stdout[-3000:] + embedded.stderr[-3000:]
+    run_days = celery_month["days"] | days
+    on_celery = store_contents(open_store(deployment["store_url"]), PERIOD, simulator_db=deployment["home"] / "des-simulator.sqlite",
+                               run_days=run_days)  # fmt: skip
+    on_embedded = store_contents(open_store(f"sqlite:///{tmp_path / 'oks' / 'store.sqlite'}"), PERIOD,
+                                 simulator_db=tmp_path / "oks" / "simulator" / "des.sqlite", run_days=run_days)  # fmt: skip
+    assert all(on_celery[part] for part in PARTS), {p: len(r) for p, r in on_celery.items()}
+    assert not (diff := differences(on_celery, on_embedded)), json.dumps(diff, default=str, indent=1)
+    print("parity with the embedded default: " + ", ".join(f"{len(rows)} {part}" for part, rows in on_celery.items()))
 
 
 def _trigger(deployment, tmp_path, period: str, seed: int) -> str:
