@@ -12,7 +12,7 @@ export OKS_HOME     ?= $(CURDIR)/.oks
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 export AIRFLOW__CORE__DAGS_FOLDER   ?= $(CURDIR)/dags
 
-.PHONY: run test lint ui install browser compose-cli lock clean
+.PHONY: run test lint bench ui install browser compose-cli lock clean
 
 run: $(STAMP)
 	$(BIN)/oks run-month
@@ -25,6 +25,13 @@ test: $(STAMP) browser compose-cli
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+# The monthly run's benchmark, stage by stage beside each stage's raw counterpart (not part of `make
+# test`): `make bench EMPLOYEES=1000000 STORE=postgresql`; writes bench/out/monthly-<employees>.json and .md.
+EMPLOYEES ?= 100000
+STORE     ?= postgresql
+bench: $(STAMP)
+	$(BIN)/python bench/bench_monthly.py --employees $(EMPLOYEES) --store $(STORE)
 
 # The browser test's Chromium: Debian's chromium and chromium-driver, driven by Playwright through
 # executable_path (never `playwright install`, which downloads a browser of its own). Installed with

@@ -3,58 +3,88 @@
 Runs the pipeline steps exactly as the DAG tasks call them — extract, validate, register, status
 sync, assess, contribute, then per contract: register, personnel, insurer answers, payment, transfer,
 obligations — and finally reconcile and report, on a fresh PostgreSQL database (or SQLite), with
-the simulator in this process on loopback (insurer delays 0). Prints seconds and rows/s per stage
-and the process's peak RSS. No Airflow scheduling overhead is included: that is measured by the
-DAG tests' wall time, not here.
+the simulator in this process on loopback (insurer delays 0). No Airflow scheduling overhead is
+included: that is measured on the DAG (bench/bench_dag_import.py, the deployment tests).
 
-    .venv/bin/python bench/bench_monthly.py --employees 100000 --employers 100
+Per stage: wall seconds, CPU seconds of this process (the simulator's threads included; PostgreSQL's
+own CPU is not), rows/s, the peak RSS so far, and — in the same run, on the same data — the stage's
+raw counterpart (bench/raw_counterparts.py) and the ratio. Writes ``bench/out/monthly-<employees>.json``
+and a Markdown table beside it.
+
+    make bench EMPLOYEES=100000                       # or: .venv/bin/python bench/bench_monthly.py --employees 100000
     .venv/bin/python bench/bench_monthly.py --employees 20000 --store sqlite
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import resource
+import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import raw_counterparts as raw  # noqa: E402 - a sibling script module, not a package
+
 PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+OUT = Path(__file__).resolve().parent / "out"
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 class Stages:
     def __init__(self) -> None:
-        self.rows: list[tuple[str, float, int | None]] = []
+        self.rows: list[dict] = []
 
     def timed(self, name: str, count: int | None = None):
         stages = self
 
         class _Timer:
+            raw_seconds: float | None = None
+
             def __enter__(self):
-                self.start = time.perf_counter()
+                self.start, self.cpu = time.perf_counter(), time.process_time()
                 return self
 
             def __exit__(self, *exc):
-                stages.rows.append((name, time.perf_counter() - self.start, count))
+                seconds = time.perf_counter() - self.start
+                stages.rows.append({"name": name, "seconds": round(seconds, 2), "cpu_seconds": round(time.process_time() - self.cpu, 2),
+                                    "rows": count, "rows_per_s": round(count / seconds) if count and seconds else None,
+                                    "peak_rss_mib": round(_peak_rss_mib()), "raw_seconds": None, "ratio": None})  # fmt: skip
 
         return _Timer()
 
-    def print(self) -> None:
-        total = sum(seconds for _, seconds, _ in self.rows)
-        print(f"{'stage':<34} {'seconds':>8} {'rows/s':>10}")
-        for name, seconds, count in self.rows:
-            rate = f"{count / seconds:,.0f}" if count and seconds else ""
-            print(f"{name:<34} {seconds:>8.1f} {rate:>10}")
-        print(f"{'total':<34} {total:>8.1f}")
+    def raw(self, name: str, seconds: float | None) -> None:
+        """The raw counterpart of the stage ``name`` (already timed)."""
+        row = next(r for r in self.rows if r["name"] == name)
+        if seconds is not None:
+            row["raw_seconds"] = round(seconds, 2)
+            row["ratio"] = round(row["seconds"] / seconds, 1) if seconds >= 0.01 else None  # below that, noise
+
+    def table(self) -> str:
+        lines = ["| stage | seconds | CPU s | rows/s | peak RSS MiB | raw s | ratio |", "|---|---:|---:|---:|---:|---:|---:|"]
+        for r in self.rows:
+            cells = [r["name"], f"{r['seconds']:.1f}", f"{r['cpu_seconds']:.1f}", f"{r['rows_per_s']:,}" if r["rows_per_s"] else "",
+                     str(r["peak_rss_mib"]), "" if r["raw_seconds"] is None else f"{r['raw_seconds']:.2f}",
+                     "" if r["ratio"] is None else f"{r['ratio']}×"]  # fmt: skip
+            lines.append("| " + " | ".join(cells) + " |")
+        lines.append(f"| **total** | **{sum(r['seconds'] for r in self.rows):.1f}** | | | {round(_peak_rss_mib())} | | |")
+        return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--employees", type=int, default=100_000)
-    parser.add_argument("--employers", type=int, default=100)
+    parser.add_argument("--employers", type=int, default=None, help="default: one per thousand employees")
     parser.add_argument("--store", choices=("postgresql", "sqlite"), default="postgresql")
+    parser.add_argument("--des-batch", type=int, default=1000, help="people or payment items per DES request")
     args = parser.parse_args()
+    args.employers = args.employers or max(1, args.employees // 1000)
 
     import sqlalchemy as sa
 
@@ -84,13 +114,17 @@ def main() -> None:
     from oks.store import open_store
 
     stages = Stages()
+    pg = args.store == "postgresql"
+    invariant_holds = False
+    generated = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        with stages.timed("generate payroll (not a run stage)"):
-            manifest = generate(tmp / "payroll", employers=args.employers, employees=args.employees, period="2026-11",
-                                seed=5, fmt="csv", identity_mismatch_share=0.002)  # fmt: skip
+        started = time.perf_counter()
+        manifest = generate(tmp / "payroll", employers=args.employers, employees=args.employees, period="2026-11",
+                            seed=5, fmt="csv", identity_mismatch_share=0.002)  # fmt: skip
+        generated = {"generate_s": round(time.perf_counter() - started, 1)}
         db_name = None
-        if args.store == "postgresql":
+        if pg:
             db_name = f"oks_bench_{uuid.uuid4().hex[:8]}"
             admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
             with admin.connect() as conn:
@@ -104,51 +138,77 @@ def main() -> None:
         try:
             with BackgroundSimulator(options) as simulator:
                 settings = DesSettings(base_url=simulator.url, customer_no=DEMO_CUSTOMER.customer_no, tckn=DEMO_CUSTOMER.tckn,
-                                       password=DEMO_CUSTOMER.password, batch_size=1000, page_size=1000)  # fmt: skip
+                                       password=DEMO_CUSTOMER.password, batch_size=args.des_batch, page_size=args.des_batch)  # fmt: skip
                 with DesClient(settings, ledger=Ledger(engine)) as gateway:
+                    session = gateway.transport.session
+
+                    def des_stage(name: str, count: int | None = None):
+                        """A DES stage: timed, its HTTP requests recorded and replayed bare after it."""
+                        recorder = raw.HttpRecorder(session)
+
+                        class _Stage:
+                            def __enter__(self):
+                                self.timer = stages.timed(name, count).__enter__()
+                                recorder.__enter__()
+
+                            def __exit__(self, *exc):
+                                recorder.__exit__(*exc)
+                                self.timer.__exit__(*exc)
+                                if exc[0] is None and pg:
+                                    seconds, statuses = recorder.replay()
+                                    stages.raw(name, seconds)
+                                    stages.rows[-1]["raw_http"] = {"requests": len(recorder.calls), "statuses": statuses}
+
+                        return _Stage()
+
                     rows = manifest.rows
                     with stages.timed("extract", rows):
                         run_id = extract_payroll(engine, run_key="bench", period="2026-11", source=open_source(manifest.payroll),
                                                  contracts_source=open_contract_master(manifest.contracts))["run_id"]  # fmt: skip
+                    stages.raw("extract", raw.copy_lines(engine, run_id) if pg else None)
                     with stages.timed("validate (GX)", rows):
                         validate_personnel(engine, run_id, data_docs_dir=tmp / "docs")
+                    stages.raw("validate (GX)", raw.validate_sql(engine, run_id) if pg else None)
                     with stages.timed("register personnel", rows):
                         register_personnel(engine, run_id)
-                    with stages.timed("sync insurer status"):
+                    with des_stage("sync insurer status"):
                         sync_insurer_status(engine, gateway)
                     with stages.timed("assess eligibility", rows):
                         assess_eligibility(engine, run_id)
+                    stages.raw("assess eligibility", raw.assess_sql(engine, run_id) if pg else None)
                     with stages.timed("compute contributions", rows):
                         compute_contributions(engine, run_id)
+                    stages.raw("compute contributions", raw.contribute_sql(engine, run_id) if pg else None)
                     numbers = contracts_with_work(engine, run_id)
                     credentials = WsCredentials(user="bench", password="bench", client_id="c", client_secret="s")
 
                     def creds(contract_no, insurer):
                         return credentials if insurer == "ANADOLU" else WsCredentials(user="bench", password="bench")
 
-                    with stages.timed("DES: register contracts"):
+                    with des_stage("DES: register contracts"):
                         register_contracts(engine, gateway, run_id, numbers, credentials_for=creds)
                     lists = {}
-                    with stages.timed("DES: submit personnel", rows):
+                    with des_stage("DES: submit personnel", rows):
                         for contract_no in numbers:
                             lists[contract_no] = submit_personnel(engine, gateway, run_id, contract_no)["list_id"]
-                    with stages.timed("DES: record policy numbers", rows):
+                    with des_stage("DES: record policy numbers", rows):
                         for contract_no, list_id in lists.items():
                             if list_id:
                                 record_personnel_results(engine, gateway, run_id, contract_no, list_id)
                     payments = {}
-                    with stages.timed("DES: submit payments", rows):
+                    with des_stage("DES: submit payments", rows):
                         for contract_no in numbers:
                             payments[contract_no] = submit_payments(engine, gateway, run_id, contract_no)["payments"]
-                    with stages.timed("DES: transfers + obligations", rows):
+                    with des_stage("DES: transfers + obligations", rows):
                         for contract_no, by_kind in payments.items():
                             ids = {}
                             for kind, payment in by_kind.items():
                                 record_payment_results(engine, gateway, run_id, contract_no, payment["payment_id"])
                                 ids[f"{contract_no}/{kind}"] = payment["payment_id"]
                             record_payment_obligations(engine, run_id, contract_no=contract_no, des_payment_ids=ids)
-                    with stages.timed("reconcile (against DES)", rows):
+                    with des_stage("reconcile (against DES)", rows):
                         reconcile_run(engine, run_id, gateway=gateway)
+                    invariant_holds = True  # reconcile_run raises InvariantBroken otherwise
                     with stages.timed("report", rows):
                         publish_report(engine, run_id, out_dir=tmp / "report")
         finally:
@@ -156,9 +216,20 @@ def main() -> None:
             if db_name:
                 with admin.connect() as conn:
                     conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-    print(f"{args.employees:,} employees, {manifest.rows:,} payroll rows, {len(numbers)} contracts, store {args.store}")
-    stages.print()
-    print(f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    total = round(sum(r["seconds"] for r in stages.rows), 1)
+    result = {
+        "employees": args.employees, "rows": manifest.rows, "contracts": len(numbers), "employers": args.employers,
+        "store": args.store, "des_batch": args.des_batch, "total_s": total, "peak_rss_mib": round(_peak_rss_mib()),
+        "invariant_holds": invariant_holds, **generated, "stages": stages.rows,
+    }  # fmt: skip
+    OUT.mkdir(exist_ok=True)
+    name = f"monthly-{args.employees}" + ("" if pg else "-sqlite")
+    (OUT / f"{name}.json").write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    heading = f"{args.employees:,} employees, {manifest.rows:,} payroll rows, {len(numbers)} contracts, store {args.store}"
+    (OUT / f"{name}.md").write_text(f"{heading}\n\n{stages.table()}\n", encoding="utf-8")
+    print(heading)
+    print(stages.table())
+    print(f"invariant holds: {invariant_holds}; written {OUT / name}.json and .md")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ class CellError(ValueError):
 _TRUE = {"evet", "e", "var", "true", "t", "yes", "y", "1", "x"}
 _FALSE = {"hayir", "hayır", "h", "yok", "false", "f", "no", "n", "0", ""}
 _SPACES = re.compile(r"\s+")
+_E164_TR = re.compile(r"\+90\d{10}")
 _IDENTIFIER_FIELDS = {"tckn", "iban", "employer_vkn"}
 
 
@@ -237,9 +238,10 @@ def parse_text(column: Column, value: object) -> str:
     text = _SPACES.sub(" ", str(value)).strip()
     if column.name in _IDENTIFIER_FIELDS:
         text = re.sub(r"[\s\-]", "", text).upper()
-    elif column.name == "mobile":
+    elif column.name == "mobile" and not _E164_TR.fullmatch(text):
         # A mobile is kept as E.164 (+905321234567), the form the store and DES hold, whatever spelling
-        # payroll used; anything else stays as written, for validation to judge and name.
+        # payroll used; anything else stays as written, for validation to judge and name. One already
+        # in that form stays as it is either way: it skips the parse.
         try:
             text = normalize_mobile(text)
         except InvalidIdentifier:

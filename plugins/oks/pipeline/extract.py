@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -99,6 +100,7 @@ def type_row(raw: dict[str, object]) -> tuple[dict[str, object], list[tuple[str,
     return typed, problems
 
 
+@lru_cache(maxsize=65536)  # an employer's VKN is on every one of its rows: checked once
 def _valid_vkn(vkn: str) -> bool:
     from stdnum.tr import vkn as tr_vkn
 

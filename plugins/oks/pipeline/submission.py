@@ -26,6 +26,7 @@ from oks.privacy import mask_tckn, redact
 from oks.rules.calendar import ISTANBUL, next_business_day
 from oks.rules.identity import InvalidIdentifier, normalize_iban, normalize_mobile, normalize_tckn
 from oks.rules.vocabulary import Outcome
+from oks.store.bulk import update_many
 from oks.store.enrolments import EventSpec, apply_events, enrolments_by_tckn
 from oks.store.schema import Money, contracts, contributions, employers, enrolments, quarantine, runs
 from oks.store.snapshot import insert_quarantine
@@ -195,14 +196,10 @@ def _mark_rejected(conn, run_id: int, rejected: dict[int, tuple[str, str, str]],
         ).bindparams(sa.bindparam("ids", expanding=True)),
         {"run_id": run_id, "ids": ids},
     ).all()
-    for chunk_start in range(0, len(lines), 2000):
-        chunk = lines[chunk_start : chunk_start + 2000]
-        conn.execute(
-            sa.update(contributions)
-            .where(contributions.c.id == sa.bindparam("_id"))
-            .values(outcome=Outcome.REJECTED, reason=sa.bindparam("_reason"), amount=0),
-            [{"_id": line.id, "_reason": rejected[line.enrolment_id][0]} for line in chunk],
-        )
+    update_many(
+        conn, contributions,
+        [{"id": line.id, "outcome": Outcome.REJECTED.value, "reason": rejected[line.enrolment_id][0], "amount": 0} for line in lines],
+    )  # fmt: skip
     conn.execute(
         sa.delete(quarantine).where(
             quarantine.c.run_id == run_id, quarantine.c.stage == "insurer", quarantine.c.row_no.in_([line.row_no for line in lines])

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from oks.rules.lifecycle import EventKind, IllegalTransition, transition
 from oks.rules.vocabulary import Outcome
+from oks.store.bulk import update_many
 from oks.store.schema import contracts, contributions, employees, enrolment_events, enrolments, payroll_lines
 
 __all__ = ["SOURCES", "AppliedEvent", "EventSpec", "BulkOutcome", "ensure_enrolment", "apply_event", "apply_events", "enrolments_by_tckn", "refunds_owed"]
@@ -144,14 +145,9 @@ def apply_events(conn: Connection, specs: Sequence[EventSpec]) -> BulkOutcome:
     # One UPDATE per distinct set of changed columns (usually one or two shapes for a whole batch).
     by_shape: dict[tuple[str, ...], list[dict]] = {}
     for enrolment_id, values in changed.items():
-        by_shape.setdefault(tuple(sorted(values)), []).append({"_id": enrolment_id, **values})
-    for columns, rows in by_shape.items():
-        conn.execute(
-            sa.update(enrolments)
-            .where(enrolments.c.id == sa.bindparam("_id"))
-            .values({c: sa.bindparam(c) for c in columns} | {"updated_at": sa.func.current_timestamp()}),
-            rows,
-        )
+        by_shape.setdefault(tuple(sorted(values)), []).append({"id": enrolment_id, **values})
+    for rows in by_shape.values():
+        update_many(conn, enrolments, rows)
     return outcome
 
 

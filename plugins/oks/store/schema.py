@@ -269,6 +269,8 @@ contributions = sa.Table(
     sa.Column("rate", Rate),
     sa.Column("amount", Money, nullable=False, server_default="0"),
     sa.CheckConstraint(f"outcome IN {OUTCOMES!r}", name="outcome"),
+    # The DES steps read one contract's lines of a run at a time.
+    sa.Index("ix_contributions_run_id_contract_id", "run_id", "contract_id"),
 )
 
 # --- DES and money -------------------------------------------------------------------------------
