@@ -5,9 +5,11 @@ step), ``not_eligible`` (reason), ``inactive`` (opted out, paused, left), ``reje
 Quarantined lines already have their outcome. New eligible people get a ``pending`` enrolment.
 
 The per-line decision is a pure function (:func:`decide`) over the rules; the step around it streams
-lines in chunks and writes the decisions in bulk. New enrolments are created once the stream has
-ended, in one statement: the stream joins ``enrolments``, and rows added under an open cursor are
-invisible to it yet still scanned by it — every fetch slower than the last (an hour at a million).
+lines in chunks and stages the decisions in bulk (COPY on PostgreSQL). Once the stream has ended, the
+new enrolments are created from the staged decisions and the decisions become contributions, each
+in one statement. Nothing is written to ``enrolments`` while the cursor is open: rows added under it
+are invisible to it yet scanned by every fetch, each slower than the last (an hour at a million);
+and no fresh contribution is updated afterwards to learn its enrolment.
 """
 
 from __future__ import annotations
@@ -23,8 +25,8 @@ from sqlalchemy.engine import Engine
 from oks.rules.eligibility import AgeReference, assess_employee, employer_in_scope_from
 from oks.rules.vocabulary import Outcome
 from oks.store.enrolments import EventSpec, apply_events
-from oks.store.schema import contributions, enrolments
-from oks.store.snapshot import insert_decisions, refresh_statistics
+from oks.store.schema import contributions
+from oks.store.snapshot import bulk_insert, refresh_statistics
 
 __all__ = ["Decision", "decide", "assess_eligibility"]
 
@@ -157,6 +159,7 @@ def assess_eligibility(
     with engine.begin() as conn:
         refresh_statistics(conn, "employees", "enrolments", "contributions")
         conn.execute(sa.delete(contributions).where(contributions.c.run_id == run_id))
+        _ASSESSED.create(conn)
         result = conn.execute(_LINES.execution_options(yield_per=chunk_size), {"run_id": run_id})
         resubmits: dict[int, date] = {}  # rejected enrolments payroll has corrected since: few
         for chunk in result.partitions(chunk_size):
@@ -183,7 +186,6 @@ def assess_eligibility(
                 reasons[f"{decision.outcome}:{decision.reason}"] += 1
                 decided.append(
                     {
-                        "run_id": run_id,
                         "payroll_line_id": line.line_id,
                         "employee_id": line.employee_id,
                         "contract_id": line.contract_id,
@@ -192,27 +194,20 @@ def assess_eligibility(
                         "payment_kind": line.payment_kind,
                         "outcome": decision.outcome,
                         "reason": decision.reason,
+                        "wage_paid_on": line.wage_paid_on,
                     }
                 )
                 if decision.resubmit:
                     resubmits[line.enrolment_id] = line.wage_paid_on
-            insert_decisions(conn, decided)
+            bulk_insert(conn, _ASSESSED, _ASSESSED_COLUMNS, decided)
         result.close()
-        refresh_statistics(conn, "contributions")
-        _create_pending_enrolments(conn, run_id)
+        refresh_statistics(conn, "assessed_lines")
+        conn.execute(_NEW_ENROLMENTS)
         refresh_statistics(conn, "enrolments")
+        conn.execute(_CONTRIBUTIONS, {"run_id": run_id})
+        _ASSESSED.drop(conn)
+        refresh_statistics(conn, "contributions")
         apply_events(conn, [EventSpec(e, "RESUBMIT", "payroll", f"run:{run_id}:resubmit", on) for e, on in resubmits.items()])
-        # The enrolments created above, onto their decisions (the others carry theirs from the read).
-        conn.execute(
-            sa.update(contributions)
-            .where(
-                contributions.c.run_id == run_id,
-                contributions.c.enrolment_id.is_(None),
-                enrolments.c.employee_id == contributions.c.employee_id,
-                enrolments.c.contract_id == contributions.c.contract_id,
-            )
-            .values(enrolment_id=enrolments.c.id)
-        )
         _check_every_valid_line_decided(conn, run_id, sum(outcomes.values()))
     summary = {"run_id": run_id, "lines": sum(outcomes.values()), **dict(outcomes), "by_reason": dict(reasons)}
     log.info("assessed run %s: %s", run_id, dict(outcomes))
@@ -238,22 +233,43 @@ def _check_every_valid_line_decided(conn, run_id: int, decided: int) -> None:
         )
 
 
+# The decisions of this transaction, before they are contributions (typed, so dates bind on SQLite).
+_ASSESSED = sa.Table(
+    "assessed_lines",
+    sa.MetaData(),
+    sa.Column("payroll_line_id", sa.Integer),
+    sa.Column("employee_id", sa.Integer),
+    sa.Column("contract_id", sa.Integer),
+    sa.Column("enrolment_id", sa.Integer),
+    sa.Column("period", sa.String(7)),
+    sa.Column("payment_kind", sa.String(16)),
+    sa.Column("outcome", sa.String(16)),
+    sa.Column("reason", sa.String(120)),
+    sa.Column("wage_paid_on", sa.Date),
+    prefixes=["TEMPORARY"],
+)
+_ASSESSED_COLUMNS = tuple(c.name for c in _ASSESSED.columns)
+
+# A pending enrolment for every person and contract decided ``contributed`` that had none when read:
+# exactly the lines decide() found eligible (one with an enrolment decides by its state). It starts
+# on the earliest wage of the period.
 _NEW_ENROLMENTS = sa.text(
     """
     INSERT INTO enrolments (employee_id, contract_id, state, state_since)
-    SELECT k.employee_id, k.contract_id, 'pending', MIN(p.wage_paid_on)
-    FROM contributions k
-    JOIN payroll_lines p ON p.id = k.payroll_line_id
-    WHERE k.run_id = :run_id AND k.outcome = 'contributed'
-      AND NOT EXISTS (SELECT 1 FROM enrolments en WHERE en.employee_id = k.employee_id AND en.contract_id = k.contract_id)
-    GROUP BY k.employee_id, k.contract_id
+    SELECT a.employee_id, a.contract_id, 'pending', MIN(a.wage_paid_on)
+    FROM assessed_lines a
+    WHERE a.outcome = 'contributed' AND a.enrolment_id IS NULL
+      AND NOT EXISTS (SELECT 1 FROM enrolments en WHERE en.employee_id = a.employee_id AND en.contract_id = a.contract_id)
+    GROUP BY a.employee_id, a.contract_id
     """
 )
 
-
-def _create_pending_enrolments(conn, run_id: int) -> None:
-    """A pending enrolment for every person and contract decided ``contributed`` without one: exactly
-    the lines :func:`decide` found eligible with no enrolment (an enrolment in any state decides by
-    its state instead), since none was added while the lines were read. It starts on the earliest
-    wage of the period."""
-    conn.execute(_NEW_ENROLMENTS, {"run_id": run_id})
+_CONTRIBUTIONS = sa.text(
+    """
+    INSERT INTO contributions (run_id, payroll_line_id, employee_id, contract_id, enrolment_id, period, payment_kind, outcome, reason)
+    SELECT :run_id, a.payroll_line_id, a.employee_id, a.contract_id, COALESCE(a.enrolment_id, en.id), a.period,
+           a.payment_kind, a.outcome, a.reason
+    FROM assessed_lines a
+    LEFT JOIN enrolments en ON a.enrolment_id IS NULL AND en.employee_id = a.employee_id AND en.contract_id = a.contract_id
+    """
+)

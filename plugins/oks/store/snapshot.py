@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from oks.store.schema import contributions, payroll_lines, quarantine, run_attempts, runs
 
-__all__ = ["BulkLoadError", "RunBusy", "start_run", "ensure_owner", "release_run", "clear_run_data", "insert_lines", "insert_decisions", "insert_quarantine", "record_step", "finish_run", "fail_run", "runs_without_pek_limits", "refresh_statistics", "LINE_COLUMNS"]
+__all__ = ["BulkLoadError", "RunBusy", "start_run", "ensure_owner", "release_run", "clear_run_data", "insert_lines", "bulk_insert", "insert_quarantine", "record_step", "finish_run", "fail_run", "runs_without_pek_limits", "refresh_statistics", "LINE_COLUMNS"]
 
 LINE_COLUMNS: tuple[str, ...] = tuple(c.name for c in payroll_lines.columns if c.name != "id")
 QUARANTINE_COLUMNS: tuple[str, ...] = ("run_id", "row_no", "payroll_id", "stage", "field", "rule", "message")
@@ -233,7 +233,8 @@ def _copy(conn: Connection, table: sa.Table, columns: Sequence[str], rows: list[
         cursor.close()
 
 
-def _bulk(conn: Connection, table: sa.Table, columns: Sequence[str], rows: list[dict]) -> None:
+def bulk_insert(conn: Connection, table: sa.Table, columns: Sequence[str], rows: list[dict]) -> None:
+    """Rows (dicts keyed by ``columns``) into ``table`` in one go: COPY on PostgreSQL."""
     if not rows:
         return
     if conn.dialect.name == "postgresql":
@@ -255,18 +256,10 @@ def refresh_statistics(conn: Connection, *tables: str) -> None:
 
 def insert_lines(conn: Connection, rows: list[dict]) -> None:
     """Bulk-insert typed payroll lines (dicts keyed by ``LINE_COLUMNS``)."""
-    _bulk(conn, payroll_lines, LINE_COLUMNS, rows)
-
-
-DECISION_COLUMNS: tuple[str, ...] = ("run_id", "payroll_line_id", "employee_id", "contract_id", "enrolment_id", "period", "payment_kind", "outcome", "reason")
-
-
-def insert_decisions(conn: Connection, rows: list[dict]) -> None:
-    """Bulk-insert the assessment's decisions (contributions without their amounts yet)."""
-    _bulk(conn, contributions, DECISION_COLUMNS, rows)
+    bulk_insert(conn, payroll_lines, LINE_COLUMNS, rows)
 
 
 def insert_quarantine(conn: Connection, rows: list[dict]) -> None:
     """Bulk-insert quarantine records; each message must already be masked."""
-    _bulk(conn, quarantine, QUARANTINE_COLUMNS, rows)
+    bulk_insert(conn, quarantine, QUARANTINE_COLUMNS, rows)
 
