@@ -274,7 +274,9 @@ def test_dag_test_runs_the_deferred_wait_inline(airflow_home, sim, des_connectio
     from airflow.utils.state import DagRunState, TaskInstanceState
     from sqlalchemy import select
 
-    sim.settings(insurer_delay=0.3)  # answered after a few polls, not at the first
+    # Answered after some polls: late enough that the waits, which start as soon as the lists are
+    # in, find them unanswered at their first look even on a loaded machine.
+    sim.settings(insurer_delay=4)
     people_json = {"DAG-1": [p.model_dump(mode="json") for p in people(3)], "DAG-2": [p.model_dump(mode="json") for p in people(2, 10)]}
     path = airflow_home.write_dag(DAG_FILE.format(people=people_json), name="oks_test_policy_wait")
     dag = airflow_home.load_dag(path, "oks_test_policy_wait")
@@ -301,9 +303,9 @@ def test_dag_test_runs_the_deferred_wait_inline(airflow_home, sim, des_connectio
     deferred, looked_once = ["running", "deferred", "running", "success"], ["running", "success"]
     waits = [key for key in lifecycle if key != ("wait_for_nobody", -1)]
     assert sorted(waits) == [("wait_for_batch", -1), ("wait_for_policy_numbers", 0), ("wait_for_policy_numbers", 1)]
-    # The first wait found the lists unanswered at its one look: it left the worker (deferred), its
-    # trigger ran inline, and the task came back to finish. A wait that looked after the insurer had
-    # answered ended at that look, never deferring.
-    assert lifecycle[waits[0]] == deferred
+    # A wait that found the lists unanswered at its one look left the worker (deferred), its trigger
+    # ran inline, and the task came back to finish; one that looked after the insurer had answered
+    # ended at that look, never deferring. The first waits look long before the answer.
+    assert lifecycle[waits[0]] == deferred, lifecycle
     assert all(lifecycle[key] in (deferred, looked_once) for key in waits)
     assert lifecycle[("wait_for_nobody", -1)] == ["running", "success"]
