@@ -18,6 +18,7 @@ and a Markdown table beside it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import sys
@@ -41,23 +42,14 @@ class Stages:
     def __init__(self) -> None:
         self.rows: list[dict] = []
 
+    @contextlib.contextmanager
     def timed(self, name: str, count: int | None = None):
-        stages = self
-
-        class _Timer:
-            raw_seconds: float | None = None
-
-            def __enter__(self):
-                self.start, self.cpu = time.perf_counter(), time.process_time()
-                return self
-
-            def __exit__(self, *exc):
-                seconds = time.perf_counter() - self.start
-                stages.rows.append({"name": name, "seconds": round(seconds, 2), "cpu_seconds": round(time.process_time() - self.cpu, 2),
-                                    "rows": count, "rows_per_s": round(count / seconds) if count and seconds else None,
-                                    "peak_rss_mib": round(_peak_rss_mib()), "raw_seconds": None, "ratio": None})  # fmt: skip
-
-        return _Timer()
+        start, cpu = time.perf_counter(), time.process_time()
+        yield
+        seconds = time.perf_counter() - start
+        self.rows.append({"name": name, "seconds": round(seconds, 2), "cpu_seconds": round(time.process_time() - cpu, 2),
+                          "rows": count, "rows_per_s": round(count / seconds) if count and seconds else None,
+                          "peak_rss_mib": round(_peak_rss_mib()), "raw_seconds": None, "ratio": None})  # fmt: skip
 
     def raw(self, name: str, seconds: float | None) -> None:
         """The raw counterpart of the stage ``name`` (already timed)."""
@@ -142,24 +134,15 @@ def main() -> None:
                 with DesClient(settings, ledger=Ledger(engine)) as gateway:
                     session = gateway.transport.session
 
+                    @contextlib.contextmanager
                     def des_stage(name: str, count: int | None = None):
                         """A DES stage: timed, its HTTP requests recorded and replayed bare after it."""
-                        recorder = raw.HttpRecorder(session)
-
-                        class _Stage:
-                            def __enter__(self):
-                                self.timer = stages.timed(name, count).__enter__()
-                                recorder.__enter__()
-
-                            def __exit__(self, *exc):
-                                recorder.__exit__(*exc)
-                                self.timer.__exit__(*exc)
-                                if exc[0] is None and pg:
-                                    seconds, statuses = recorder.replay()
-                                    stages.raw(name, seconds)
-                                    stages.rows[-1]["raw_http"] = {"requests": len(recorder.calls), "statuses": statuses}
-
-                        return _Stage()
+                        with stages.timed(name, count), raw.HttpRecorder(session) as recorder:
+                            yield
+                        if pg:
+                            seconds, statuses = recorder.replay()
+                            stages.raw(name, seconds)
+                            stages.rows[-1]["raw_http"] = {"requests": len(recorder.calls), "statuses": statuses}
 
                     rows = manifest.rows
                     with stages.timed("extract", rows):

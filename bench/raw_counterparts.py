@@ -67,33 +67,30 @@ def validate_sql(engine: sa.Engine, run_id: int) -> float:
         return _timed(conn, _VALIDATE, {"run_id": run_id})
 
 
+# The eligibility rules as one SQL CASE over the very lines the step reads (its own query).
 _ASSESS = """
 CREATE TEMP TABLE raw_decisions AS
-SELECT p.id AS line_id, e.id AS employee_id, c.id AS contract_id,
+SELECT l.line_id, l.employee_id, l.contract_id,
   CASE
-    WHEN en.state IN ('pending', 'submitted', 'enrolled') THEN 'contributed'
-    WHEN en.state = 'paused' AND en.paused_until < p.wage_paid_on THEN 'contributed'
-    WHEN en.state IN ('paused', 'opted_out', 'left') THEN 'inactive'
-    WHEN en.state = 'rejected' THEN 'rejected'
-    WHEN COALESCE(er.headcount, 0) < 5 AND er.sector = 'private' THEN 'not_eligible'
-    WHEN p.citizenship <> 'TR' OR p.sgk_status <> '4a' THEN 'not_eligible'
-    WHEN p.birth_date + INTERVAL '45 years' > make_date(EXTRACT(YEAR FROM GREATEST(p.hire_date, DATE '2017-01-01'))::int, 1, 1)
-      OR p.has_oks_certificate OR p.voluntary THEN 'contributed'
+    WHEN l.enrolment_state IN ('pending', 'submitted', 'enrolled') THEN 'contributed'
+    WHEN l.enrolment_state = 'paused' AND l.paused_until < l.wage_paid_on THEN 'contributed'
+    WHEN l.enrolment_state IN ('paused', 'opted_out', 'left') THEN 'inactive'
+    WHEN l.enrolment_state = 'rejected' THEN 'rejected'
+    WHEN COALESCE(l.headcount, 0) < 5 AND l.sector = 'private' THEN 'not_eligible'
+    WHEN l.citizenship <> 'TR' OR l.sgk_status <> '4a' THEN 'not_eligible'
+    WHEN l.birth_date + INTERVAL '45 years' > make_date(EXTRACT(YEAR FROM GREATEST(l.hire_date, DATE '2017-01-01'))::int, 1, 1)
+      OR l.has_oks_certificate OR l.voluntary THEN 'contributed'
     ELSE 'not_eligible'
   END AS outcome
-FROM payroll_lines p
-JOIN employers er ON er.vkn = p.employer_vkn
-JOIN employees e ON e.employer_id = er.id AND e.tckn = p.tckn
-JOIN contracts c ON c.contract_no = p.contract_no
-LEFT JOIN enrolments en ON en.employee_id = e.id AND en.contract_id = c.id
-WHERE p.run_id = :run_id
-  AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.run_id = p.run_id AND q.row_no = p.row_no)
+FROM ({lines}) l
 """
 
 
 def assess_sql(engine: sa.Engine, run_id: int) -> float:
+    from oks.pipeline.assess import _LINES
+
     with engine.connect() as conn:
-        seconds = _timed(conn, _ASSESS, {"run_id": run_id})
+        seconds = _timed(conn, _ASSESS.format(lines=_LINES.element.text), {"run_id": run_id})
         conn.rollback()
         return seconds
 

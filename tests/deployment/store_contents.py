@@ -15,6 +15,7 @@ day" when it is one of ``run_days`` (the days the runs took place: a run may cro
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 from collections.abc import Iterable
 from datetime import date
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from oks.privacy import redact
 from oks.store.schema import (
     contracts,
     contributions,
@@ -121,3 +123,10 @@ def differences(left: dict[str, list[tuple]], right: dict[str, list[tuple]], lim
         if a != b:
             out[part] = {"only_left": sorted(a - b, key=repr)[:limit], "only_right": sorted(b - a, key=repr)[:limit]}
     return out
+
+
+def describe(diff: dict[str, dict], *contents: dict[str, list[tuple]]) -> str:
+    """The differences as text for a failure message, personal data masked (KVKK holds for test
+    output too): identifiers by shape, and the names of the people in ``contents``."""
+    names = {row[i] for content in contents for row in content["people"] for i in (3, 4) if row[i]}
+    return redact(json.dumps(diff, default=str, indent=1, ensure_ascii=False), limit=20_000, known=names)

@@ -20,7 +20,7 @@ import requests
 import sqlalchemy as sa
 
 from tests.deployment.compose_processes import BIN, REPO, RUN_ENV, Deployment, Locations, dotenv_for_run, load_compose, plan
-from tests.deployment.store_contents import PARTS, differences, store_contents
+from tests.deployment.store_contents import PARTS, describe, differences, store_contents
 
 pytestmark = pytest.mark.postgres
 
@@ -216,7 +216,7 @@ def test_the_celery_month_leaves_what_the_embedded_default_leaves(deployment, ce
     on_embedded = store_contents(open_store(f"sqlite:///{tmp_path / 'oks' / 'store.sqlite'}"), PERIOD,
                                  simulator_db=tmp_path / "oks" / "simulator" / "des.sqlite", run_days=run_days)  # fmt: skip
     assert all(on_celery[part] for part in PARTS), {p: len(r) for p, r in on_celery.items()}
-    assert not (diff := differences(on_celery, on_embedded)), json.dumps(diff, default=str, indent=1)
+    assert not (diff := differences(on_celery, on_embedded)), describe(diff, on_celery, on_embedded)
     print("parity with the embedded default: " + ", ".join(f"{len(rows)} {part}" for part, rows in on_celery.items()))
 
 

@@ -15,7 +15,8 @@ from oks.orchestration.runbook import advice_for
 from oks.pipeline.obligations import ObligationConflict
 from oks.pipeline.reconcile import InvariantBroken
 from oks.quality.errors import InvalidShareExceeded, SnapshotStructureError
-from oks.store.snapshot import BulkLoadError, RunBusy
+from oks.store.bulk import BulkLoadError
+from oks.store.snapshot import RunBusy
 
 # smtp, webhook (real SMTP and webhook receivers) and oks_home come from tests/orchestration/conftest.py;
 # each test here has a home of its own, as in test_notifiers.

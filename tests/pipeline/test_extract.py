@@ -235,7 +235,8 @@ def test_turkish_letters_and_backslash_n_are_kept_exactly_on_either_store(store,
 @pytest.mark.postgres
 def test_a_refused_bulk_load_names_the_table_and_row_never_the_value(postgres_schema_url):
     from oks.store import open_store
-    from oks.store.snapshot import BulkLoadError, insert_quarantine, start_run
+    from oks.store.bulk import BulkLoadError
+    from oks.store.snapshot import insert_quarantine, start_run
 
     engine = open_store(postgres_schema_url)
     secret = "Çağlar 17291716060 +905321234567"
@@ -252,7 +253,8 @@ def test_a_refused_bulk_load_names_the_table_and_row_never_the_value(postgres_sc
 
 
 def test_a_refused_bulk_load_is_a_bulk_load_error_on_either_store(store):
-    from oks.store.snapshot import BulkLoadError, insert_quarantine, start_run
+    from oks.store.bulk import BulkLoadError
+    from oks.store.snapshot import insert_quarantine, start_run
 
     with pytest.raises(BulkLoadError) as caught, store.begin() as conn:
         run_id = start_run(conn, run_key="null", period="2026-10")

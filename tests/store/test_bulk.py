@@ -77,3 +77,15 @@ def test_many_rows_round_trip_exactly(store, amounts):
         update_many(conn, contracts, [{"id": i, "fixed_amount": a} for i, a in zip(ids, amounts, strict=True)])
         got = list(conn.execute(sa.select(contracts.c.fixed_amount).order_by(contracts.c.id)).scalars())
     assert got == amounts
+
+
+def test_a_refused_update_names_the_table_never_the_value(store):
+    from oks.store.bulk import BulkLoadError
+
+    with store.connect() as conn:
+        (contract,) = _contracts(conn, 1)
+        # A NOT NULL column emptied: PostgreSQL's own message quotes the failing row, the bank text too.
+        with pytest.raises(BulkLoadError, match="updating 1 rows of contracts failed") as refused:
+            update_many(conn, contracts, [{"id": contract, "collection_iban": None, "bank": "Ayşe 12345678950"}])
+        assert "12345678950" not in str(refused.value) and "Ayşe" not in str(refused.value)
+        conn.rollback()

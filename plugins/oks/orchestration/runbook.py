@@ -112,7 +112,8 @@ def _by_class(error: BaseException) -> Advice | None:
     from oks.pipeline.obligations import ObligationConflict
     from oks.pipeline.reconcile import InvariantBroken
     from oks.quality.errors import InvalidShareExceeded, SnapshotStructureError
-    from oks.store.snapshot import BulkLoadError, RunBusy
+    from oks.store.bulk import BulkLoadError
+    from oks.store.snapshot import RunBusy
 
     table = (
         (DesAuthError, _DES_AUTH), (DesUnavailable, _DES_DOWN), (PaymentConflict, _DES_CONFLICT), (LedgerConflict, _KEYS),

@@ -24,9 +24,9 @@ from sqlalchemy.engine import Engine
 
 from oks.rules.eligibility import AgeReference, assess_employee, employer_in_scope_from
 from oks.rules.vocabulary import Outcome
+from oks.store.bulk import bulk_insert, refresh_statistics
 from oks.store.enrolments import EventSpec, apply_events
 from oks.store.schema import contributions
-from oks.store.snapshot import bulk_insert, refresh_statistics
 
 __all__ = ["Decision", "decide", "assess_eligibility"]
 
@@ -195,6 +195,7 @@ def assess_eligibility(
                         "outcome": decision.outcome,
                         "reason": decision.reason,
                         "wage_paid_on": line.wage_paid_on,
+                        "enrol": decision.enrol,
                     }
                 )
                 if decision.resubmit:
@@ -246,19 +247,19 @@ _ASSESSED = sa.Table(
     sa.Column("outcome", sa.String(16)),
     sa.Column("reason", sa.String(120)),
     sa.Column("wage_paid_on", sa.Date),
+    sa.Column("enrol", sa.Boolean),  # decide() asked for a new enrolment of this person and contract
     prefixes=["TEMPORARY"],
 )
 _ASSESSED_COLUMNS = tuple(c.name for c in _ASSESSED.columns)
 
-# A pending enrolment for every person and contract decided ``contributed`` that had none when read:
-# exactly the lines decide() found eligible (one with an enrolment decides by its state). It starts
-# on the earliest wage of the period.
+# A pending enrolment for every person and contract decide() asked one for, starting on the earliest
+# wage of the period.
 _NEW_ENROLMENTS = sa.text(
     """
     INSERT INTO enrolments (employee_id, contract_id, state, state_since)
     SELECT a.employee_id, a.contract_id, 'pending', MIN(a.wage_paid_on)
     FROM assessed_lines a
-    WHERE a.outcome = 'contributed' AND a.enrolment_id IS NULL
+    WHERE a.enrol
       AND NOT EXISTS (SELECT 1 FROM enrolments en WHERE en.employee_id = a.employee_id AND en.contract_id = a.contract_id)
     GROUP BY a.employee_id, a.contract_id
     """

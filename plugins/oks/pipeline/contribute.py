@@ -20,8 +20,8 @@ from sqlalchemy.engine import Engine
 from oks.rules.contributions import ContributionError, contribution
 from oks.rules.parameters import period_start
 from oks.rules.statutory_rate import statutory_rate_for
+from oks.store.bulk import refresh_statistics
 from oks.store.schema import Money, Rate
-from oks.store.snapshot import refresh_statistics
 
 __all__ = ["compute_contributions", "choose_terms"]
 

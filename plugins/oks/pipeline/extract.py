@@ -23,6 +23,7 @@ from oks.payroll.parsing import CellError, parse_cell
 from oks.payroll.sources import PayrollSource, PayrollStructureError
 from oks.rules.parameters import period_start
 from oks.rules.statutory_rate import statutory_rate_for
+from oks.store.bulk import refresh_statistics
 from oks.store.masterdata import upsert_contracts, upsert_employees, upsert_employers
 from oks.store.schema import contracts as contract_table
 from oks.store.schema import payroll_lines
@@ -32,7 +33,6 @@ from oks.store.snapshot import (
     insert_lines,
     insert_quarantine,
     record_step,
-    refresh_statistics,
     start_run,
 )
 

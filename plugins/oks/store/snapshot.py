@@ -1,4 +1,4 @@
-"""Runs and their payroll snapshot: set-based writes, COPY on PostgreSQL.
+"""Runs and their payroll snapshot: set-based writes (oks.store.bulk: COPY on PostgreSQL).
 
 A run (one monthly run, or a re-run of it) owns its snapshot: ``replace_snapshot`` clears what the run
 had — lines, quarantine, contributions — so a re-run starts from the source again, never from a
@@ -7,16 +7,15 @@ half-written earlier attempt.
 
 from __future__ import annotations
 
-import io
-import re
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from oks.store.bulk import bulk_insert
 from oks.store.schema import contributions, payroll_lines, quarantine, run_attempts, runs
 
-__all__ = ["BulkLoadError", "RunBusy", "start_run", "ensure_owner", "release_run", "clear_run_data", "insert_lines", "bulk_insert", "insert_quarantine", "record_step", "finish_run", "fail_run", "runs_without_pek_limits", "refresh_statistics", "LINE_COLUMNS"]
+__all__ = ["RunBusy", "start_run", "ensure_owner", "release_run", "clear_run_data", "insert_lines", "insert_quarantine", "record_step", "finish_run", "fail_run", "runs_without_pek_limits", "LINE_COLUMNS"]
 
 LINE_COLUMNS: tuple[str, ...] = tuple(c.name for c in payroll_lines.columns if c.name != "id")
 QUARANTINE_COLUMNS: tuple[str, ...] = ("run_id", "row_no", "payroll_id", "stage", "field", "rule", "message")
@@ -180,78 +179,6 @@ def clear_run_data(conn: Connection, run_id: int) -> None:
     conn.execute(sa.delete(contributions).where(contributions.c.run_id == run_id))
     conn.execute(sa.delete(quarantine).where(quarantine.c.run_id == run_id))
     conn.execute(sa.delete(payroll_lines).where(payroll_lines.c.run_id == run_id))
-
-
-def _copy_field(value: object) -> str:
-    # NULL is the unquoted empty field; every value is quoted, so no text — an empty name, the
-    # letters \N — can ever be read back as NULL, and a separator or quote inside stays data.
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        value = "t" if value else "f"
-    return '"' + str(value).replace('"', '""') + '"'
-
-
-class BulkLoadError(RuntimeError):
-    """A bulk load the database refused. The message names the table, the payroll row and the field
-    only: the database's own text quotes the refused value (a name, a TCKN), so it is never passed on."""
-
-
-# PostgreSQL says where COPY stopped in the error's context ("COPY payroll_lines, line 3, column
-# last_name: ..."); the value after the colon is personal, so only the line and the column are read.
-_COPY_WHERE = re.compile(r"COPY \w+, line (\d+)(?:, column (\w+))?")
-
-
-def _refused(exc: BaseException, table: sa.Table, rows: list[dict]) -> BulkLoadError:
-    error = getattr(exc, "orig", exc)
-    context = getattr(getattr(error, "diag", None), "context", None) or ""
-    where = _COPY_WHERE.search(context)
-    line = int(where.group(1)) if where else 0
-    if 0 < line <= len(rows):
-        field = where.group(2) or getattr(getattr(error, "diag", None), "column_name", None)
-        at = f"at payroll row {rows[line - 1].get('row_no')}" + (f", field {field}" if field else "")
-    else:
-        at = f"in the batch of {len(rows)} rows starting at payroll row {rows[0].get('row_no') if rows else None}"
-    return BulkLoadError(
-        f"loading into {table.name} failed {at} ({type(error).__name__}); "
-        "the database's message is withheld because it quotes personal data"
-    )
-
-
-def _copy(conn: Connection, table: sa.Table, columns: Sequence[str], rows: list[dict]) -> None:
-    buffer = io.StringIO()
-    for row in rows:
-        buffer.write(",".join(_copy_field(row.get(c)) for c in columns))
-        buffer.write("\n")
-    buffer.seek(0)
-    cursor = conn.connection.dbapi_connection.cursor()
-    try:
-        cursor.copy_expert(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)", buffer)
-    except Exception as exc:  # noqa: BLE001 - any driver error: its text may hold the value
-        raise _refused(exc, table, rows) from None
-    finally:
-        cursor.close()
-
-
-def bulk_insert(conn: Connection, table: sa.Table, columns: Sequence[str], rows: list[dict]) -> None:
-    """Rows (dicts keyed by ``columns``) into ``table`` in one go: COPY on PostgreSQL."""
-    if not rows:
-        return
-    if conn.dialect.name == "postgresql":
-        _copy(conn, table, columns, rows)
-        return
-    try:
-        conn.execute(sa.insert(table), [{c: row.get(c) for c in columns} for row in rows])
-    except sa.exc.DBAPIError as exc:
-        raise _refused(exc, table, rows) from None
-
-
-def refresh_statistics(conn: Connection, *tables: str) -> None:
-    """ANALYZE tables after a bulk load (PostgreSQL): with the statistics of an empty table the planner
-    picks nested loops over a hundred thousand rows — minutes instead of seconds."""
-    if conn.dialect.name == "postgresql":
-        for table in tables:
-            conn.exec_driver_sql(f"ANALYZE {table}")
 
 
 def insert_lines(conn: Connection, rows: list[dict]) -> None:
