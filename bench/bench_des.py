@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +28,8 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from simulator_process import simulator_process  # noqa: E402 - a sibling script module
 
 
 def _tckn(n: int) -> str:
@@ -37,24 +37,6 @@ def _tckn(n: int) -> str:
 
     base = str(100_000_000 + n)
     return base + tckimlik.calc_check_digits(base)
-
-
-def _start_simulator(workdir: Path) -> tuple[subprocess.Popen, str]:
-    ready = workdir / "ready"
-    oks = Path(sys.executable).parent / "oks"
-    process = subprocess.Popen(
-        [str(oks), "simulator", "--db", str(workdir / "des.sqlite"), "--port", "0", "--ready-file", str(ready),
-         "--insurer-delay", "0", "--transfer-delay", "0"],
-        stdout=open(workdir / "simulator.log", "w"), stderr=subprocess.STDOUT,
-    )
-    for _ in range(3000):
-        if ready.exists() or process.poll() is not None:
-            break
-        time.sleep(0.01)
-    if not ready.exists():
-        process.kill()
-        raise SystemExit(f"the simulator did not start: {(workdir / 'simulator.log').read_text()}")
-    return process, ready.read_text()
 
 
 def _round_trips(session: requests.Session, url: str, count: int, body: bytes | None = None) -> float:
@@ -102,8 +84,8 @@ def run(args: argparse.Namespace) -> dict:
     from oks.store import open_store
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-des-"))
-    process, url = _start_simulator(workdir)
-    try:
+    with simulator_process(workdir) as simulator:
+        url = simulator.url
         settings = DesSettings(
             base_url=url, customer_no=DEMO_CUSTOMER.customer_no, tckn=DEMO_CUSTOMER.tckn, password=DEMO_CUSTOMER.password,
             batch_size=args.batch_size, page_size=args.page_size, read_timeout=300,
@@ -187,12 +169,6 @@ def run(args: argparse.Namespace) -> dict:
             "payment_total": str(payment.total),
         }
         return result
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ docs/rules.md §8, so a wrong library call shows up as a disagreement.
 
 from __future__ import annotations
 
+import phonenumbers
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -221,3 +222,40 @@ def test_normalized_mobile_normalizes_to_itself(rest, spelling):
         return
     assert once == "+90" + national
     assert normalize_mobile(once) == once
+
+
+def _phonenumbers_reading(national: str) -> str | None:
+    """What phonenumbers alone makes of 10 national digits: the E.164 of a Turkish mobile, or None."""
+    number = phonenumbers.parse(national, "TR")
+    mobile = phonenumbers.is_valid_number(number) and phonenumbers.number_type(number) in {
+        phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}  # fmt: skip
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) if mobile else None
+
+
+@given(
+    st.sampled_from("123456789"),
+    st.text(alphabet="0123456789", min_size=2, max_size=2),
+    st.text(alphabet="0123456789", min_size=7, max_size=7),
+    st.sampled_from(["{}", "0{}", "+90{}"]),
+)
+def test_plain_spellings_skip_the_parse_but_read_as_phonenumbers_reads_them(first, prefix, rest, spelling):
+    # Plain spellings take a fast path (no phonenumbers parse); it must accept exactly what the
+    # parse accepts — every area code and 5xx prefix drawn, landlines, pagers and service numbers too.
+    national = first + prefix + rest
+    expected = _phonenumbers_reading(national)
+    if expected is None:
+        with pytest.raises(InvalidIdentifier):
+            normalize_mobile(spelling.format(national))
+    else:
+        assert normalize_mobile(spelling.format(national)) == expected
+
+
+@pytest.mark.parametrize("national", ["5121234567", "5922111234", "5924611234", "5610111234", "5616151234", "5822312345"])
+def test_ranges_phonenumbers_classifies_before_mobile_stay_its_reading(national):
+    # Pager (512…), personal numbers (592…) and the narrow 561…/582… mobile ranges, spelled plainly.
+    expected = _phonenumbers_reading(national)
+    if expected is None:
+        with pytest.raises(InvalidIdentifier):
+            normalize_mobile(national)
+    else:
+        assert normalize_mobile(national) == expected

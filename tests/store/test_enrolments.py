@@ -155,3 +155,35 @@ def test_bulk_application_in_order_skipping_seen_and_returning_refusals(store):
     assert "cannot ENROL an enrolment that is pending" in first.refused[0][1]
     assert (len(again.applied), again.already_applied, len(again.refused)) == (0, 5, 1)
     assert states == {a: ("enrolled", "P-A", None), b: ("rejected", None, "IDENTITY_MISMATCH"), c: ("pending", None, None)}
+
+
+def test_a_large_batch_of_events_lands_whole_and_replays_as_a_no_op(store):
+    # From 500 events on (a contract's insurer answers), the events go in by COPY on PostgreSQL:
+    # the same rows, JSON detail included, as the INSERT of a small batch, and the keys still hold.
+    from oks.store.enrolments import _COPY_FROM, EventSpec, apply_events
+
+    count = _COPY_FROM + 20
+    with store.begin() as conn:
+        employer = conn.execute(sa.select(employers.c.id)).scalar_one()
+        conn.execute(
+            sa.insert(employees),
+            [{"employer_id": employer, "payroll_id": f"Q{i}", "tckn": f"2000000{i:04d}", "first_name": "Ç", "last_name": "Ş"} for i in range(count)],
+        )  # fmt: skip
+        ids = [new_enrolment(conn, employee=n) for n in range(4, 4 + count)]
+        on = date(2026, 11, 2)
+        specs = [EventSpec(e, "SUBMIT", "payroll", "list:7", on, detail={"list": "L-7", "note": f"ğ \"{i}\""}) for i, e in enumerate(ids)]
+        specs += [EventSpec(e, "ENROL", "insurer", f"list:7:{i}", on, policy_no=f"P-{i}") for i, e in enumerate(ids)]
+        first = apply_events(conn, specs)
+        again = apply_events(conn, specs)
+        stored = conn.execute(
+            sa.select(enrolment_events.c.enrolment_id, enrolment_events.c.kind, enrolment_events.c.detail, enrolment_events.c.to_state)
+            .where(enrolment_events.c.enrolment_id.in_(ids))
+        ).all()  # fmt: skip
+        policies = dict(conn.execute(sa.select(enrolments.c.id, enrolments.c.policy_no).where(enrolments.c.id.in_(ids))).all())
+    assert (len(first.applied), first.already_applied, len(first.refused)) == (2 * count, 0, 0)
+    assert (len(again.applied), again.already_applied) == (0, 2 * count)
+    assert len(stored) == 2 * count
+    details = {row.enrolment_id: row.detail for row in stored if row.kind == "SUBMIT"}
+    assert details[ids[3]] == {"list": "L-7", "note": 'ğ "3"'}
+    assert {row.to_state for row in stored if row.kind == "ENROL"} == {"enrolled"}
+    assert policies == {e: f"P-{i}" for i, e in enumerate(ids)}

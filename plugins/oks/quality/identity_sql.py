@@ -20,10 +20,10 @@ some values, and the pipeline runs that very query to fill the quarantine.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
+
+from oks.rules.identity import tr_mobile_pattern
 
 __all__ = ["tckn_is_valid", "tr_iban_is_valid", "tr_mobile_is_valid", "SUPPORTED_DIALECTS"]
 
@@ -185,18 +185,6 @@ def tr_iban_is_valid(column: ColumnElement, dialect: str) -> ColumnElement:
 # --- mobile --------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _tr_mobile_pattern() -> str:
-    """phonenumbers' national-number pattern for Turkish mobiles, with ASCII digit classes."""
-    import phonenumbers
-
-    metadata = phonenumbers.PhoneMetadata.metadata_for_region("TR")
-    pattern = metadata.mobile.national_number_pattern.replace(r"\d", "[0-9]")
-    if "\\" in pattern:
-        raise ValueError(f"unexpected escape in phonenumbers' TR mobile pattern: {pattern}")
-    return pattern
-
-
 def tr_mobile_is_valid(column: ColumnElement, dialect: str) -> ColumnElement:
     """``normalize_mobile`` in SQL: a Turkish mobile written as 5…, 05…, +90…, 0090… or 90…
     (with the trunk 0 after the country code tolerated, as phonenumbers does), separators ignored;
@@ -229,7 +217,7 @@ def tr_mobile_is_valid(column: ColumnElement, dialect: str) -> ColumnElement:
         sa.func.length(national) == _int(10),
         _only_digits(national, dialect),
     )
-    pattern = _tr_mobile_pattern()
+    pattern = tr_mobile_pattern()
     # The spellings payroll screens hold without separators go straight to the range check; only
     # the others pay for the stripping and prefix reading above (CASE is lazy on both engines).
     ten = "[0-9]" * 9

@@ -14,6 +14,7 @@ the refused value (a name, a TCKN).
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Sequence
 
@@ -32,6 +33,8 @@ def _copy_field(value: object) -> str:
         return ""
     if isinstance(value, bool):
         value = "t" if value else "f"
+    elif isinstance(value, dict | list):  # a JSON column
+        value = json.dumps(value, ensure_ascii=False)
     return '"' + str(value).replace('"', '""') + '"'
 
 

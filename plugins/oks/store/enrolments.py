@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from oks.rules.lifecycle import EventKind, IllegalTransition, transition
 from oks.rules.vocabulary import Outcome
-from oks.store.bulk import update_many
+from oks.store.bulk import bulk_insert, update_many
 from oks.store.schema import contracts, contributions, employees, enrolment_events, enrolments, payroll_lines
 
 __all__ = ["SOURCES", "AppliedEvent", "EventSpec", "BulkOutcome", "ensure_enrolment", "apply_event", "apply_events", "enrolments_by_tckn", "refunds_owed"]
@@ -80,6 +80,8 @@ class BulkOutcome:
 
 
 _CHUNK = 2000
+_COPY_FROM = 500
+_EVENT_COLUMNS = ("enrolment_id", "kind", "source", "event_key", "effective_on", "notified_on", "from_state", "to_state", "detail")
 
 
 def apply_events(conn: Connection, specs: Sequence[EventSpec]) -> BulkOutcome:
@@ -140,7 +142,11 @@ def apply_events(conn: Connection, specs: Sequence[EventSpec]) -> BulkOutcome:
         outcome.applied.append(
             AppliedEvent(spec.enrolment_id, spec.event_key, True, step.from_state, step.to_state, step.refund_due)
         )
-    if new_events:
+    if len(new_events) >= _COPY_FROM:
+        # A run's answers from the insurer: COPY, not a hundred thousand bound INSERT rows. A key
+        # already stored cannot be among them (read above, under the enrolments' row locks).
+        bulk_insert(conn, enrolment_events, _EVENT_COLUMNS, new_events)
+    elif new_events:
         conn.execute(sa.insert(enrolment_events), new_events)
     # One UPDATE per distinct set of changed columns (usually one or two shapes for a whole batch).
     by_shape: dict[tuple[str, ...], list[dict]] = {}
