@@ -14,7 +14,8 @@ def _cmd_run_month(args: argparse.Namespace) -> int:
 
     try:
         result = run_demo(
-            period=args.period, employees=args.employees, employers=args.employers, seed=args.seed, repo=Path(args.repo).resolve()
+            period=args.period, employees=args.employees, employers=args.employers, seed=args.seed, repo=Path(args.repo).resolve(),
+            des_batch_size=args.des_batch_size,
         )
     except HomeBusy as exc:
         print(f"oks run-month: {exc}", file=sys.stderr)
@@ -179,6 +180,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--employees", type=int, default=300)
     p.add_argument("--employers", type=int, default=3)
     p.add_argument("--seed", type=int, default=2026)
+    p.add_argument("--des-batch-size", type=int, default=2, metavar="N",
+                   help="contracts per mapped DES task (default 2, so that a small demo shows the mapping)")
     p.add_argument("--repo", default=".", help="the checkout (dags/ and include/sql/ are found there)")
     p.set_defaults(handler=_cmd_run_month)
 

@@ -369,15 +369,18 @@ def home_lock(home: Path):
             fh.truncate()
 
 
-def run_demo(*, period: str | None, employees: int, employers: int, seed: int, repo: Path, quiet: bool = True) -> LocalRun:
+def run_demo(*, period: str | None, employees: int, employers: int, seed: int, repo: Path, quiet: bool = True,
+             des_batch_size: int = 2) -> LocalRun:
     """The main job: set-up, synthetic payroll, simulator, one monthly run end to end, a summary."""
     from oks.store import oks_home
 
     with home_lock(oks_home()):
-        return _run_demo(period=period, employees=employees, employers=employers, seed=seed, repo=repo, quiet=quiet)
+        return _run_demo(period=period, employees=employees, employers=employers, seed=seed, repo=repo, quiet=quiet,
+                         des_batch_size=des_batch_size)
 
 
-def _run_demo(*, period: str | None, employees: int, employers: int, seed: int, repo: Path, quiet: bool) -> LocalRun:
+def _run_demo(*, period: str | None, employees: int, employers: int, seed: int, repo: Path, quiet: bool,
+              des_batch_size: int) -> LocalRun:
     from oks.store import oks_home
 
     if quiet:  # the summary is what a person reads; Airflow's own chatter goes to the task logs
@@ -422,7 +425,7 @@ def _run_demo(*, period: str | None, employees: int, employers: int, seed: int, 
         bank_job = AirflowApi(api_server.url, username=APPROVERS, password=logins.passwords[APPROVERS])
         with BankStatementJob(bank_job, engine=engine):
             dag_run = run_monthly(repo / "dags", {"period": period, "payroll_source": str(manifest.payroll.parent),
-                                                  "des_batch_size": 2})  # fmt: skip
+                                                  "des_batch_size": des_batch_size})  # fmt: skip
     result = summarize(period, dag_run, engine=engine)
     print_summary(result)
     return result
