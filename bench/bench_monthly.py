@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
+import re
 import resource
 import sys
 import tempfile
@@ -29,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import raw_counterparts as raw  # noqa: E402 - a sibling script module, not a package
+from des_workers import DesWorkers  # noqa: E402
 from simulator_process import simulator_process  # noqa: E402
 
 PG_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -40,14 +43,25 @@ def _peak_rss_mib() -> float:
 
 
 class Stages:
-    def __init__(self) -> None:
+    def __init__(self, profile_dir: Path | None = None) -> None:
         self.rows: list[dict] = []
+        self.profile_dir = profile_dir
 
     @contextlib.contextmanager
     def timed(self, name: str, count: int | None = None):
+        profiler = None
+        if self.profile_dir is not None:  # --profile: a cProfile of each stage (slower, for finding where time goes)
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         start, cpu = time.perf_counter(), time.process_time()
         yield
         seconds = time.perf_counter() - start
+        if profiler is not None:
+            profiler.disable()
+            self.profile_dir.mkdir(parents=True, exist_ok=True)
+            profiler.dump_stats(self.profile_dir / (re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") + ".prof"))
         self.rows.append({"name": name, "seconds": round(seconds, 2), "cpu_seconds": round(time.process_time() - cpu, 2),
                           "rows": count, "rows_per_s": round(count / seconds) if count and seconds else None,
                           "peak_rss_mib": round(_peak_rss_mib()), "raw_seconds": None, "ratio": None})  # fmt: skip
@@ -73,12 +87,31 @@ class Stages:
         return "\n".join(lines)
 
 
+def _kept_payroll(folder: Path | None, employees: int, employers: int):
+    """The payroll an earlier run generated into ``folder`` for the same size (same seed and period), if any."""
+    from types import SimpleNamespace
+
+    document = folder / "manifest.json" if folder else None
+    if document is None or not document.exists():
+        return None
+    kept = json.loads(document.read_text(encoding="utf-8"))
+    if (kept["employees"], kept["employers"], kept["seed"], kept["period"]) != (employees, employers, 5, "2026-11"):
+        return None
+    files = {name: folder / file for name, file in kept["files"].items()}
+    return SimpleNamespace(rows=kept["rows"], **files)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--employees", type=int, default=100_000)
     parser.add_argument("--employers", type=int, default=None, help="default: one per thousand employees")
     parser.add_argument("--store", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--des-batch", type=int, default=1000, help="people or payment items per DES request")
+    parser.add_argument("--des-workers", type=int, default=2,
+                        help="worker processes for the per-contract DES stages, as the DAG's mapped tasks on as many worker slots")
+    parser.add_argument("--payroll", type=Path, default=None,
+                        help="keep the generated payroll in this folder and reuse it when it holds the same size (saves minutes at 1M)")
+    parser.add_argument("--profile", type=Path, default=None, help="write a cProfile of each stage into this folder")
     args = parser.parse_args()
     args.employers = args.employers or max(1, args.employees // 1000)
 
@@ -86,7 +119,6 @@ def main() -> None:
 
     from oks.des.client import DesClient
     from oks.des.ledger import Ledger
-    from oks.des.models import WsCredentials
     from oks.des.settings import DesSettings
     from oks.des.simulator.server import DEMO_CUSTOMER
     from oks.payroll.sources import open_contract_master, open_source
@@ -94,22 +126,14 @@ def main() -> None:
     from oks.pipeline.assess import assess_eligibility
     from oks.pipeline.contribute import compute_contributions
     from oks.pipeline.extract import extract_payroll, register_personnel
-    from oks.pipeline.obligations import record_payment_obligations
     from oks.pipeline.reconcile import reconcile_run
     from oks.pipeline.report import publish_report
     from oks.pipeline.status_sync import sync_insurer_status
-    from oks.pipeline.submission import (
-        contracts_with_work,
-        record_payment_results,
-        record_personnel_results,
-        register_contracts,
-        submit_payments,
-        submit_personnel,
-    )
+    from oks.pipeline.submission import contracts_with_work
     from oks.pipeline.validate import validate_personnel
     from oks.store import open_store
 
-    stages = Stages()
+    stages = Stages(args.profile)
     pg = args.store == "postgresql"
     invariant_holds = False
     simulator_peak_rss = None
@@ -117,9 +141,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         started = time.perf_counter()
-        manifest = generate(tmp / "payroll", employers=args.employers, employees=args.employees, period="2026-11",
-                            seed=5, fmt="csv", identity_mismatch_share=0.002)  # fmt: skip
-        generated = {"generate_s": round(time.perf_counter() - started, 1)}
+        manifest = _kept_payroll(args.payroll, args.employees, args.employers)
+        if manifest is None:
+            manifest = generate(args.payroll or tmp / "payroll", employers=args.employers, employees=args.employees, period="2026-11",
+                                seed=5, fmt="csv", identity_mismatch_share=0.002)  # fmt: skip
+            generated = {"generate_s": round(time.perf_counter() - started, 1)}
         db_name = None
         if pg:
             db_name = f"oks_bench_{uuid.uuid4().hex[:8]}"
@@ -134,12 +160,14 @@ def main() -> None:
             with simulator_process(tmp, "--identity-register", str(manifest.identity_register)) as simulator:
                 settings = DesSettings(base_url=simulator.url, customer_no=DEMO_CUSTOMER.customer_no, tckn=DEMO_CUSTOMER.tckn,
                                        password=DEMO_CUSTOMER.password, batch_size=args.des_batch, page_size=args.des_batch)  # fmt: skip
-                with DesClient(settings, ledger=Ledger(engine)) as gateway:
+                workers = DesWorkers(url, dataclasses.asdict(settings), tmp / "http",
+                                     workers=args.des_workers)  # fmt: skip
+                with DesClient(settings, ledger=Ledger(engine)) as gateway, contextlib.closing(workers):
                     session = gateway.transport.session
 
                     @contextlib.contextmanager
                     def des_stage(name: str, count: int | None = None):
-                        """A DES stage: timed, its HTTP requests recorded and replayed bare after it."""
+                        """A run-level DES stage in this process: timed, its HTTP requests recorded and replayed bare after it."""
                         simulator_cpu = simulator.cpu_seconds()
                         with stages.timed(name, count), raw.HttpRecorder(session) as recorder:
                             yield
@@ -149,11 +177,27 @@ def main() -> None:
                             stages.raw(name, seconds)
                             stages.rows[-1]["raw_http"] = {"requests": len(recorder.calls), "statuses": statuses}
 
+                    def mapped(name: str, step: str, work: list, count: int | None = None) -> list:
+                        """A per-contract DES stage on the workers, as the DAG's mapped tasks run it; its CPU is the
+                        workers' (this process only waits), its raw counterpart the same requests at the same concurrency."""
+                        simulator_cpu = simulator.cpu_seconds()
+                        with stages.timed(name, count):
+                            results = workers.run(step, run_id, work)
+                        row = stages.rows[-1]
+                        row.update(cpu_seconds=round(workers.cpu_seconds, 2), worker_peak_rss_mib=round(workers.peak_rss_mib),
+                                   simulator_cpu_seconds=round(simulator.cpu_seconds() - simulator_cpu, 2))  # fmt: skip
+                        seconds, statuses, requests = workers.replay(step)
+                        if pg:
+                            stages.raw(name, seconds)
+                            row["raw_http"] = {"requests": requests, "statuses": statuses}
+                        return results
+
                     rows = manifest.rows
                     with stages.timed("extract", rows):
                         run_id = extract_payroll(engine, run_key="bench", period="2026-11", source=open_source(manifest.payroll),
                                                  contracts_source=open_contract_master(manifest.contracts))["run_id"]  # fmt: skip
                     stages.raw("extract", raw.copy_lines(engine, run_id) if pg else None)
+                    workers.warm_up()  # the workers start while nothing is timed
                     with stages.timed("validate (GX)", rows):
                         validate_personnel(engine, run_id, data_docs_dir=tmp / "docs")
                     stages.raw("validate (GX)", raw.validate_sql(engine, run_id) if pg else None)
@@ -168,32 +212,11 @@ def main() -> None:
                         compute_contributions(engine, run_id)
                     stages.raw("compute contributions", raw.contribute_sql(engine, run_id) if pg else None)
                     numbers = contracts_with_work(engine, run_id)
-                    credentials = WsCredentials(user="bench", password="bench", client_id="c", client_secret="s")
-
-                    def creds(contract_no, insurer):
-                        return credentials if insurer == "ANADOLU" else WsCredentials(user="bench", password="bench")
-
-                    with des_stage("DES: register contracts"):
-                        register_contracts(engine, gateway, run_id, numbers, credentials_for=creds)
-                    lists = {}
-                    with des_stage("DES: submit personnel", rows):
-                        for contract_no in numbers:
-                            lists[contract_no] = submit_personnel(engine, gateway, run_id, contract_no)["list_id"]
-                    with des_stage("DES: record policy numbers", rows):
-                        for contract_no, list_id in lists.items():
-                            if list_id:
-                                record_personnel_results(engine, gateway, run_id, contract_no, list_id)
-                    payments = {}
-                    with des_stage("DES: submit payments", rows):
-                        for contract_no in numbers:
-                            payments[contract_no] = submit_payments(engine, gateway, run_id, contract_no)["payments"]
-                    with des_stage("DES: transfers + obligations", rows):
-                        for contract_no, by_kind in payments.items():
-                            ids = {}
-                            for kind, payment in by_kind.items():
-                                record_payment_results(engine, gateway, run_id, contract_no, payment["payment_id"])
-                                ids[f"{contract_no}/{kind}"] = payment["payment_id"]
-                            record_payment_obligations(engine, run_id, contract_no=contract_no, des_payment_ids=ids)
+                    mapped("DES: register contracts", "register", [(n, None) for n in numbers])
+                    lists = mapped("DES: submit personnel", "personnel", [(n, None) for n in numbers], rows)
+                    mapped("DES: record policy numbers", "results", list(zip(numbers, lists, strict=True)), rows)
+                    payments = mapped("DES: submit payments", "payments", [(n, None) for n in numbers], rows)
+                    mapped("DES: transfers + obligations", "transfers", list(zip(numbers, payments, strict=True)), rows)
                     with des_stage("reconcile (against DES)", rows):
                         reconcile_run(engine, run_id, gateway=gateway)
                     invariant_holds = True  # reconcile_run raises InvariantBroken otherwise
@@ -208,7 +231,7 @@ def main() -> None:
     total = round(sum(r["seconds"] for r in stages.rows), 1)
     result = {
         "employees": args.employees, "rows": manifest.rows, "contracts": len(numbers), "employers": args.employers,
-        "store": args.store, "des_batch": args.des_batch, "total_s": total, "peak_rss_mib": round(_peak_rss_mib()),
+        "store": args.store, "des_batch": args.des_batch, "des_workers": args.des_workers, "total_s": total, "peak_rss_mib": round(_peak_rss_mib()),
         "simulator_peak_rss_mib": simulator_peak_rss,
         "invariant_holds": invariant_holds, **generated, "stages": stages.rows,
     }  # fmt: skip

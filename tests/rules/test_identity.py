@@ -250,6 +250,36 @@ def test_plain_spellings_skip_the_parse_but_read_as_phonenumbers_reads_them(firs
         assert normalize_mobile(spelling.format(national)) == expected
 
 
+def _phonenumbers_reading_of(text: str) -> str | None:
+    """What phonenumbers alone makes of a spelling: the E.164 of a Turkish mobile, or None."""
+    try:
+        number = phonenumbers.parse(text, "TR")
+    except phonenumbers.NumberParseException:
+        return None
+    mobile = phonenumbers.is_valid_number(number) and number.country_code == 90 and phonenumbers.number_type(number) in {
+        phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}  # fmt: skip
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) if mobile else None
+
+
+@given(
+    st.sampled_from(["5321234567", "5051234567", "5441234567", "5121234567", "2121234567", "8501234567", "5922111234"]),
+    st.sampled_from(["{}", "0{}", "+90{}"]),
+    st.lists(st.tuples(st.integers(0, 14), st.sampled_from([" ", "-", "(", ")", "  ", "\t"])), max_size=6),
+)
+def test_spellings_with_separators_read_as_phonenumbers_reads_them(national, spelling, inserts):
+    # Spaces, dashes and brackets anywhere (0532 123 45 67, (0532) 123-45-67) take the fast path too:
+    # it must give what phonenumbers' own parse of the very same text gives, refusal included.
+    text = spelling.format(national)
+    for position, separator in inserts:
+        text = text[:position] + separator + text[position:]
+    expected = _phonenumbers_reading_of(text)
+    if expected is None:
+        with pytest.raises(InvalidIdentifier):
+            normalize_mobile(text)
+    else:
+        assert normalize_mobile(text) == expected
+
+
 @pytest.mark.parametrize("national", ["5121234567", "5922111234", "5924611234", "5610111234", "5616151234", "5822312345"])
 def test_ranges_phonenumbers_classifies_before_mobile_stay_its_reading(national):
     # Pager (512…), personal numbers (592…) and the narrow 561…/582… mobile ranges, spelled plainly.

@@ -33,6 +33,8 @@ _FALSE = {"hayir", "hayır", "h", "yok", "false", "f", "no", "n", "0", ""}
 _SPACES = re.compile(r"\s+")
 _E164_TR = re.compile(r"\+90\d{10}")
 _IDENTIFIER_FIELDS = {"tckn", "iban", "employer_vkn"}
+_IDENTIFIER_SEPARATORS = re.compile(r"[\s\-]")
+_CURRENCY = re.compile(r"(?i)tl$|^tl|₺")
 
 
 def _blank(value: object) -> bool:
@@ -60,7 +62,7 @@ def _money_text(text: str) -> Decimal:
     - no exponent, no letters; ``TL``/``₺`` and spaces are ignored.
     """
     text = _SPACES.sub("", text)
-    text = re.sub(r"(?i)tl$|^tl|₺", "", text)
+    text = _CURRENCY.sub("", text)
     if not _MONEY_TEXT.fullmatch(text):
         raise CellError("amount", "not a number (digits with . or , only: no letters, no exponent)")
     sign = "-" if text.startswith("-") else ""
@@ -237,7 +239,7 @@ def parse_text(column: Column, value: object) -> str:
         return str(int(value)) if value.is_integer() else repr(value)
     text = _SPACES.sub(" ", str(value)).strip()
     if column.name in _IDENTIFIER_FIELDS:
-        text = re.sub(r"[\s\-]", "", text).upper()
+        text = _IDENTIFIER_SEPARATORS.sub("", text).upper()
     elif column.name == "mobile" and not _E164_TR.fullmatch(text):
         # A mobile is kept as E.164 (+905321234567), the form the store and DES hold, whatever spelling
         # payroll used; anything else stays as written, for validation to judge and name. One already

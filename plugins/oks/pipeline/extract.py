@@ -18,7 +18,7 @@ from functools import lru_cache
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from oks.payroll.columns import CONTRACT_COLUMNS, PAYROLL_COLUMNS
+from oks.payroll.columns import CONTRACT_COLUMNS, PAYROLL_COLUMNS, Column
 from oks.payroll.parsing import CellError, parse_cell
 from oks.payroll.sources import PayrollSource, PayrollStructureError
 from oks.rules.parameters import period_start
@@ -36,7 +36,7 @@ from oks.store.snapshot import (
     start_run,
 )
 
-__all__ = ["KEY_FIELDS", "extract_payroll", "register_personnel", "read_contracts"]
+__all__ = ["KEY_FIELDS", "RowTyper", "type_row", "extract_payroll", "register_personnel", "read_contracts"]
 
 log = logging.getLogger(__name__)
 
@@ -69,35 +69,72 @@ def text_problem(field: str, cell: object) -> tuple[str, str, str] | None:
     return None
 
 
+_UNSET = object()  # a cell that could not be typed: the line gets no value for it
+
+# Columns a payroll repeats on row after row (the employer, the contract, the period, the wage day,
+# yes/no cells): each distinct spelling is typed once per extraction. Personal columns are not kept.
+_REPEATED = frozenset(c.name for c in PAYROLL_COLUMNS) - {"payroll_id", "tckn", "first_name", "last_name", "iban", "mobile",
+                                                            "email", "pek", "amount_override"}  # fmt: skip
+_REPEATED_KEEP = 4096  # spellings kept per column; the memory of a few pages, whatever the headcount
+
+
+def _type_cell(column: Column, cell: object) -> tuple[object, tuple[str, str, str] | None]:
+    """The typed value of one cell (``_UNSET`` when it cannot be typed) and its problem, if any."""
+    name = column.name
+    if column.kind == "text" and (problem := text_problem(name, cell)):
+        return _UNSET, problem
+    try:
+        value = parse_cell(column, cell)
+    except CellError as exc:
+        return _UNSET, (name, exc.code, f"{name}: {exc}")
+    if isinstance(value, str) and len(value) > TEXT_LIMITS.get(name, len(value)):
+        return _UNSET, (name, "too_long", f"{name}: {len(value)} characters, at most {TEXT_LIMITS[name]}")
+    if value is None:
+        problem = (name, "missing", f"{name}: empty (a key column)") if name in KEY_FIELDS else None
+        return _DEFAULTS.get(name), problem
+    return value, None
+
+
+class RowTyper:
+    """:func:`type_row` with memory: a spelling of a repeated column seen before is not typed again
+    (the typing is a pure function of the cell). One per extraction."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, dict[str, tuple]] = {name: {} for name in _REPEATED}
+
+    def __call__(self, raw: dict[str, object]) -> tuple[dict[str, object], list[tuple[str, str, str]]]:
+        typed: dict[str, object] = {}
+        problems: list[tuple[str, str, str]] = []
+        seen = self._seen
+        for column in PAYROLL_COLUMNS:
+            cell = raw.get(column.name)
+            known = seen.get(column.name)
+            if known is not None and type(cell) is str:  # noqa: E721 - True == 1: only text spellings share an entry
+                outcome = known.get(cell)
+                if outcome is None:
+                    if len(known) >= _REPEATED_KEEP:
+                        known.clear()
+                    outcome = known[cell] = _type_cell(column, cell)
+            else:
+                outcome = _type_cell(column, cell)
+            value, problem = outcome
+            if problem is not None:
+                problems.append(problem)
+            if value is not _UNSET:
+                typed[column.name] = value
+        kind = typed.get("payment_kind")
+        if isinstance(kind, str):
+            typed["payment_kind"] = kind.lower()
+        vkn = typed.get("employer_vkn")
+        if isinstance(vkn, str) and not _valid_vkn(vkn):
+            # A VKN with a wrong check digit would become a new employer with the other one's staff.
+            problems.append(("employer_vkn", "vkn_checksum", "employer_vkn: not a valid VKN (10 digits with a check digit)"))
+        return typed, problems
+
+
 def type_row(raw: dict[str, object]) -> tuple[dict[str, object], list[tuple[str, str, str]]]:
     """Typed values of one raw row and its problems as (field, code, message) — never echoing values."""
-    typed: dict[str, object] = {}
-    problems: list[tuple[str, str, str]] = []
-    for column in PAYROLL_COLUMNS:
-        cell = raw.get(column.name)
-        if column.kind == "text" and (problem := text_problem(column.name, cell)):
-            problems.append(problem)
-            continue
-        try:
-            value = parse_cell(column, cell)
-        except CellError as exc:
-            problems.append((column.name, exc.code, f"{column.name}: {exc}"))
-            continue
-        if isinstance(value, str) and len(value) > TEXT_LIMITS.get(column.name, len(value)):
-            limit = TEXT_LIMITS[column.name]
-            problems.append((column.name, "too_long", f"{column.name}: {len(value)} characters, at most {limit}"))
-            continue
-        if value is None and column.name in KEY_FIELDS:
-            problems.append((column.name, "missing", f"{column.name}: empty (a key column)"))
-        typed[column.name] = _DEFAULTS.get(column.name) if value is None and column.name in _DEFAULTS else value
-    kind = typed.get("payment_kind")
-    if isinstance(kind, str):
-        typed["payment_kind"] = kind.lower()
-    vkn = typed.get("employer_vkn")
-    if isinstance(vkn, str) and not _valid_vkn(vkn):
-        # A VKN with a wrong check digit would become a new employer with the other one's staff.
-        problems.append(("employer_vkn", "vkn_checksum", "employer_vkn: not a valid VKN (10 digits with a check digit)"))
-    return typed, problems
+    return RowTyper()(raw)
 
 
 @lru_cache(maxsize=65536)  # an employer's VKN is on every one of its rows: checked once
@@ -149,6 +186,7 @@ def extract_payroll(
         lines.clear()
         bad.clear()
 
+    type_row = RowTyper()
     for row_no, raw in source.rows():
         counts["rows_read"] += 1
         typed, problems = type_row(raw)

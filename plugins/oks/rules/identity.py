@@ -104,8 +104,10 @@ def normalize_iban(value: object) -> str:
 
 _TR_NATIONAL_LENGTH = 10
 _MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
-# The spellings payroll and the store hold without separators: +90…, 0…, or the 10 national digits.
+# The spellings payroll and the store hold: +90…, 0…, or the 10 national digits, once the separators
+# people write (spaces, dashes, brackets: 0532 123 45 67, (0532) 123-45-67) are taken out.
 _PLAIN_SPELLING = re.compile(r"(?:\+90|0)?([1-9][0-9]{9})")
+_MOBILE_SEPARATORS = re.compile(r"[ \-()]")
 
 
 def _tr_pattern(desc: phonenumbers.PhoneNumberDesc | None) -> str | None:
@@ -158,7 +160,7 @@ def normalize_mobile(value: object) -> str:
     # A plain spelling inside a mobile range is what phonenumbers would accept, without its parse
     # (≈50 µs a number, a minute at a million rows); anything else, refusals included, goes the
     # whole way so that its code and message are phonenumbers' reading.
-    plain = _PLAIN_SPELLING.fullmatch(raw)
+    plain = _PLAIN_SPELLING.fullmatch(raw) or _PLAIN_SPELLING.fullmatch(_MOBILE_SEPARATORS.sub("", raw))
     if plain and _tr_plain_mobile()(plain.group(1)):
         return "+90" + plain.group(1)
     masked = mask_phone(raw)

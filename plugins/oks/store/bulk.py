@@ -3,8 +3,8 @@
 - :func:`bulk_insert`: rows into a table in one go — COPY on PostgreSQL, executemany on SQLite.
 - :func:`update_many`: many rows updated by id. SQLAlchemy's executemany of an UPDATE is one round
   trip per row on psycopg2 (only INSERTs are batched), a million statements at a million enrolments;
-  on PostgreSQL the rows travel as one ``VALUES`` list per thousand, joined to the table, each column
-  cast to its own type; SQLite, in-process, keeps the executemany.
+  on PostgreSQL the rows travel as one array per column (five thousand rows a statement), unnested
+  and joined to the table, each cast to its column's type; SQLite, in-process, keeps the executemany.
 - :func:`refresh_statistics`: ANALYZE after a bulk load.
 
 A write the database refuses raises :class:`BulkLoadError`, never the database's own text: it quotes
@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 __all__ = ["BulkLoadError", "bulk_insert", "update_many", "refresh_statistics"]
 
-_PAGE = 1000
+_UPDATE_PAGE = 5000
 
 
 def _copy_field(value: object) -> str:
@@ -121,20 +121,21 @@ def update_many(conn: Connection, table: sa.Table, rows: Sequence[dict], *, key:
         except sa.exc.DBAPIError as exc:
             raise _update_refused(exc, table, rows) from None
         return
-    from psycopg2.extras import execute_values
-
     names = [key, *columns]
     types = [table.c[c].type.compile(dialect=conn.dialect) for c in names]
-    template = "(" + ", ".join(f"%s::{t}" for t in types) + ")"
+    processors = [table.c[c].type.bind_processor(conn.dialect) for c in names]
     sets = [f'"{c}" = v."{c}"' for c in columns] + (["updated_at = CURRENT_TIMESTAMP"] if stamp else [])
     aliases = ", ".join(f'"{n}"' for n in names)
-    sql = f'UPDATE "{table.name}" AS t SET {", ".join(sets)} FROM (VALUES %s) AS v({aliases}) WHERE t."{key}" = v."{key}"'
-
-    processors = [table.c[c].type.bind_processor(conn.dialect) for c in names]
-    data = [tuple(p(row[c]) if p else row[c] for c, p in zip(names, processors, strict=True)) for row in rows]
+    # One array per column, unnested side by side: the driver adapts a whole list at once, where a
+    # VALUES list is formatted row by row in Python (a third of an insurer answer's cost).
+    arrays = ", ".join(f"CAST(%(c{i})s AS {t}[])" for i, t in enumerate(types))
+    sql = f'UPDATE "{table.name}" AS t SET {", ".join(sets)} FROM unnest({arrays}) AS v({aliases}) WHERE t."{key}" = v."{key}"'
     cursor = conn.connection.dbapi_connection.cursor()
     try:
-        execute_values(cursor, sql, data, template=template, page_size=_PAGE)
+        for start in range(0, len(rows), _UPDATE_PAGE):
+            page = rows[start : start + _UPDATE_PAGE]
+            cursor.execute(sql, {f"c{i}": [p(row[c]) if p else row[c] for row in page]
+                                 for i, (c, p) in enumerate(zip(names, processors, strict=True))})  # fmt: skip
     except Exception as exc:  # noqa: BLE001 - any driver error: its text may hold the value
         raise _update_refused(exc, table, rows) from None
     finally:

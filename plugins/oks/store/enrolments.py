@@ -80,7 +80,7 @@ class BulkOutcome:
 
 
 _CHUNK = 2000
-_COPY_FROM = 500
+_COPY_FROM = 50
 _EVENT_COLUMNS = ("enrolment_id", "kind", "source", "event_key", "effective_on", "notified_on", "from_state", "to_state", "detail")
 
 
@@ -94,16 +94,13 @@ def apply_events(conn: Connection, specs: Sequence[EventSpec]) -> BulkOutcome:
             raise ValueError(f"event source must be one of {', '.join(SOURCES)} (got {spec.source!r})")
     ids = sorted({spec.enrolment_id for spec in specs})
     current: dict[int, dict] = {}
-    known: dict[tuple[int, str], tuple[str, str]] = {}
     for i in range(0, len(ids), _CHUNK):
         part = ids[i : i + _CHUNK]
-        for row in conn.execute(sa.select(enrolments).where(enrolments.c.id.in_(part)).with_for_update()):
-            current[row.id] = dict(row._mapping)
-        for row in conn.execute(
-            sa.select(enrolment_events.c.enrolment_id, enrolment_events.c.event_key, enrolment_events.c.from_state,
-                      enrolment_events.c.to_state).where(enrolment_events.c.enrolment_id.in_(part))
-        ):  # fmt: skip
-            known[(row.enrolment_id, row.event_key)] = (row.from_state, row.to_state)
+        # What the lifecycle reads (the state and the end of the opt-out window), locked until commit.
+        query = sa.select(enrolments.c.id, enrolments.c.state, enrolments.c.opt_out_window_ends_on)
+        for row in conn.execute(query.where(_one_of(conn, enrolments.c.id, part)).with_for_update()):
+            current[row.id] = {"state": row.state, "opt_out_window_ends_on": row.opt_out_window_ends_on}
+    known = _known_events(conn, sorted({(spec.enrolment_id, spec.event_key) for spec in specs}))
     missing = set(ids) - set(current)
     if missing:
         raise LookupError(f"no enrolment {', '.join(map(str, sorted(missing)[:5]))}")
@@ -155,6 +152,46 @@ def apply_events(conn: Connection, specs: Sequence[EventSpec]) -> BulkOutcome:
     for rows in by_shape.values():
         update_many(conn, enrolments, rows)
     return outcome
+
+
+# The events already applied, looked up by their exact (enrolment, key) pairs through the unique index,
+# one probe per pair: the LATERAL subquery with its LIMIT cannot be flattened into a join, so the
+# plan does not depend on the table's statistics. Asked by enrolment alone (or as a plain join),
+# PostgreSQL hashed the whole table for every batch until it had statistics — and a month's events
+# are written faster than anything analyzes them: at a million people, minutes per DES stage.
+_KNOWN_BY_PAIRS = sa.text(
+    "SELECT e.enrolment_id, e.event_key, e.from_state, e.to_state "
+    "FROM unnest(CAST(:ids AS integer[]), CAST(:keys AS text[])) AS k(enrolment_id, event_key) "
+    "CROSS JOIN LATERAL (SELECT * FROM enrolment_events e "
+    "WHERE e.enrolment_id = k.enrolment_id AND e.event_key = k.event_key LIMIT 1) e"
+)
+
+
+def _one_of(conn: Connection, column: sa.Column, ids: Sequence[int]):
+    """``column IN ids``: on PostgreSQL one array parameter (``= ANY``), not thousands of bound values
+    that SQLAlchemy renders one by one for every batch."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == sa.any_(sa.cast(sa.bindparam("ids", list(ids), type_=ARRAY(sa.Integer)), ARRAY(sa.Integer)))
+    return column.in_(ids)
+
+
+def _known_events(conn: Connection, pairs: Sequence[tuple[int, str]]) -> dict[tuple[int, str], tuple[str, str]]:
+    known: dict[tuple[int, str], tuple[str, str]] = {}
+    for i in range(0, len(pairs), _CHUNK):
+        part = pairs[i : i + _CHUNK]
+        if conn.dialect.name == "postgresql":
+            rows = conn.execute(_KNOWN_BY_PAIRS, {"ids": [p[0] for p in part], "keys": [p[1] for p in part]})
+        else:  # SQLite plans the index for an IN list by itself
+            wanted = set(part)
+            rows = (r for r in conn.execute(
+                sa.select(enrolment_events.c.enrolment_id, enrolment_events.c.event_key, enrolment_events.c.from_state,
+                          enrolment_events.c.to_state).where(enrolment_events.c.enrolment_id.in_(sorted({p[0] for p in part})))
+            ) if (r.enrolment_id, r.event_key) in wanted)  # fmt: skip
+        for row in rows:
+            known[(row.enrolment_id, row.event_key)] = (row.from_state, row.to_state)
+    return known
 
 
 def apply_event(
