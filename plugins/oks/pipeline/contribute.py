@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from oks.rules.contributions import ContributionError, contribution
 from oks.rules.parameters import period_start
 from oks.rules.statutory_rate import statutory_rate_for
-from oks.store.bulk import refresh_statistics
+from oks.store.bulk import bulk_insert, refresh_statistics
 from oks.store.schema import Money, Rate
 
 __all__ = ["compute_contributions", "choose_terms"]
@@ -65,6 +65,7 @@ _STAGE = sa.Table(
     sa.Column("rate", Rate),
     prefixes=["TEMPORARY"],
 )
+_STAGE_COLUMNS = ("id", "amount", "basis", "rate")
 
 
 def choose_terms(line) -> tuple[Decimal | None, Decimal | None]:
@@ -109,7 +110,7 @@ def compute_contributions(
                     staged.append({"id": line.id, "amount": amount, "basis": line.pek, "rate": rate or statutory})
                     totals[(line.contract_no, line.payment_kind)] += amount
                 counted += len(staged)
-                conn.execute(sa.insert(_STAGE), staged)
+                bulk_insert(conn, _STAGE, _STAGE_COLUMNS, staged)
             conn.exec_driver_sql(
                 "UPDATE contributions SET amount = s.amount, basis = s.basis, rate = s.rate "
                 "FROM contribution_amounts s WHERE contributions.id = s.id"

@@ -149,7 +149,8 @@ enrolment_events = sa.Table(
     "enrolment_events",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("enrolment_id", sa.Integer, sa.ForeignKey("enrolments.id"), nullable=False, index=True),
+    # Found by enrolment through the unique (enrolment_id, event_key) index below: no index of its own.
+    sa.Column("enrolment_id", sa.Integer, sa.ForeignKey("enrolments.id"), nullable=False),
     sa.Column("kind", sa.String(16), nullable=False),
     sa.Column("source", sa.String(10), nullable=False),  # payroll | insurer | operator
     # Unique per enrolment: the same event delivered twice (a DES event id, a run id) applies once.
@@ -256,7 +257,8 @@ contributions = sa.Table(
     "contributions",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False, index=True),
+    # Found by run through the (run_id, contract_id) index below: no index of its own.
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False),
     sa.Column("payroll_line_id", sa.Integer, sa.ForeignKey("payroll_lines.id", ondelete="CASCADE"), nullable=False, unique=True),
     sa.Column("employee_id", sa.Integer, sa.ForeignKey("employees.id")),
     sa.Column("contract_id", sa.Integer, sa.ForeignKey("contracts.id")),
