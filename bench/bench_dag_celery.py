@@ -158,11 +158,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2, help="Celery workers (compose: --scale airflow-worker=N)")
     parser.add_argument("--concurrency", type=int, default=2, help="task slots per worker")
     parser.add_argument("--timeout", type=float, default=7200)
+    parser.add_argument("--payroll", type=Path, default=None, help="keep the generated payroll here and reuse it (as make bench does)")
     args = parser.parse_args()
     employers = args.employers or max(1, args.employees // 1000)
 
     import requests
     import sqlalchemy as sa
+    from bench_monthly import _kept_payroll  # the same payroll as make bench's for the same size
     from simulator_process import simulator_process
 
     from oks.orchestration.airflow_api import AirflowApi
@@ -185,8 +187,9 @@ def main() -> None:
             logs = home / "process-logs"
             logs.mkdir()
             started = time.perf_counter()
-            manifest = generate(home / "payroll", employers=employers, employees=args.employees, period=PERIOD, seed=5, fmt="csv",
-                                identity_mismatch_share=0.002)  # fmt: skip
+            manifest = _kept_payroll(args.payroll, args.employees, employers) or generate(
+                args.payroll or home / "payroll", employers=employers, employees=args.employees, period=PERIOD, seed=5, fmt="csv",
+                identity_mismatch_share=0.002)  # fmt: skip
             generate_s = time.perf_counter() - started
             with simulator_process(home, "--identity-register", str(manifest.identity_register)) as simulator:
                 where = Locations(home=home / "airflow", metadata_db=names["metadata"], store_db=names["store"], redis_db=12)

@@ -96,7 +96,7 @@ def local_resources(sim, tmp_path, monkeypatch):
     return resources, sent  # sent: what the steps told operations
 
 
-def test_each_task_of_a_month_through_the_glue_with_local_resources(local_resources, sim, tmp_path):
+def test_each_task_of_a_month_through_the_glue_with_local_resources(local_resources, sim, tmp_path, monkeypatch):
     from oks.orchestration import monthly
     from oks.payroll.synthetic import generate
     from oks.store.obligations import owed
@@ -150,6 +150,15 @@ def test_each_task_of_a_month_through_the_glue_with_local_resources(local_resour
         o = owed_now[q["obligation_id"]]
         assert f"{o.amount:,.2f} TL" in q["subject"] and o.collection_iban in q["body"]
         assert q["response_timeout"].total_seconds() > 0
+
+    # More obligations or batches than Airflow may map: refused naming the count and the setting, not
+    # Airflow's bare "Server returned error" at the XCom push (a bureau's month had 1,514 contracts).
+    monkeypatch.setenv("AIRFLOW__CORE__MAX_MAP_LENGTH", str(len(requests) - 1))
+    with pytest.raises(monthly.TooManyToMap, match=rf"^{len(requests)} payment obligations to confirm: .*max_map_length = {len(requests) - 1}.*AIRFLOW__CORE__MAX_MAP_LENGTH"):
+        monthly.plan_confirmations(run, r)
+    monkeypatch.setenv("AIRFLOW__CORE__MAX_MAP_LENGTH", str(len(batches) - 1))
+    with pytest.raises(monthly.TooManyToMap, match=rf"^{len(batches)} DES batches: .*raise des_batch_size"):
+        monthly.plan_des_batches(run, 1, r)
 
 
 def test_a_dry_run_through_the_glue_calls_no_des(local_resources, sim, tmp_path):

@@ -9,6 +9,7 @@ import requests
 import sqlalchemy as sa
 
 from oks.des.errors import DesAuthError, DesUnavailable, LedgerConflict, PaymentConflict
+from oks.orchestration.monthly import TooManyToMap
 from oks.orchestration.notifiers import OnCallNotifier
 from oks.orchestration.operators import NoTransferConfirmation, TransferNotConfirmed, TransferReportedNotMade
 from oks.orchestration.runbook import advice_for
@@ -72,6 +73,7 @@ CASES = [
     ("sensor timeout", lambda t: airflow("AirflowSensorTimeout", "waited 6h"), "insurer did not answer in time"),
     ("transfer rejected", lambda t: TransferReportedNotMade("obligation #3: NOT made"), "transfer reported NOT made"),
     ("approval unanswered", lambda t: NoTransferConfirmation("obligation #3: no answer"), "no transfer confirmation"),
+    ("more to map than allowed", lambda t: TooManyToMap("1514 payment obligations to confirm"), "more to map than Airflow allows"),
 ]
 
 

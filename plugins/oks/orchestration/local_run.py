@@ -28,6 +28,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from oks.orchestration.airflow_api import confirm_payment_and_approve
+from oks.orchestration.monthly import MAX_MAP_LENGTH
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ def configure_local_airflow(airflow_home: Path, dags_folder: Path) -> None:
     os.environ.setdefault("AIRFLOW_HOME", str(airflow_home))
     os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(dags_folder))
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    # A bureau's month maps an approval per obligation: more than Airflow's default of 1,024 (monthly.MAX_MAP_LENGTH).
+    os.environ.setdefault("AIRFLOW__CORE__MAX_MAP_LENGTH", str(MAX_MAP_LENGTH))
     # Logins and the token secret come from oks.orchestration.ui_login (per home, never from code).
     # One attempt, short delays: a local run shows a failure at once instead of retrying for minutes.
     os.environ.setdefault("OKS_TASK_RETRIES", "0")

@@ -116,6 +116,31 @@ def _source_location(params: Mapping) -> str:
     return (params.get("payroll_source") or os.environ.get("OKS_PAYROLL_SOURCE") or "sql").strip()
 
 
+MAX_MAP_LENGTH = 10_000
+"""The longest list a task may hand to a mapped task, as the deployments set it (Airflow's
+``[core] max_map_length``, 1,024 by default). A bureau's month has an approval per payment
+obligation — 1,514 contracts at a million employees gave more than 1,024, and the run failed at
+``plan_confirmations`` with nothing but "Server returned error"."""
+
+
+class TooManyToMap(RuntimeError):
+    """A run has more obligations (or DES batches) than Airflow may map as one task's instances."""
+
+
+def _mappable(items: list, what: str, setting: str) -> list:
+    """``items`` for a mapped task, or :class:`TooManyToMap` naming the count, the limit and the remedy."""
+    from airflow.configuration import conf
+
+    limit = conf.getint("core", "max_map_length", fallback=1024)
+    if len(items) > limit:
+        raise TooManyToMap(
+            f"{len(items)} {what}: more than Airflow maps for one task ([core] max_map_length = {limit}). "
+            f"Set AIRFLOW__CORE__MAX_MAP_LENGTH to at least {len(items)} on every Airflow component"
+            f"{setting}, then clear this task; nothing was sent or confirmed by it."
+        )
+    return items
+
+
 def _resources(resources: Resources | None) -> Resources:
     return resources if resources is not None else Resources.from_airflow()
 
@@ -207,7 +232,8 @@ def plan_des_batches(store_run_id: int, batch_size: int, resources: Resources | 
 
     r = _resources(resources)
     _owned(r, store_run_id)
-    return [{"store_run_id": store_run_id, **batch} for batch in des_work.plan_des_batches(r.engine, store_run_id, batch_size)]
+    batches = [{"store_run_id": store_run_id, **batch} for batch in des_work.plan_des_batches(r.engine, store_run_id, batch_size)]
+    return _mappable(batches, "DES batches", " (or raise des_batch_size)")
 
 
 def submit_personnel(batch: Mapping, resources: Resources | None = None) -> list[str]:
@@ -281,4 +307,5 @@ def plan_confirmations(store_run_id: int, resources: Resources | None = None) ->
     from oks.store.schema import payment_obligations
 
     r = _resources(resources)
-    return obligations.plan_confirmations(r.engine, payment_obligations.c.run_id == store_run_id, grace=approval_grace())
+    requests = obligations.plan_confirmations(r.engine, payment_obligations.c.run_id == store_run_id, grace=approval_grace())
+    return _mappable(requests, "payment obligations to confirm", "")

@@ -96,6 +96,12 @@ _NOT_CONFIRMED = Advice(
     "The approval's amount was missing or differs from what is owed: nothing was confirmed and the obligation stays "
     "due. Answer again with the amount the bank transferred, or `oks confirm-payment --amount …`.",
 )
+_TOO_MANY = Advice(
+    "more to map than Airflow allows",
+    "The run has more payment obligations (or DES batches) than Airflow's [core] max_map_length lets one task map: "
+    "set AIRFLOW__CORE__MAX_MAP_LENGTH above the count in the error on every Airflow component (docker-compose sets "
+    "10000), restart them, then clear the task. Nothing was sent or confirmed by it; the deadline watch still pages.",
+)
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
@@ -108,6 +114,7 @@ def _chain(error: BaseException) -> Iterator[BaseException]:
 
 def _by_class(error: BaseException) -> Advice | None:
     from oks.des.errors import DesAuthError, DesUnavailable, LedgerConflict, PaymentConflict
+    from oks.orchestration.monthly import TooManyToMap
     from oks.orchestration.operators import NoTransferConfirmation, TransferNotConfirmed, TransferReportedNotMade
     from oks.pipeline.obligations import ObligationConflict
     from oks.pipeline.reconcile import InvariantBroken
@@ -119,7 +126,7 @@ def _by_class(error: BaseException) -> Advice | None:
         (DesAuthError, _DES_AUTH), (DesUnavailable, _DES_DOWN), (PaymentConflict, _DES_CONFLICT), (LedgerConflict, _KEYS),
         (InvalidShareExceeded, _THRESHOLD), (SnapshotStructureError, _STRUCTURE), (RunBusy, _BUSY), (BulkLoadError, _LOAD),
         (InvariantBroken, _INVARIANT), (ObligationConflict, _OBLIGATION), (TransferNotConfirmed, _NOT_CONFIRMED),
-        (TransferReportedNotMade, _REJECTED), (NoTransferConfirmation, _UNANSWERED),
+        (TransferReportedNotMade, _REJECTED), (NoTransferConfirmation, _UNANSWERED), (TooManyToMap, _TOO_MANY),
     )  # fmt: skip
     for kind, advice in table:
         if isinstance(error, kind):
