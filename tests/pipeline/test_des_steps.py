@@ -150,3 +150,21 @@ def test_reconciliation_never_skips_the_rows_read_check(store, tmp_path):
         conn.execute(sa.update(runs).where(runs.c.id == run_id).values(summary={}))
     with pytest.raises(InvariantBroken, match="no extraction counts"):
         reconcile_run(store, run_id)
+
+
+def test_reconciliation_names_lines_without_an_outcome_and_lines_with_two(store, tmp_path):
+    # Counted in the database, not by holding every line of the run: the counts and the first rows named.
+    rows = [person(n) for n in range(1, 5)]
+    run_id = run_month(store, tmp_path, rows, [contract()], run_key="outcomes")
+    assess_eligibility(store, run_id)
+    compute_contributions(store, run_id)
+    record_payment_obligations(store, run_id)
+    assert reconcile_run(store, run_id)["lines"] == 4
+    with store.begin() as conn:
+        lines = dict(conn.execute(sa.select(payroll_lines.c.row_no, payroll_lines.c.id).where(payroll_lines.c.run_id == run_id)).all())
+        conn.execute(sa.delete(contributions).where(contributions.c.payroll_line_id.in_([lines[2], lines[4]])))
+        conn.execute(sa.insert(quarantine).values(run_id=run_id, row_no=3, stage="validate", field="tckn", rule="x", message="row 3"))
+    with pytest.raises(InvariantBroken) as broken:
+        reconcile_run(store, run_id)
+    assert "2 payroll line(s) have no outcome (rows [2, 4])" in str(broken.value)
+    assert "1 payroll line(s) have more than one outcome (rows [3])" in str(broken.value)

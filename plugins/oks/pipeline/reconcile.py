@@ -34,15 +34,27 @@ class InvariantBroken(RuntimeError):
     """The run's accounting does not add up; nothing may be paid until a human has looked."""
 
 
-_OUTCOMES = sa.text(
-    """
+# Each line's outcomes, counted in the database: a run's lines are never all in memory at once (a
+# million lines held here were the step's whole peak memory).
+_LINE_OUTCOMES = """
     SELECT p.row_no,
            (SELECT COUNT(*) FROM contributions k WHERE k.payroll_line_id = p.id) AS decided,
            (SELECT COUNT(*) FROM quarantine q WHERE q.run_id = p.run_id AND q.row_no = p.row_no
                                                AND q.stage = 'validate') AS quarantined
     FROM payroll_lines p WHERE p.run_id = :run_id
-    """
+"""
+_NO_OUTCOME = "o.decided = 0 AND o.quarantined = 0"
+_TWICE = "o.decided > 1 OR (o.decided > 0 AND o.quarantined > 0)"
+_OUTCOME_COUNTS = sa.text(
+    f"SELECT COUNT(*) AS lines, COALESCE(SUM(CASE WHEN {_NO_OUTCOME} THEN 1 ELSE 0 END), 0) AS no_outcome, "
+    f"COALESCE(SUM(CASE WHEN {_TWICE} THEN 1 ELSE 0 END), 0) AS twice FROM ({_LINE_OUTCOMES}) o"
 )
+
+
+def _first_rows(conn, condition: str, run_id: int) -> list[int]:
+    query = sa.text(f"SELECT o.row_no FROM ({_LINE_OUTCOMES}) o WHERE {condition} ORDER BY o.row_no LIMIT 10")
+    return list(conn.execute(query, {"run_id": run_id}).scalars())
+
 
 _CONTRIBUTED = sa.text(
     """
@@ -75,7 +87,10 @@ def reconcile_run(engine: Engine, run_id: int, *, gateway: DesGateway | None = N
         malformed = conn.execute(
             sa.text("SELECT COUNT(DISTINCT row_no) FROM quarantine WHERE run_id = :r AND stage = 'extract'"), {"r": run_id}
         ).scalar_one()
-        lines = conn.execute(_OUTCOMES, {"run_id": run_id}).all()
+        outcomes = conn.execute(_OUTCOME_COUNTS, {"run_id": run_id}).one()
+        lines = outcomes.lines
+        no_outcome = _first_rows(conn, _NO_OUTCOME, run_id) if outcomes.no_outcome else []
+        twice = _first_rows(conn, _TWICE, run_id) if outcomes.twice else []
         contributed = {(r.contract_no, r.payment_kind): r.amount for r in conn.execute(_CONTRIBUTED, {"run_id": run_id})}
         obliged = {(r.contract_no, r.payment_kind): r for r in conn.execute(_OBLIGED, {"run_id": run_id})}
         corrections = conn.execute(
@@ -93,18 +108,16 @@ def reconcile_run(engine: Engine, run_id: int, *, gateway: DesGateway | None = N
         ).all()  # fmt: skip
 
     # 1. one outcome per row
-    no_outcome = [line.row_no for line in lines if line.decided + (1 if line.quarantined else 0) == 0]
-    twice = [line.row_no for line in lines if line.decided > 1 or (line.decided and line.quarantined)]
-    if no_outcome:
-        problems.append(f"{len(no_outcome)} payroll line(s) have no outcome (rows {no_outcome[:10]})")
-    if twice:
-        problems.append(f"{len(twice)} payroll line(s) have more than one outcome (rows {twice[:10]})")
+    if outcomes.no_outcome:
+        problems.append(f"{outcomes.no_outcome} payroll line(s) have no outcome (rows {no_outcome})")
+    if outcomes.twice:
+        problems.append(f"{outcomes.twice} payroll line(s) have more than one outcome (rows {twice})")
     rows_read = extract.get("rows_read")
     if rows_read is None:
         # Without the extraction's counts nobody can prove every row read ended somewhere: say so.
         problems.append("the run has no extraction counts (rows read): cannot prove every row has an outcome")
-    elif rows_read - extract.get("outside_period", 0) - extract.get("outside_employers", 0) != len(lines) + malformed:
-        problems.append(f"{rows_read} rows read but {len(lines)} staged + {malformed} malformed")
+    elif rows_read - extract.get("outside_period", 0) - extract.get("outside_employers", 0) != lines + malformed:
+        problems.append(f"{rows_read} rows read but {lines} staged + {malformed} malformed")
 
     # 2. contributions = obligations = DES payment; where DES's payment is being corrected, the
     # contributions = what DES holds + the corrections' differences (each sent one with its own
@@ -143,7 +156,7 @@ def reconcile_run(engine: Engine, run_id: int, *, gateway: DesGateway | None = N
 
     summary = {
         "run_id": run_id,
-        "lines": len(lines),
+        "lines": lines,
         "malformed": malformed,
         "contracts_checked": len(checked),
         "total": str(sum((Decimal(v) for v in checked.values()), Decimal("0"))),
