@@ -112,6 +112,9 @@ class SimControl:
     def event(self, contract_no: str, type_: str, tckn_: str, **dates) -> dict:
         return self._call("POST", "/_control/events", json={"contract_no": contract_no, "type": type_, "tckn": tckn_, **dates})
 
+    def policies(self, contract_no: str | None = None) -> list[dict]:
+        return self._call("GET", "/_control/policies", params={"contract_no": contract_no} if contract_no else None)["policies"]
+
     def process(self, force: bool = True) -> dict:
         return self._call("POST", f"/_control/process?force={'true' if force else 'false'}")
 

@@ -89,7 +89,9 @@ def test_the_identity_register_decides_identity_mismatch(client, contract, sim, 
 
 def test_insurer_answers_already_enrolled_not_enrolled_duplicate_and_exit(client, contract, sim):
     first = enrol(client, contract.contract_no, people(3))
-    again = [person(0), person(1, action="UPDATE"), person(2, action="EXIT"), person(7, action="UPDATE"), person(8, action="EXIT")]
+    left = date(2026, 11, 20)
+    again = [person(0), person(1, action="UPDATE"), person(2, action="EXIT", exit_date=left), person(7, action="UPDATE"),
+             person(8, action="EXIT", exit_date=left)]
     submission = client.submit_personnel(contract.contract_no, PERIOD, again)
     client.send_personnel_to_insurer(submission.list_id)
     wait_until(lambda: client.read_personnel_results(submission.list_id, limit=1).state == "COMPLETED", what="insurer")

@@ -68,6 +68,10 @@ def payment_not_found(ctx):
     return _client_error(lambda: ctx.client.send_payment_to_insurer("PAY-NOPE"))
 
 
+def request_not_found(ctx):
+    return _client_error(lambda: ctx.client.read_request("RQ-NOPE"))
+
+
 def contract_mismatch(ctx):
     ctx.client.register_contract(CONTRACT)
     changed = CONTRACT.model_copy(update={"starts_on": date(2026, 2, 1)})
@@ -180,6 +184,7 @@ SCENARIOS = {
     "CONTRACT_NOT_FOUND": (contract_not_found, 404),
     "LIST_NOT_FOUND": (list_not_found, 404),
     "PAYMENT_NOT_FOUND": (payment_not_found, 404),
+    "REQUEST_NOT_FOUND": (request_not_found, 404),
     "CONTRACT_MISMATCH": (contract_mismatch, 409),
     "CONTRACT_NOT_ACTIVE": (contract_not_active, 409),
     "DUPLICATE_PERIOD": (duplicate_period, 409),

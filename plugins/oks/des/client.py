@@ -26,6 +26,8 @@ from oks.des.models import (
     PEOPLE,
     Contract,
     ContractRegistration,
+    EmployerRequest,
+    EmployerRequestState,
     EventsPage,
     PaymentItem,
     PaymentItemResult,
@@ -363,6 +365,28 @@ class DesClient:
     def iter_payment_items(self, payment_id: str) -> Iterator[PaymentItemResult]:
         """Every item's result, page by page."""
         return iter_payment_items(self, payment_id)
+
+    # --- requests made at the employer -----------------------------------------------------------
+
+    def forward_request(self, contract_no: str, request: EmployerRequest, *, run_id: int | None = None) -> EmployerRequestState:
+        """Forward an employee's request to the insurer, once: the same request again re-attaches."""
+        body = _compact(request.model_dump(mode="json"))
+        digest = content_hash(body)
+        entry = LedgerEntry("employer_request", contract_no, None, None,
+                            idempotency_key("employer_request", contract_no, None, None, digest), digest, run_id)  # fmt: skip
+        records = self._record([entry])
+        known = records.get(entry.idempotency_key)
+        if known is not None and known.held_by_des and known.des_id:
+            return self.read_request(known.des_id).model_copy(update={"reattached": True})
+        answer, attempts = self._ledgered(entry, "POST", f"{API}/contracts/{_segment(contract_no)}/requests", body, "employer request")
+        state = EmployerRequestState.model_validate(answer.body)
+        if self.ledger:
+            self.ledger.accepted(entry.idempotency_key, state.request_id, attempts=attempts)
+        log.info("DES: %s request for contract %s forwarded -> %s", request.kind, contract_no, state.request_id)
+        return state.model_copy(update={"reattached": answer.replayed})
+
+    def read_request(self, request_id: str) -> EmployerRequestState:
+        return EmployerRequestState.model_validate(self._get(f"{API}/requests/{_segment(request_id)}", None, "read request"))
 
     # --- status events ---------------------------------------------------------------------------
 

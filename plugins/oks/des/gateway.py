@@ -24,6 +24,8 @@ from typing import Protocol, runtime_checkable
 from oks.des.models import (
     Contract,
     ContractRegistration,
+    EmployerRequest,
+    EmployerRequestState,
     EventsPage,
     PaymentItem,
     PaymentItemResult,
@@ -88,6 +90,15 @@ class DesGateway(Protocol):
 
     def read_events(self, contract_no: str, *, after: str | None = None, limit: int | None = None) -> EventsPage:
         """Status events (opt-outs, pauses, exits, …) after ``after``, with the cursor to store."""
+        ...
+
+    def forward_request(self, contract_no: str, request: EmployerRequest, *, run_id: int | None = None) -> EmployerRequestState:
+        """Forward a request the employee made at the employer to the insurer; the same request again
+        re-attaches to the one DES holds. The insurer's decision comes back as a status event."""
+        ...
+
+    def read_request(self, request_id: str) -> EmployerRequestState:
+        """A forwarded request: received, done (with the status event it made) or refused (why)."""
         ...
 
     def close(self) -> None:

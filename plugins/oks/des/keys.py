@@ -19,6 +19,7 @@ _PREFIX = {
     "personnel_batch": "pb",
     "payment": "pa",
     "payment_batch": "qb",
+    "employer_request": "rq",
 }
 
 

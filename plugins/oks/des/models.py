@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, TypeAdapter
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, TypeAdapter, model_validator
 
 from oks.privacy import MASKS
 
@@ -19,6 +19,7 @@ Insurer = Literal["AGESA", "ANADOLU", "FIBA"]
 Action = Literal["ENROL", "UPDATE", "EXIT"]
 PaymentKind = Literal["REGULAR", "SUPPLEMENTARY"]
 EventType = Literal["OPTED_OUT", "PAUSED", "RESUMED", "LEFT", "CANCELLED"]
+RequestKind = Literal["OPT_OUT", "PAUSE", "RESUME", "LEAVE"]
 
 INSURER_WS_FIELDS: dict[str, tuple[str, ...]] = {
     "AGESA": ("user", "password"),
@@ -134,6 +135,13 @@ class Person(_Request):
     fund_kind: Annotated[str, Field(min_length=1, max_length=24)] = "STANDARD"
     hire_date: date
     action: Action = "ENROL"
+    exit_date: date | None = None  # the last day of employment: with EXIT, and only with it
+
+    @model_validator(mode="after")
+    def _exit_date_with_exit(self) -> Person:
+        if (self.action == "EXIT") != (self.exit_date is not None):
+            raise ValueError("exit_date is required with action EXIT and only with it")
+        return self
 
 
 PEOPLE = TypeAdapter(list[Person])
@@ -272,6 +280,40 @@ class StatusEvent(_Model):
 class EventsPage(_Model):
     events: tuple[StatusEvent, ...]
     next_cursor: str
+
+
+# --- requests made at the employer ---------------------------------------------------------------
+
+
+class EmployerRequest(_Request):
+    """A request the employee made at the employer (cayma, ara verme, devam, ayrılma), forwarded to the
+    insurer; its decision comes back as a status event."""
+
+    tckn: Annotated[str, Field(pattern=r"^[1-9]\d{10}$")]
+    policy_no: Annotated[str, Field(min_length=1, max_length=40)]
+    kind: RequestKind
+    requested_on: date
+    months: Annotated[int, Field(ge=1, le=3)] | None = None  # a pause: how long
+
+    @model_validator(mode="after")
+    def _months_with_pause(self) -> EmployerRequest:
+        if (self.kind == "PAUSE") != (self.months is not None):
+            raise ValueError("months is required with kind PAUSE and only with it")
+        return self
+
+
+class EmployerRequestState(_Model):
+    request_id: str
+    contract_no: str
+    tckn: str
+    policy_no: str
+    kind: RequestKind
+    requested_on: date
+    months: int | None = None
+    state: Literal["RECEIVED", "DONE", "REFUSED"]
+    event_id: str | None
+    error: ResultError | None
+    reattached: bool = False  # the ledger or DES already held it: nothing new was created
 
 
 class Token(_Model):

@@ -37,6 +37,7 @@ from oks.des.simulator.faults import FaultConfig, FaultMiddleware, Faults
 from oks.des.simulator.schemas import (
     ContractRegistration,
     CustomerSeed,
+    EmployerRequest,
     EventInjection,
     FaultsUpdate,
     PaymentBatchRequest,
@@ -208,7 +209,20 @@ def create_app(des: Des, faults: Faults, *, seed_customers: Callable[[], None] =
         _, limit = _page(request)
         return _json(200, des.read_events(who, contract_no, after, limit))
 
+    @app.post("/api/v1/contracts/{contract_no}/requests")
+    async def create_request(contract_no: str, request: Request) -> Response:
+        who, key = customer(request), _idempotency_key(request)
+        return _created(des.create_request(who, contract_no, key, await _body(request, EmployerRequest)))
+
+    @app.get("/api/v1/requests/{request_id}")
+    async def get_request(request_id: str, request: Request) -> Response:
+        return _json(200, des.get_request(customer(request), request_id))
+
     # --- control (tests and demos only) ----------------------------------------------------------
+
+    @app.get("/_control/policies")
+    async def control_policies(request: Request) -> Response:
+        return _json(200, {"policies": des.policies(request.query_params.get("contract_no"))})
 
     @app.get("/_control/state")
     async def control_state() -> Response:

@@ -37,12 +37,18 @@ CREATE TABLE IF NOT EXISTS list_people (
     list_id TEXT NOT NULL, seq INTEGER NOT NULL, tckn TEXT NOT NULL, first_name TEXT NOT NULL,
     last_name TEXT NOT NULL, birth_date TEXT NOT NULL, mobile TEXT NOT NULL, email TEXT, iban TEXT,
     fund_kind TEXT NOT NULL, hire_date TEXT NOT NULL, action TEXT NOT NULL, status TEXT NOT NULL,
-    policy_no TEXT, error_code TEXT, error_message TEXT, PRIMARY KEY (list_id, seq)
+    policy_no TEXT, error_code TEXT, error_message TEXT, exit_date TEXT, PRIMARY KEY (list_id, seq)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS policies (
     contract_no TEXT NOT NULL, tckn TEXT NOT NULL, policy_no TEXT NOT NULL UNIQUE, state TEXT NOT NULL,
-    enrolled_at REAL NOT NULL, PRIMARY KEY (contract_no, tckn)
+    enrolled_at REAL NOT NULL, first_name TEXT, last_name TEXT, birth_date TEXT, mobile TEXT, email TEXT,
+    iban TEXT, fund_kind TEXT, hire_date TEXT, exit_date TEXT, PRIMARY KEY (contract_no, tckn)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS requests (
+    request_id TEXT PRIMARY KEY, contract_no TEXT NOT NULL, tckn TEXT NOT NULL, policy_no TEXT NOT NULL,
+    kind TEXT NOT NULL, requested_on TEXT NOT NULL, months INTEGER, state TEXT NOT NULL, event_id TEXT,
+    error_code TEXT, error_message TEXT, created_at REAL NOT NULL, done_at REAL
+);
 CREATE TABLE IF NOT EXISTS payments (
     payment_id TEXT PRIMARY KEY, contract_no TEXT NOT NULL, period TEXT NOT NULL, kind TEXT NOT NULL,
     wage_paid_on TEXT NOT NULL, state TEXT NOT NULL, batch_count INTEGER NOT NULL, item_count INTEGER NOT NULL,
@@ -73,8 +79,14 @@ CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)
 
 BUSINESS_TABLES = (
     "customers", "tokens", "contracts", "idempotency", "personnel_lists", "list_batches", "list_people",
-    "policies", "payments", "payment_batches", "payment_items", "events", "register", "settings",
+    "policies", "payments", "payment_batches", "payment_items", "events", "register", "settings", "requests",
 )
+
+# Columns added after a simulator file may already exist: its state survives upgrades too.
+_ADDED_COLUMNS = {
+    "list_people": ("exit_date",),
+    "policies": ("first_name", "last_name", "birth_date", "mobile", "email", "iban", "fund_kind", "hire_date", "exit_date"),
+}
 
 
 class Database:
@@ -88,6 +100,11 @@ class Database:
         # NORMAL in WAL mode survives a killed process (only power loss may drop the last commits).
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.executescript(SCHEMA)
+        for table, columns in _ADDED_COLUMNS.items():
+            present = {row[1] for row in self.conn.execute(f"PRAGMA table_info({table})")}
+            for column in columns:
+                if column not in present:
+                    self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} TEXT")
         self.lock = threading.RLock()
 
     @contextmanager

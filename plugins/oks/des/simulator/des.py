@@ -28,6 +28,7 @@ from oks.des.simulator.register import fold_name
 from oks.des.simulator.schemas import (
     ContractRegistration,
     CustomerSeed,
+    EmployerRequest,
     EventInjection,
     PaymentBatchRequest,
     PaymentRequest,
@@ -58,6 +59,7 @@ PERSON_ERRORS = {
     "POLICY_NOT_FOUND": "no such policy for this person on the contract",
     "POLICY_INACTIVE": "the policy is opted out, paused, left or cancelled",
     "DUPLICATE_ITEM": "the same TCKN appears earlier in this payment",
+    "NOT_PAUSED": "the policy is not paused: nothing to resume",
 }
 
 
@@ -322,11 +324,12 @@ class Des:
     def _insert_people(conn: sqlite3.Connection, list_id: str, batch_no: int, people) -> None:
         conn.executemany(
             "INSERT INTO list_people (list_id, seq, tckn, first_name, last_name, birth_date, mobile, email, iban, "
-            "fund_kind, hire_date, action, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'PENDING')",
+            "fund_kind, hire_date, action, exit_date, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'PENDING')",
             [
                 (
                     list_id, batch_no * SEQ_STRIDE + pos, p.tckn, p.first_name, p.last_name, p.birth_date.isoformat(),
                     p.mobile, p.email, p.iban, p.fund_kind, p.hire_date.isoformat(), p.action,
+                    p.exit_date.isoformat() if p.exit_date else None,
                 )
                 for pos, p in enumerate(people)
             ],
@@ -460,16 +463,21 @@ class Des:
         }
         next_policy = self.db.get_setting(conn, "policy_seq", 0)
         results: list[tuple[Any, ...]] = []
-        new_policies: list[tuple[Any, ...]] = []
-        seen: set[str] = set()
-        for seq, tckn, first, last, born, action in conn.execute(
-            "SELECT seq, tckn, first_name, last_name, birth_date, action FROM list_people WHERE list_id = ? ORDER BY seq",
+        enrolled: list[tuple[Any, ...]] = []
+        updated: list[tuple[Any, ...]] = []
+        exited: list[tuple[Any, ...]] = []
+        seen: set[tuple[str, str]] = set()
+        for seq, tckn, first, last, born, action, mobile, email, iban, fund_kind, hired, exit_date in conn.execute(
+            "SELECT seq, tckn, first_name, last_name, birth_date, action, mobile, email, iban, fund_kind, hire_date, exit_date "
+            "FROM list_people WHERE list_id = ? ORDER BY seq",
             (list_id,),
         ).fetchall():
             policy: Any = policies.get(tckn)  # present whenever an action needs it (checked above)
             live = policy is not None and policy[1] in LIVE_POLICY
             error = None
-            if tckn in seen:
+            # A person comes once per list, except that an EXIT may follow their ENROL or UPDATE (a new hire who
+            # left within the month is enrolled and exited by one list).
+            if (tckn, action) in seen or (action != "EXIT" and any(key[0] == tckn for key in seen)):
                 error = "DUPLICATE_PERSON"
             elif action in ("ENROL", "UPDATE") and register_loaded and register.get(tckn) != (fold_name(first), fold_name(last), born):
                 error = "IDENTITY_MISMATCH"
@@ -477,31 +485,44 @@ class Des:
                 error = "ALREADY_ENROLLED"
             elif action in ("UPDATE", "EXIT") and not live:
                 error = "NOT_ENROLLED"
-            seen.add(tckn)
+            seen.add((tckn, action))
             if error:
                 shown_policy = policy[0] if error == "ALREADY_ENROLLED" else None
                 results.append(("REJECTED", shown_policy, error, PERSON_ERRORS[error], list_id, seq))
                 continue
+            record = (first, last, born, mobile, email, iban, fund_kind, hired)
             if action == "ENROL":
                 next_policy += 1
                 policy = policies[tckn] = [f"{insurer.policy_prefix}{next_policy:09d}", "ACTIVE"]
-                new_policies.append((contract_no, tckn, policy[0], "ACTIVE", now))
+                enrolled.append((contract_no, tckn, policy[0], "ACTIVE", now, *record))
                 results.append(("ENROLLED", policy[0], None, None, list_id, seq))
             elif action == "UPDATE":
+                # The insurer's record now holds what payroll sent: the mobile it texts, the IBAN it refunds to.
+                updated.append((*record, contract_no, tckn))
                 results.append(("UPDATED", policy[0], None, None, list_id, seq))
             else:
                 policy[1] = "LEFT"
-                new_policies.append((contract_no, tckn, policy[0], "LEFT", now))
+                exited.append((exit_date, contract_no, tckn))
                 results.append(("EXITED", policy[0], None, None, list_id, seq))
         conn.executemany(
             "UPDATE list_people SET status = ?, policy_no = ?, error_code = ?, error_message = ? WHERE list_id = ? AND seq = ?",
             results,
         )
         conn.executemany(
-            "INSERT INTO policies (contract_no, tckn, policy_no, state, enrolled_at) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT (contract_no, tckn) DO UPDATE SET policy_no = excluded.policy_no, state = excluded.state",
-            new_policies,
+            "INSERT INTO policies (contract_no, tckn, policy_no, state, enrolled_at, first_name, last_name, birth_date, mobile, "
+            "email, iban, fund_kind, hire_date) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (contract_no, tckn) DO UPDATE SET policy_no = excluded.policy_no, state = excluded.state, "
+            "enrolled_at = excluded.enrolled_at, first_name = excluded.first_name, last_name = excluded.last_name, "
+            "birth_date = excluded.birth_date, mobile = excluded.mobile, email = excluded.email, iban = excluded.iban, "
+            "fund_kind = excluded.fund_kind, hire_date = excluded.hire_date, exit_date = NULL",
+            enrolled,
         )
+        conn.executemany(
+            "UPDATE policies SET first_name = ?, last_name = ?, birth_date = ?, mobile = ?, email = ?, iban = ?, fund_kind = ?, "
+            "hire_date = ? WHERE contract_no = ? AND tckn = ?",
+            updated,
+        )
+        conn.executemany("UPDATE policies SET state = 'LEFT', exit_date = ? WHERE contract_no = ? AND tckn = ?", exited)
         self.db.set_setting(conn, "policy_seq", next_policy)
         counts: dict[str, int] = {}
         for result in results:
@@ -701,9 +722,10 @@ class Des:
             return False
         payment_id, contract_no = row[0], row[1]
         policies = {
-            r[0]: (r[1], r[2])
-            for r in conn.execute("SELECT tckn, policy_no, state FROM policies WHERE contract_no = ?", (contract_no,))
+            r[0]: (r[1], r[2], r[3])
+            for r in conn.execute("SELECT tckn, policy_no, state, exit_date FROM policies WHERE contract_no = ?", (contract_no,))
         }
+        period = row[2]
         results: list[tuple[Any, ...]] = []
         seen: set[str] = set()
         accepted, accepted_count = 0, 0
@@ -716,7 +738,8 @@ class Des:
                 error = "DUPLICATE_ITEM"
             elif policy is None or policy[0] != policy_no:
                 error = "POLICY_NOT_FOUND"
-            elif policy[1] != "ACTIVE":
+            elif policy[1] != "ACTIVE" and not (policy[1] == "LEFT" and policy[2] and policy[2][:7] >= period):
+                # A leaver's contributions are due up to the month of the exit, the last wage included.
                 error = "POLICY_INACTIVE"
             seen.add(tckn)
             if error:
@@ -737,8 +760,9 @@ class Des:
 
     def process_due(self, *, force: bool = False) -> dict:
         """Let the insurers answer every list and payment whose delay has passed (or all, with ``force``)."""
-        done = {"personnel_lists": 0, "payments": 0}
+        done = {"personnel_lists": 0, "payments": 0, "requests": 0}
         with self.db.tx() as conn:
+            done["requests"] = self._process_requests_due(conn, force=force)
             for (list_id,) in conn.execute("SELECT list_id FROM personnel_lists WHERE state = 'SENT'").fetchall():
                 row = conn.execute(f"SELECT {self._LIST_COLUMNS} FROM personnel_lists WHERE list_id = ?", (list_id,)).fetchone()
                 done["personnel_lists"] += self._process_list_if_due(conn, row, force=force)
@@ -762,6 +786,7 @@ class Des:
         start = self._cursor_seq(after)
         with self.db.tx() as conn:
             self._contract_row(conn, customer, contract_no)
+            self._process_requests_due(conn, contract_no)
             rows = conn.execute(
                 "SELECT seq, type, tckn, policy_no, effective_on, notified_on FROM events "
                 "WHERE contract_no = ? AND seq > ? ORDER BY seq LIMIT ?",
@@ -775,6 +800,16 @@ class Des:
             "next_cursor": f"ev-{rows[-1][0]}" if rows else (after or "ev-0"),
         }
 
+    def _event(self, conn: sqlite3.Connection, contract_no: str, kind: str, tckn: str, policy_no: str, effective_on: str,
+               notified_on: str) -> str:  # fmt: skip
+        """A status event from the insurer, and the policy's state after it; the event's id."""
+        conn.execute("UPDATE policies SET state = ? WHERE contract_no = ? AND tckn = ?", (EVENT_POLICY_STATE[kind], contract_no, tckn))
+        seq = conn.execute(
+            "INSERT INTO events (contract_no, type, tckn, policy_no, effective_on, notified_on, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (contract_no, kind, tckn, policy_no, effective_on, notified_on, self.clock()),
+        ).lastrowid
+        return f"EV{seq:010d}"
+
     def inject_event(self, req: EventInjection) -> dict:
         today = date.fromtimestamp(self.clock())
         with self.db.tx() as conn:
@@ -783,21 +818,102 @@ class Des:
             ).fetchone()
             if policy is None:
                 raise ApiError(404, "NOT_FOUND", "no policy for this person on the contract")
-            conn.execute(
-                "UPDATE policies SET state = ? WHERE contract_no = ? AND tckn = ?",
-                (EVENT_POLICY_STATE[req.type], req.contract_no, req.tckn),
-            )
             effective_on = (req.effective_on or today).isoformat()
             notified_on = (req.notified_on or today).isoformat()
-            seq = conn.execute(
-                "INSERT INTO events (contract_no, type, tckn, policy_no, effective_on, notified_on, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (req.contract_no, req.type, req.tckn, policy[0], effective_on, notified_on, self.clock()),
-            ).lastrowid
+            event_id = self._event(conn, req.contract_no, req.type, req.tckn, policy[0], effective_on, notified_on)
+        return {"id": event_id, "type": req.type, "tckn": req.tckn, "policy_no": policy[0], "effective_on": effective_on,
+                "notified_on": notified_on}  # fmt: skip
+
+    # --- requests made at the employer -----------------------------------------------------------------
+
+    _REQUEST_EVENTS = {"OPT_OUT": "OPTED_OUT", "PAUSE": "PAUSED", "RESUME": "RESUMED", "LEAVE": "LEFT"}
+    _REQUEST_COLUMNS = "request_id, contract_no, tckn, policy_no, kind, requested_on, months, state, event_id, error_code, error_message"
+
+    def _request_body(self, row) -> dict:
         return {
-            "id": f"EV{seq:010d}", "type": req.type, "tckn": req.tckn, "policy_no": policy[0],
-            "effective_on": effective_on, "notified_on": notified_on,
-        }
+            "request_id": row[0], "contract_no": row[1], "tckn": row[2], "policy_no": row[3], "kind": row[4],
+            "requested_on": row[5], "months": row[6], "state": row[7], "event_id": row[8],
+            "error": {"code": row[9], "message": row[10]} if row[9] else None,
+        }  # fmt: skip
+
+    def _request_row(self, conn: sqlite3.Connection, customer: str, request_id: str):
+        row = conn.execute(
+            f"SELECT {self._REQUEST_COLUMNS}, (SELECT customer_no FROM contracts c WHERE c.contract_no = r.contract_no) "
+            "FROM requests r WHERE request_id = ?",
+            (request_id,),
+        ).fetchone()
+        if row is None or row[11] != customer:
+            raise ApiError(404, "REQUEST_NOT_FOUND", "no such request for this customer", details={"request_id": request_id})
+        return row
+
+    def create_request(self, customer: str, contract_no: str, key: str, req: EmployerRequest) -> tuple[int, dict]:
+        endpoint = f"POST /api/v1/contracts/{contract_no}/requests"
+        digest = body_hash(req)
+        with self.db.tx() as conn:
+            existing = self._replayed(conn, customer, key, endpoint, digest)
+            if existing is not None:
+                return 200, self._request_body(self._request_row(conn, customer, existing))
+            self._contract_row(conn, customer, contract_no)
+            request_id = _new_id("RQ")
+            conn.execute(
+                "INSERT INTO requests (request_id, contract_no, tckn, policy_no, kind, requested_on, months, state, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 'RECEIVED', ?)",
+                (request_id, contract_no, req.tckn, req.policy_no, req.kind, req.requested_on.isoformat(), req.months, self.clock()),
+            )
+            self._remember(conn, customer, key, endpoint, digest, request_id)
+            return 201, self._request_body(self._request_row(conn, customer, request_id))
+
+    def get_request(self, customer: str, request_id: str) -> dict:
+        with self.db.tx() as conn:
+            row = self._request_row(conn, customer, request_id)
+            self._process_requests_due(conn, row[1])
+            return self._request_body(self._request_row(conn, customer, request_id))
+
+    def _process_requests_due(self, conn: sqlite3.Connection, contract_no: str | None = None, *, force: bool = False) -> int:
+        """The insurer decides the requests forwarded to it once its delay has passed: a live policy of that
+        person takes the change and a status event says so (the same event an employee's own request at the
+        insurer makes); anything else is refused with its reason."""
+        delay = Settings(**self.db.get_setting(conn, "settings", asdict(self.defaults))).insurer_delay
+        now = self.clock()
+        query = f"SELECT {self._REQUEST_COLUMNS}, created_at FROM requests WHERE state = 'RECEIVED'"
+        rows = conn.execute(query + (" AND contract_no = ?" if contract_no else "") + " ORDER BY created_at",
+                            (contract_no,) if contract_no else ()).fetchall()  # fmt: skip
+        done = 0
+        for row in rows:
+            if not force and now < row[11] + delay:
+                continue
+            request_id, contract, tckn, policy_no, kind = row[0], row[1], row[2], row[3], row[4]
+            policy = conn.execute("SELECT policy_no, state FROM policies WHERE contract_no = ? AND tckn = ?", (contract, tckn)).fetchone()
+            error = None
+            if policy is None or policy[0] != policy_no:
+                error = "POLICY_NOT_FOUND"
+            elif kind == "RESUME" and policy[1] != "PAUSED":
+                error = "NOT_PAUSED"
+            elif kind != "RESUME" and policy[1] not in LIVE_POLICY:
+                error = "POLICY_INACTIVE"
+            if error:
+                conn.execute("UPDATE requests SET state = 'REFUSED', error_code = ?, error_message = ?, done_at = ? WHERE request_id = ?",
+                             (error, PERSON_ERRORS[error], now, request_id))  # fmt: skip
+            else:
+                notified = date.fromtimestamp(now).isoformat()
+                event_id = self._event(conn, contract, self._REQUEST_EVENTS[kind], tckn, policy_no, row[5], notified)
+                conn.execute("UPDATE requests SET state = 'DONE', event_id = ?, done_at = ? WHERE request_id = ?", (event_id, now, request_id))
+            done += 1
+        return done
+
+    def policies(self, contract_no: str | None = None) -> list[dict]:
+        """Every policy the insurers hold, with the person's record as the insurer knows it (tests compare it
+        with the store's, person by person)."""
+        self.process_due()
+        with self.db.tx() as conn:
+            rows = conn.execute(
+                "SELECT contract_no, tckn, policy_no, state, first_name, last_name, birth_date, mobile, email, iban, fund_kind, "
+                "hire_date, exit_date FROM policies" + (" WHERE contract_no = ?" if contract_no else "") + " ORDER BY contract_no, tckn",
+                (contract_no,) if contract_no else (),
+            ).fetchall()
+        names = ("contract_no", "tckn", "policy_no", "state", "first_name", "last_name", "birth_date", "mobile", "email", "iban",
+                 "fund_kind", "hire_date", "exit_date")  # fmt: skip
+        return [dict(zip(names, row, strict=True)) for row in rows]
 
     # --- identity register ---------------------------------------------------------------------------
 

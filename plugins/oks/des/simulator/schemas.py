@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Tckn = Annotated[str, Field(pattern=r"^[1-9]\d{10}$")]
 Period = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
@@ -52,6 +52,13 @@ class Person(_Body):
     fund_kind: Annotated[str, Field(min_length=1, max_length=24)]
     hire_date: IsoDate
     action: Literal["ENROL", "UPDATE", "EXIT"]
+    exit_date: IsoDate | None = None  # the last day of employment: required with EXIT, refused otherwise
+
+    @model_validator(mode="after")
+    def _exit_date_with_exit(self) -> Person:
+        if (self.action == "EXIT") != (self.exit_date is not None):
+            raise ValueError("exit_date is required with action EXIT and only with it")
+        return self
 
 
 People = Annotated[list[Person], Field(min_length=1, max_length=MAX_BATCH)]
@@ -91,6 +98,22 @@ class PaymentRequest(_Body):
 class PaymentBatchRequest(_Body):
     batch_no: Annotated[int, Field(ge=2)]
     items: Items
+
+
+class EmployerRequest(_Body):
+    """A request the employee made at the employer, forwarded to the insurer (docs/rules.md §6)."""
+
+    tckn: Tckn
+    policy_no: Annotated[str, Field(min_length=1, max_length=40)]
+    kind: Literal["OPT_OUT", "PAUSE", "RESUME", "LEAVE"]
+    requested_on: IsoDate
+    months: Annotated[int, Field(ge=1, le=3)] | None = None  # a pause: how long
+
+    @model_validator(mode="after")
+    def _months_with_pause(self) -> EmployerRequest:
+        if (self.kind == "PAUSE") != (self.months is not None):
+            raise ValueError("months is required with kind PAUSE and only with it")
+        return self
 
 
 # --- control (simulator only; not part of the contract) -----------------------------------------
