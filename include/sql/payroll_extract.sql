@@ -52,7 +52,8 @@ SELECT
     p.payment_kind        AS payment_kind,
     p.pek                 AS pek,
     p.sgk_days            AS sgk_days,
-    p.wage_paid_on        AS wage_paid_on
+    p.wage_paid_on        AS wage_paid_on,
+    p.fund_preference     AS fund_preference
 FROM payroll AS p
 WHERE p.period = :period
   AND (:all_employers = 1 OR p.employer_vkn IN :employers)

@@ -149,7 +149,8 @@ def _xlsx_raw(path: Path, sheet: str, columns) -> list[dict]:
         rows = workbook[sheet].iter_rows(values_only=True)
         names = canonical([str(h) for h in next(rows)], columns)
         assert None not in names
-        return [dict(zip(names, cells, strict=True)) for cells in rows]
+        # A sheet leaves out a row's empty cells at its end (the fund preference, often): read as empty.
+        return [dict(zip(names, (*cells, *(None,) * (len(names) - len(cells))), strict=True)) for cells in rows]
     finally:
         workbook.close()
 

@@ -159,3 +159,17 @@ def test_money_round_trips_through_the_turkish_format(amount):
     whole, _, cents = f"{abs(amount):.2f}".partition(".")
     grouped = f"{int(whole):,}".replace(",", ".")
     assert parse_money(f"{sign}{grouped},{cents}") == amount
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Faizsiz", "PARTICIPATION"), ("FAİZSİZ", "PARTICIPATION"), ("katılım", "PARTICIPATION"), ("Katılım Fonu", "PARTICIPATION"),
+        ("PARTICIPATION", "PARTICIPATION"), ("Faizli", "STANDARD"), ("standart", "STANDARD"), ("STANDARD", "STANDARD"),
+        ("  faizli ", "STANDARD"), ("", None),
+        # Anything else stays as written, for validation to refuse by name: never a guessed fund.
+        ("Faizsz", "Faizsz"), ("hisse", "hisse"),
+    ],
+)  # fmt: skip
+def test_a_fund_preference_is_read_in_the_spellings_payroll_writes(raw, expected):
+    assert parse_cell(BY_NAME["fund_preference"], raw) == expected

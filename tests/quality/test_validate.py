@@ -93,6 +93,8 @@ CASES = [
     (person(36, payment_kind="prim"), {("payment_kind", IN_SET)}),
     (person(37, borne_by="patron"), {("borne_by", IN_SET)}),
     (person(38, borne_by="employer"), set()),
+    (person(70, fund_preference="Faizsz"), {("fund_preference", IN_SET)}),  # a typo: never a guessed fund
+    (person(71, fund_preference="Katılım"), set()),
     (person(39, tckn=_bad_tckn(39), iban=_bad_iban(39)), {("tckn", TCKN), ("iban", IBAN)}),
     # Warnings: flagged, never quarantined.
     (person(40, pek=Decimal("1000.00")), set()),  # below the floor for 30 days

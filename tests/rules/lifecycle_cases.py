@@ -18,6 +18,8 @@ LEGAL = {
     ("submitted", "REJECT"): "rejected",
     ("rejected", "RESUBMIT"): "pending",
     ("enrolled", "NOTIFY"): "enrolled",
+    ("enrolled", "UPDATE"): "enrolled",
+    ("paused", "UPDATE"): "paused",
     ("enrolled", "OPT_OUT"): "opted_out",
     ("paused", "OPT_OUT"): "opted_out",
     ("enrolled", "PAUSE"): "paused",

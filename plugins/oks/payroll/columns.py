@@ -49,6 +49,8 @@ PAYROLL_COLUMNS: tuple[Column, ...] = (
     Column("pek", "money", True, "PEK", "SGK prime esas kazanç of this payment"),
     Column("sgk_days", "int", True, "SGK Gün", "premium days, 0-30"),
     Column("wage_paid_on", "date", True, "Ücret Ödeme Tarihi", "day this wage was paid: the deadline is the business day after"),
+    Column("fund_preference", "text", False, "Fon Tercihi",
+           "the employee's initial fund: faizli (STANDARD) or faizsiz / katılım (PARTICIPATION); empty: the contract's fund kind"),
 )
 
 CONTRACT_COLUMNS: tuple[Column, ...] = (

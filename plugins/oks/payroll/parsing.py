@@ -240,6 +240,10 @@ def parse_text(column: Column, value: object) -> str:
     text = _SPACES.sub(" ", str(value)).strip()
     if column.name in _IDENTIFIER_FIELDS:
         text = _IDENTIFIER_SEPARATORS.sub("", text).upper()
+    elif column.name == "fund_preference":
+        # The two OKS fund choices as payroll writes them; anything else stays as written, for validation
+        # to refuse by name — a typo must not put someone in the fund they did not choose.
+        text = FUND_PREFERENCES.get(_fold_choice(text), text)
     elif column.name == "mobile" and not _E164_TR.fullmatch(text):
         # A mobile is kept as E.164 (+905321234567), the form the store and DES hold, whatever spelling
         # payroll used; anything else stays as written, for validation to judge and name. One already
@@ -249,6 +253,21 @@ def parse_text(column: Column, value: object) -> str:
         except InvalidIdentifier:
             pass
     return text
+
+
+FUND_PREFERENCES = {
+    **dict.fromkeys(("faizli", "standart", "standard", "konvansiyonel", "geleneksel"), "STANDARD"),
+    **dict.fromkeys(("faizsiz", "katilim", "participation", "katilimfonu", "faizsizfon", "icazetli"), "PARTICIPATION"),
+}
+"""A person's fund choice (docs/rules.md §4): interest-bearing (faizli) or participation (faizsiz,
+katılım), by the folded spellings payroll products use."""
+
+_FOLD = str.maketrans({"ı": "i", "İ": "i", "ş": "s", "Ş": "s", "ç": "c", "Ç": "c", "ğ": "g", "Ğ": "g", "ü": "u", "Ü": "u",
+                       "ö": "o", "Ö": "o", "â": "a", "Â": "a"})  # fmt: skip
+
+
+def _fold_choice(text: str) -> str:
+    return "".join(ch for ch in text.translate(_FOLD).lower() if ch.isalnum())
 
 
 _PARSERS = {

@@ -259,6 +259,7 @@ class PersonFactory:
             "pek": _to_money(pek),
             "sgk_days": days,
             "wage_paid_on": contract.wage_paid_on,
+            "fund_preference": fund_preference_for(tckn),
         }
         supplementary = None
         if bonus:
@@ -480,3 +481,11 @@ def plant_identity_mismatch(rng: random.Random, row: dict) -> tuple[str, str]:
         return field, f"{shift:+d} days"
     row[field] = _typo(rng, row[field])
     return field, "typo"
+
+
+def fund_preference_for(tckn: str) -> str | None:
+    """A person's fund choice as payroll writes it: a tenth ask for the participation fund, a tenth write
+    the standard one out, the rest leave it to the contract. Drawn from the TCKN, not the random stream,
+    so that every other draw of a seeded payroll stays what it was."""
+    pick = int(tckn[2:5]) % 10
+    return "Faizsiz" if pick == 0 else "Faizli" if pick == 1 else None

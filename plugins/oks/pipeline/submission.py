@@ -9,11 +9,14 @@ each call), and enrolment events carry keys, so a re-run neither sends twice nor
 
 from __future__ import annotations
 
+import calendar
+import hashlib
+import json
 import logging
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import cast
 
@@ -21,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from oks.des.gateway import DesGateway, iter_payment_items, iter_personnel_results
-from oks.des.models import ContractRegistration, PaymentItem, PaymentKind, Person, WsCredentials
+from oks.des.models import Action, ContractRegistration, PaymentItem, PaymentKind, Person, WsCredentials
 from oks.pipeline.corrections import compare_with_held, held_payment
 from oks.privacy import mask_tckn, redact
 from oks.rules.calendar import ISTANBUL, next_business_day
@@ -34,6 +37,7 @@ from oks.store.snapshot import insert_quarantine
 
 __all__ = [
     "DES_INSURERS",
+    "record_digest",
     "contracts_with_work",
     "register_contracts",
     "submit_personnel",
@@ -113,23 +117,33 @@ def register_contracts(
     return {"contracts_registered": registered}
 
 
+# Who goes on the contract's personnel list this run, and as what (docs/rules.md §6): people whose
+# enrolment waits for the insurer (ENROL); enrolled people whose record changed in payroll since the
+# insurer last accepted it (UPDATE, decided in Python by the record's digest: a change of a field the
+# insurer does not hold sends nothing); leavers whose exit date payroll reports on or before the period's
+# last day (EXIT, after their ENROL when they joined and left within the month).
 _PEOPLE = sa.text(
     """
-    SELECT DISTINCT en.id AS enrolment_id, en.state, en.policy_no, e.tckn, e.first_name, e.last_name, e.birth_date,
-           e.mobile, e.email, e.iban, e.hire_date, c.fund_kind
+    SELECT DISTINCT en.id AS enrolment_id, en.state, en.policy_no, en.sent_digest, e.tckn, e.first_name, e.last_name,
+           e.birth_date, e.mobile, e.email, e.iban, e.hire_date, e.exit_date, COALESCE(e.fund_preference, c.fund_kind) AS fund_kind
     FROM contributions k
     JOIN enrolments en ON en.id = k.enrolment_id
     JOIN employees e ON e.id = en.employee_id
     JOIN contracts c ON c.id = k.contract_id
     WHERE k.run_id = :run_id AND c.contract_no = :contract_no AND k.outcome = 'contributed'
-      AND en.state IN ('pending', 'submitted')
+      AND (en.state IN ('pending', 'submitted')
+           OR (en.state IN ('enrolled', 'paused')
+               AND (e.exit_date <= :period_end
+                    OR EXISTS (SELECT 1 FROM employee_history h
+                               WHERE h.employee_id = e.id AND (en.record_sent_at IS NULL OR h.changed_at >= en.record_sent_at)))))
     ORDER BY e.tckn
     """
 ).columns(
     sa.column("enrolment_id", sa.Integer), sa.column("state", sa.String), sa.column("policy_no", sa.String),
-    sa.column("tckn", sa.String), sa.column("first_name", sa.String), sa.column("last_name", sa.String),
-    sa.column("birth_date", sa.Date), sa.column("mobile", sa.String), sa.column("email", sa.String),
-    sa.column("iban", sa.String), sa.column("hire_date", sa.Date), sa.column("fund_kind", sa.String),
+    sa.column("sent_digest", sa.String), sa.column("tckn", sa.String), sa.column("first_name", sa.String),
+    sa.column("last_name", sa.String), sa.column("birth_date", sa.Date), sa.column("mobile", sa.String),
+    sa.column("email", sa.String), sa.column("iban", sa.String), sa.column("hire_date", sa.Date),
+    sa.column("exit_date", sa.Date), sa.column("fund_kind", sa.String),
 )  # fmt: skip
 
 
@@ -148,7 +162,7 @@ def _as_stored(kind: str, value: str) -> str:
     return value if spelling.fullmatch(value) else normalize(value)
 
 
-def _person(row) -> Person:
+def _person(row, action: Action = "ENROL") -> Person:
     """The DES record of an employee, identifiers in their canonical form. The rows passed validation,
     so a failure here is a bug, reported masked."""
     try:
@@ -162,28 +176,67 @@ def _person(row) -> Person:
             iban=_as_stored("iban", row.iban) if row.iban else None,
             fund_kind=row.fund_kind or "STANDARD",
             hire_date=row.hire_date,
-            action="ENROL",
+            action=action,
+            exit_date=row.exit_date if action == "EXIT" else None,
         )
     except InvalidIdentifier as exc:
         raise ValueError(f"enrolment {row.enrolment_id}: {exc.message} — it should have been quarantined") from None
 
 
+def record_digest(person: Person) -> str:
+    """What the insurer holds of a person (names, birth date, mobile, e-mail, IBAN, fund), as a digest:
+    equal digests mean nothing to UPDATE."""
+    held = person.model_dump(mode="json", include={"tckn", "first_name", "last_name", "birth_date", "mobile", "email", "iban"})
+    return hashlib.sha256(json.dumps(held, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _period_end(period: str) -> date:
+    year, month = int(period[:4]), int(period[5:7])
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def _list_for(rows, period: str) -> list[tuple[int, Person]]:
+    """(enrolment, person) in list order: ENROL for the waiting, UPDATE for a changed record the insurer
+    accepted before, EXIT (after the ENROL of a joiner) for a leaver of the period or before."""
+    end = _period_end(period)
+    listed = []
+    for row in rows:
+        person = _person(row)
+        if row.state in ("pending", "submitted"):
+            listed.append((row.enrolment_id, person))
+        elif row.sent_digest is not None and row.sent_digest != record_digest(person):
+            listed.append((row.enrolment_id, _person(row, "UPDATE")))
+        elif row.sent_digest is None and not (row.exit_date and row.exit_date <= end):
+            # Enrolled before the insurer's record was kept here: send the record once to align both.
+            listed.append((row.enrolment_id, _person(row, "UPDATE")))
+        if row.exit_date and row.exit_date <= end:
+            listed.append((row.enrolment_id, _person(row, "EXIT")))
+    return listed
+
+
+def _people_of(conn, run_id: int, contract_no: str, period: str):
+    return conn.execute(_PEOPLE, {"run_id": run_id, "contract_no": contract_no, "period_end": _period_end(period)}).all()
+
+
 def submit_personnel(engine: Engine, gateway: DesGateway, run_id: int, contract_no: str) -> dict[str, object]:
     """Send the people the insurer has not answered yet — new enrolments, resubmissions, and any
-    left waiting by an interrupted run — and forward the list to the insurer.
+    left waiting by an interrupted run — with the changed records (UPDATE) and the leavers (EXIT), and
+    forward the list to the insurer.
 
-    People already enrolled are not sent again, so a re-run of a month whose answers are in sends
+    People already answered are not sent again, so a re-run of a month whose answers are in sends
     nothing, and a re-run interrupted before the answers sends the very same list (same key: DES
     re-attaches). Returns ``list_id`` None when there is nobody to send.
     """
     with engine.connect() as conn:
         period, dry_run = _run(conn, run_id)
-        rows = conn.execute(_PEOPLE, {"run_id": run_id, "contract_no": contract_no}).all()
-    if not rows:
+        rows = _people_of(conn, run_id, contract_no, period)
+    listed = _list_for(rows, period)
+    if not listed:
         return {"contract_no": contract_no, "list_id": None, "people": 0}
+    actions = Counter(person.action.lower() for _, person in listed)
     if dry_run:
-        return {"contract_no": contract_no, "list_id": None, "people": len(rows), "dry_run": True}
-    submission = gateway.submit_personnel(contract_no, period, [_person(r) for r in rows], run_id=run_id)
+        return {"contract_no": contract_no, "list_id": None, "people": len(listed), "dry_run": True, **actions}
+    submission = gateway.submit_personnel(contract_no, period, [person for _, person in listed], run_id=run_id)
     gateway.send_personnel_to_insurer(submission.list_id)
     today = _today()
     with engine.begin() as conn:
@@ -195,8 +248,10 @@ def submit_personnel(engine: Engine, gateway: DesGateway, run_id: int, contract_
                 if r.state == "pending"
             ],
         )
-    log.info("contract %s: personnel list %s, %d people (%d newly submitted)", contract_no, submission.list_id, len(rows), len(outcome.applied))
-    return {"contract_no": contract_no, "list_id": submission.list_id, "people": len(rows), "reattached": submission.reattached}
+    log.info("contract %s: personnel list %s, %d people (%d newly submitted; %s)", contract_no, submission.list_id, len(listed),
+             len(outcome.applied), dict(actions))  # fmt: skip
+    return {"contract_no": contract_no, "list_id": submission.list_id, "people": len(listed), "reattached": submission.reattached,
+            **actions}  # fmt: skip
 
 
 def _mark_rejected(conn, run_id: int, contract_no: str, rejected: dict[int, tuple[str, str, str]], stage_note: str) -> None:
@@ -241,10 +296,15 @@ def _mark_rejected(conn, run_id: int, contract_no: str, rejected: dict[int, tupl
 
 
 def record_personnel_results(engine: Engine, gateway: DesGateway, run_id: int, contract_no: str, list_id: str) -> dict[str, object]:
-    """Apply the insurer's answers on a completed list: policy numbers, or rejections with reasons."""
+    """Apply the insurer's answers on a completed list: policy numbers or rejections of the joiners,
+    the records it took (ENROL, UPDATE: nothing is sent again until payroll changes them), the leavers
+    it exited. A refused UPDATE or EXIT changes nothing here and is counted: the next run sends it again."""
     with engine.connect() as conn:
+        period, _ = _run(conn, run_id)
         by_tckn = enrolments_by_tckn(conn, contract_no)
+        sent = {row.enrolment_id: row for row in _people_of(conn, run_id, contract_no, period)}
     specs, rejected, statuses = [], {}, Counter[str]()
+    records: dict[int, str] = {}
     today = _today()
     for result in iter_personnel_results(gateway, list_id):
         statuses[result.status] += 1
@@ -254,15 +314,29 @@ def record_personnel_results(engine: Engine, gateway: DesGateway, run_id: int, c
             statuses["unmatched"] += 1
             continue
         key = f"personnel-list:{list_id}:{result.seq}"
+        row = sent.get(enrolment)
         if result.status == "ENROLLED":
             specs.append(EventSpec(enrolment, "ENROL", "insurer", key, today, policy_no=result.policy_no))
-        elif result.status == "REJECTED":
+        elif result.status == "UPDATED":
+            specs.append(EventSpec(enrolment, "UPDATE", "insurer", key, today))
+        elif result.status == "EXITED":
+            left_on = row.exit_date if row is not None and row.exit_date else today
+            specs.append(EventSpec(enrolment, "LEAVE", "payroll", key, left_on, reason="left_employment"))
+        elif result.status == "REJECTED" and result.action == "ENROL":
             code = result.error.code if result.error else "REJECTED"
             specs.append(EventSpec(enrolment, "REJECT", "insurer", key, today, reason=code))
             rejected[enrolment] = (code, result.tckn, result.error.message if result.error else "")
+        elif result.status == "REJECTED":
+            statuses[f"{result.action.lower()}_refused"] += 1
+            log.warning("list %s: the insurer refused the %s of %s: %s", list_id, result.action, mask_tckn(result.tckn),
+                        result.error.code if result.error else "REJECTED")  # fmt: skip
+        if result.status in ("ENROLLED", "UPDATED") and row is not None:
+            records[enrolment] = record_digest(_person(row))
     with engine.begin() as conn:
         outcome = apply_events(conn, specs)
         _mark_rejected(conn, run_id, contract_no, rejected, "rejected by the insurer:")
+        if records:
+            update_many(conn, enrolments, [{"id": e, "sent_digest": digest, "record_sent_at": datetime.now(UTC)} for e, digest in records.items()])
     for _spec, why in outcome.refused:
         log.warning("list %s: insurer answer not applied: %s", list_id, why)
     return {

@@ -54,6 +54,7 @@ CITIZENSHIPS = ("TR", "BLUE_CARD", "FOREIGN")
 SGK_STATUSES = ("4a", "4b", "4c")
 PAYMENT_KINDS = ("regular", "supplementary")
 BEARERS = ("employee", "employer")
+FUNDS = ("STANDARD", "PARTICIPATION")
 # Deliberately plain: one @, no spaces, a dotted domain ending in two or more characters. It catches
 # the typo'd and the truncated address and lets Turkish letters through (hüseyin@…). No backslashes,
 # so Python's re (SQLite) and PostgreSQL read it alike, and GX prints it intact.
@@ -540,6 +541,16 @@ CHECKS: tuple[Check, ...] = (
         description="payment kind (Ödeme Türü) is regular or supplementary",
         kwargs=lambda facts, settings: {"value_set": list(PAYMENT_KINDS)},
         message=_not_in("payment_kind", PAYMENT_KINDS),
+    ),
+    Check(
+        name="fund_preference_known",
+        suite=PERSONNEL,
+        field="fund_preference",
+        level="error",
+        expectation="ExpectColumnValuesToBeInSet",
+        description="the fund choice (Fon Tercihi), when given, is faizli (STANDARD) or faizsiz / katılım (PARTICIPATION)",
+        kwargs=lambda facts, settings: {"value_set": list(FUNDS)},
+        message=_not_in("fund_preference", FUNDS),
     ),
     Check(
         name="borne_by_known",

@@ -7,6 +7,7 @@
        │                    ╰──REJECT(reason)──▶ rejected │  ╰──────────────────────────────╯
        ╰──RESUBMIT (identity fixed)─────────────────╯     ╰──LEAVE / CANCEL / OPT_OUT (after window)──▶ left
     opted_out, left ──RE_ENROL──▶ pending
+    enrolled, paused ──UPDATE (the insurer took a changed record)──▶ unchanged
 
 Cayma (opt-out) is possible for 2 months from the insurer's notice to the employee, with a refund;
 after that the employee may still leave (ayrılma) at any time, without a refund — so an OPT_OUT that
@@ -45,6 +46,7 @@ class EventKind(enum.StrEnum):
     REJECT = "REJECT"
     RESUBMIT = "RESUBMIT"
     NOTIFY = "NOTIFY"
+    UPDATE = "UPDATE"
     OPT_OUT = "OPT_OUT"
     PAUSE = "PAUSE"
     RESUME = "RESUME"
@@ -53,6 +55,8 @@ class EventKind(enum.StrEnum):
     RE_ENROL = "RE_ENROL"
 
 
+_SAME = ""  # an event that leaves the state as it was
+
 # event → (states it may come from, state it leads to)
 _RULES: dict[EventKind, tuple[frozenset[str], str]] = {
     EventKind.SUBMIT: (frozenset({"pending"}), "submitted"),
@@ -60,6 +64,7 @@ _RULES: dict[EventKind, tuple[frozenset[str], str]] = {
     EventKind.REJECT: (frozenset({"submitted"}), "rejected"),
     EventKind.RESUBMIT: (frozenset({"rejected"}), "pending"),
     EventKind.NOTIFY: (frozenset({"enrolled"}), "enrolled"),
+    EventKind.UPDATE: (frozenset({"enrolled", "paused"}), _SAME),  # the insurer took a changed record; the state stays
     EventKind.OPT_OUT: (frozenset({"enrolled", "paused"}), "opted_out"),
     EventKind.PAUSE: (frozenset({"enrolled", "paused"}), "paused"),  # from paused: a renewal
     EventKind.RESUME: (frozenset({"paused"}), "enrolled"),
@@ -115,6 +120,7 @@ def transition(
     """Apply ``event`` to an enrolment in ``state``; raises :class:`IllegalTransition` if not allowed."""
     kind = EventKind(event)
     allowed_from, to_state = _RULES[kind]
+    to_state = to_state or state
     if state not in allowed_from:
         raise IllegalTransition(
             f"cannot {kind.value} an enrolment that is {state} (allowed from: {', '.join(sorted(allowed_from))})",

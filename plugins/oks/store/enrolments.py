@@ -126,7 +126,7 @@ def apply_events(conn: Connection, specs: Sequence[EventSpec]) -> BulkOutcome:
         values = dict(step.updates)
         if step.to_state != row["state"]:
             values.update(state=step.to_state, state_since=spec.effective_on)
-        if kind is not EventKind.NOTIFY:  # a notice leaves the last reason as it was
+        if kind not in (EventKind.NOTIFY, EventKind.UPDATE):  # a notice or a new record leaves the last reason as it was
             values.setdefault("reason", step.reason)
         row.update(values)
         changed.setdefault(spec.enrolment_id, {}).update(values)

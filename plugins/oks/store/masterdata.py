@@ -20,7 +20,7 @@ __all__ = ["upsert_employers", "rename_employer", "upsert_contracts", "upsert_em
 
 TRACKED_EMPLOYEE_FIELDS = (
     "payroll_id", "first_name", "last_name", "birth_date", "citizenship", "sgk_status",
-    "hire_date", "exit_date", "iban", "mobile", "email", "has_oks_certificate", "voluntary",
+    "hire_date", "exit_date", "iban", "mobile", "email", "has_oks_certificate", "voluntary", "fund_preference",
 )  # fmt: skip
 
 
@@ -109,7 +109,7 @@ def upsert_contracts(conn: Connection, rows: Iterable[dict]) -> tuple[int, list[
 _INCOMING = """
     SELECT e.id AS employer_id, p.payroll_id, p.tckn, p.first_name, p.last_name, p.birth_date,
            p.citizenship, p.sgk_status, p.hire_date, p.exit_date, p.iban, p.mobile, p.email,
-           p.has_oks_certificate, p.voluntary
+           p.has_oks_certificate, p.voluntary, p.fund_preference
     FROM payroll_lines p
     JOIN employers e ON e.vkn = p.employer_vkn
     JOIN (

@@ -90,6 +90,7 @@ employees = sa.Table(
     sa.Column("has_oks_certificate", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("voluntary", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("last_run_id", sa.Integer),
+    sa.Column("fund_preference", sa.String(24)),  # the initial fund choice from payroll; None: the contract's
     *_timestamps(),
     sa.UniqueConstraint("employer_id", "tckn"),
 )
@@ -115,6 +116,7 @@ employee_history = sa.Table(
     sa.Column("email", sa.String(254)),
     sa.Column("has_oks_certificate", sa.Boolean),
     sa.Column("voluntary", sa.Boolean),
+    sa.Column("fund_preference", sa.String(24)),
 )
 
 # --- enrolment -----------------------------------------------------------------------------------
@@ -140,6 +142,10 @@ enrolments = sa.Table(
     sa.Column("opted_out_on", sa.Date),
     sa.Column("paused_until", sa.Date),
     sa.Column("left_on", sa.Date),
+    # The person's record as the insurer last accepted it (ENROL or UPDATE): a digest of what was sent,
+    # and when — a later change of it in payroll is sent as an UPDATE, once.
+    sa.Column("sent_digest", sa.String(64)),
+    sa.Column("record_sent_at", sa.DateTime(timezone=True)),
     *_timestamps(),
     sa.UniqueConstraint("employee_id", "contract_id"),
     sa.CheckConstraint(f"state IN {ENROLMENT_STATES!r}", name="state"),
@@ -232,6 +238,7 @@ payroll_lines = sa.Table(
     sa.Column("pek", Money, nullable=False),
     sa.Column("sgk_days", sa.Integer, nullable=False),
     sa.Column("wage_paid_on", sa.Date, nullable=False),
+    sa.Column("fund_preference", sa.String(24)),
     sa.UniqueConstraint("run_id", "row_no"),
 )
 

@@ -1,0 +1,104 @@
+"""The employment lifecycle through the DES steps against the simulator, month after month: a changed
+IBAN and mobile go to the insurer as an UPDATE once; a leaver's last month is paid and the person is
+exited with the exit date payroll gave; a new hire who left within the month is enrolled and exited by
+one list; a fund preference from payroll travels with the person."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from oks.pipeline.assess import assess_eligibility
+from oks.pipeline.contribute import compute_contributions
+from oks.pipeline.obligations import record_payment_obligations
+from oks.pipeline.reconcile import reconcile_run
+from oks.pipeline.status_sync import sync_insurer_status
+from oks.pipeline.submission import (
+    record_payment_results,
+    record_personnel_results,
+    register_contracts,
+    submit_payments,
+    submit_personnel,
+)
+from oks.store.schema import contributions, employees, enrolments
+from tests.payroll_files import CONTRACT, contract, person
+from tests.pipeline.des_steps import CREDENTIALS, register_file, wait
+from tests.pipeline.months import run_month
+
+OCT, NOV, DEC = ("2026-10", date(2026, 10, 30)), ("2026-11", date(2026, 11, 30)), ("2026-12", date(2026, 12, 31))
+
+
+def _month(store, gateway, tmp_path, rows, when, run_key):
+    """One month through every step, the DES ones included; what the personnel list and the insurer said."""
+    period, wage_day = when
+    rows = [{**r, "period": period, "wage_paid_on": wage_day} for r in rows]
+    run_id = run_month(store, tmp_path, rows, [contract()], run_key=run_key, period=period)
+    sync_insurer_status(store, gateway)
+    assess_eligibility(store, run_id)
+    compute_contributions(store, run_id)
+    register_contracts(store, gateway, run_id, [CONTRACT], credentials_for=lambda *_: CREDENTIALS)
+    listed = submit_personnel(store, gateway, run_id, CONTRACT)
+    answered = {}
+    if listed["list_id"]:
+        wait(lambda: gateway.read_personnel_results(listed["list_id"], limit=1).state, lambda s: s == "COMPLETED")
+        answered = record_personnel_results(store, gateway, run_id, CONTRACT, listed["list_id"])
+    paid = submit_payments(store, gateway, run_id, CONTRACT)["payments"]
+    ids = {}
+    for kind, payment in paid.items():
+        wait(lambda payment=payment: gateway.read_payment(payment["payment_id"], limit=1).state, lambda s: s in ("TRANSFERRED", "REJECTED"))
+        record_payment_results(store, gateway, run_id, CONTRACT, payment["payment_id"])
+        ids[f"{CONTRACT}/{kind}"] = payment["payment_id"]
+    record_payment_obligations(store, run_id, des_payment_ids=ids)
+    assert reconcile_run(store, run_id, gateway=gateway)["problems"] == 0
+    return run_id, listed, answered, paid
+
+
+def _states(store) -> dict[str, tuple]:
+    with store.connect() as conn:
+        rows = conn.execute(sa.select(employees.c.tckn, enrolments.c.state, enrolments.c.reason, enrolments.c.left_on)
+                            .join(enrolments, enrolments.c.employee_id == employees.c.id)).all()  # fmt: skip
+    return {r.tckn: (r.state, r.reason, r.left_on) for r in rows}
+
+
+def _held(sim) -> dict[str, dict]:
+    return {p["tckn"]: p for p in sim.policies(CONTRACT)}
+
+
+def test_changes_go_as_one_update_leavers_are_exited_after_their_last_month_is_paid(store, gateway, sim, tmp_path):
+    people = [person(n) for n in range(1, 5)]
+    joiner_who_left = person(5, hire_date=date(2026, 11, 3), exit_date=date(2026, 11, 20), fund_preference="Faizsiz")
+    sim.load_register(register_file(tmp_path, [*people, joiner_who_left]))
+
+    _, listed, _, _ = _month(store, gateway, tmp_path, people, OCT, "oct")
+    assert (listed["people"], listed.get("enrol"), listed.get("update"), listed.get("exit")) == (4, 4, None, None)
+
+    # November: person 1 changed IBAN and mobile, person 2 left on the 14th, person 5 joined and left.
+    changed = {**people[0], "mobile": "+905559998877", "iban": "TR330006100519786457841326"}
+    leaver = {**people[1], "exit_date": date(2026, 11, 14), "pek": Decimal("20000.00"), "sgk_days": 14}
+    nov = [changed, leaver, people[2], people[3], joiner_who_left]
+    run_id, listed, answered, paid = _month(store, gateway, tmp_path, nov, NOV, "nov")
+    assert (listed.get("enrol"), listed.get("update"), listed.get("exit")) == (1, 1, 2)
+    assert (answered.get("updated"), answered.get("exited"), answered.get("enrolled")) == (1, 2, 1)
+    held = _held(sim)
+    assert (held[changed["tckn"]]["mobile"], held[changed["tckn"]]["iban"]) == ("+905559998877", "TR330006100519786457841326")
+    assert (held[leaver["tckn"]]["state"], held[leaver["tckn"]]["exit_date"]) == ("LEFT", "2026-11-14")
+    assert (held[joiner_who_left["tckn"]]["state"], held[joiner_who_left["tckn"]]["fund_kind"]) == ("LEFT", "PARTICIPATION")
+    states = _states(store)
+    assert states[leaver["tckn"]] == ("left", "left_employment", date(2026, 11, 14))
+    assert states[joiner_who_left["tckn"]] == ("left", "left_employment", date(2026, 11, 20))
+    # Both leavers' last contributions went to the insurer and were accepted.
+    with store.connect() as conn:
+        last = conn.execute(sa.select(employees.c.tckn, contributions.c.amount).join(employees, employees.c.id == contributions.c.employee_id)
+                            .where(contributions.c.run_id == run_id, contributions.c.outcome == "contributed")).all()  # fmt: skip
+    assert {t for t, amount in last if amount > 0} >= {leaver["tckn"], joiner_who_left["tckn"]}
+
+    # A re-run of November sends nothing again; December sends no UPDATE for a record already sent.
+    _, again, _, _ = _month(store, gateway, tmp_path, nov, NOV, "nov")
+    assert again["list_id"] is None
+    _, dec, _, _ = _month(store, gateway, tmp_path, [changed, people[2], people[3]], DEC, "dec")
+    assert dec["list_id"] is None
+    assert {t: p["state"] for t, p in _held(sim).items()} == {
+        changed["tckn"]: "ACTIVE", leaver["tckn"]: "LEFT", people[2]["tckn"]: "ACTIVE", people[3]["tckn"]: "ACTIVE",
+        joiner_who_left["tckn"]: "LEFT"}  # fmt: skip
