@@ -102,3 +102,19 @@ def test_changes_go_as_one_update_leavers_are_exited_after_their_last_month_is_p
     assert {t: p["state"] for t, p in _held(sim).items()} == {
         changed["tckn"]: "ACTIVE", leaver["tckn"]: "LEFT", people[2]["tckn"]: "ACTIVE", people[3]["tckn"]: "ACTIVE",
         joiner_who_left["tckn"]: "LEFT"}  # fmt: skip
+
+
+def test_someone_missing_from_the_payroll_is_reported_never_exited_on_a_guess(store, gateway, sim, tmp_path):
+    from oks.pipeline.report import publish_report
+    from oks.privacy import mask_tckn
+
+    people = [person(n) for n in range(11, 14)]
+    sim.load_register(register_file(tmp_path, people))
+    _month(store, gateway, tmp_path, people, OCT, "oct")
+    run_id, listed, _, _ = _month(store, gateway, tmp_path, people[:2], NOV, "nov")  # person 13 absent, no exit date
+    assert listed["list_id"] is None  # nothing to send: no EXIT without an exit date
+    report = publish_report(store, run_id, out_dir=tmp_path / "report")
+    page = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
+    assert report["not_in_payroll"] == 1 and "left or missing? (1)" in page
+    assert mask_tckn(people[2]["tckn"]) in page and people[2]["tckn"] not in page
+    assert _states(store)[people[2]["tckn"]][0] == "enrolled" and _held(sim)[people[2]["tckn"]]["state"] == "ACTIVE"

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 
 from oks.privacy import mask_name, mask_tckn
 from oks.rules.vocabulary import Outcome
-from oks.store.enrolments import refunds_owed
+from oks.store.enrolments import not_in_payroll, refunds_owed
 from oks.store.schema import Money, runs
 
 __all__ = ["publish_report", "pek_limits_text", "csv_safe"]
@@ -111,6 +111,7 @@ def publish_report(
         quarantined = conn.execute(_QUARANTINE, {"run_id": run_id}).all()
         obligations = conn.execute(_OBLIGATIONS, {"run_id": run_id}).all()
         refunds = refunds_owed(conn, run_id=run_id)
+        absent = not_in_payroll(conn, run_id)
         corrections = conn.execute(_CORRECTIONS, {"period": run.period}).all()
 
     table: dict[tuple[str, str], dict[str, Any]] = defaultdict(lambda: {o: 0 for o in OUTCOME_ORDER} | {"amount": Decimal("0")})
@@ -143,7 +144,7 @@ def publish_report(
 
     limits = ((run.summary or {}).get("validate") or {}).get("pek_limits")
     paths.html.write_text(
-        _page(run, table, masked_rows, obligations, refunds, insurer_totals, reasons, data_docs, limits, corrections), encoding="utf-8"
+        _page(run, table, masked_rows, obligations, refunds, insurer_totals, reasons, data_docs, limits, corrections, absent), encoding="utf-8"
     )
     totals: dict[str, int] = {o: sum(int(e[o]) for e in table.values()) for o in OUTCOME_ORDER}
     # Rows that could not even be staged belong to no contract; they are counted here and listed below.
@@ -156,6 +157,7 @@ def publish_report(
         **totals,
         "amount": str(sum((e["amount"] for e in table.values()), Decimal("0"))),
         "refunds_owed": len(refunds),
+        "not_in_payroll": len(absent),
         "pek_limits_checked": None if limits is None else bool(limits.get("checked")),
     }
 
@@ -226,7 +228,26 @@ def _corrections_section(corrections) -> str:
     )
 
 
-def _page(run, table, masked_rows, obligations, refunds, insurer_totals, reasons, data_docs, limits, corrections=()) -> str:
+def _absent_section(absent) -> str:
+    if not absent:
+        return ""
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(a.contract_no)}</td><td>{e(a.payroll_id or '')}</td><td>{e(mask_name(f'{a.first_name} {a.last_name}'))}</td>"
+        f"<td>{e(mask_tckn(a.tckn))}</td><td>{e(a.state)}</td><td>{e(a.policy_no or '')}</td></tr>"
+        for a in absent[:2000]
+    )
+    return (
+        f"<h2 id=not-in-payroll>Not in this month's payroll: left or missing? ({len(absent)})</h2>"
+        "<p class=warn>These people are enrolled but have no line in this month's payroll of their employer. Nothing was "
+        "deducted or sent for them, and they were not exited: if they left, give their exit date in payroll (the EXIT goes "
+        "to the insurer then); if the export missed them, fix it and re-run the month.</p>"
+        "<table><tr><th>contract</th><th>payroll id</th><th>person</th><th>TCKN</th><th>enrolment</th><th>policy</th></tr>"
+        f"{rows}</table>"
+    )
+
+
+def _page(run, table, masked_rows, obligations, refunds, insurer_totals, reasons, data_docs, limits, corrections=(), absent=()) -> str:
     e = html.escape
     head = "".join(f"<th>{e(h)}</th>" for h in ("contract", "insurer", *OUTCOME_ORDER, "amount (TL)"))
     body = "".join(
@@ -264,6 +285,7 @@ td,th{{border:1px solid #ccc;padding:4px 8px;font-size:13px}}th{{background:#edf
 <table><tr><th>contract</th><th>insurer</th><th>period</th><th>wages paid</th><th>amount (TL)</th><th>due</th>
 <th>state</th><th>insurer IBAN</th><th>reference</th></tr>{obligation_rows}</table>{refund_note}
 {_corrections_section(corrections)}
+{_absent_section(absent)}
 <h2>Quarantine and rejections ({len(masked_rows)})</h2>
 {_bar_chart("Quarantine reasons", dict(reasons))}
 <table><tr><th>row</th><th>payroll id</th><th>person</th><th>TCKN</th><th>contract</th><th>stage</th><th>field</th>

@@ -16,7 +16,7 @@ import logging
 import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import cast
 
@@ -336,7 +336,11 @@ def record_personnel_results(engine: Engine, gateway: DesGateway, run_id: int, c
         outcome = apply_events(conn, specs)
         _mark_rejected(conn, run_id, contract_no, rejected, "rejected by the insurer:")
         if records:
-            update_many(conn, enrolments, [{"id": e, "sent_digest": digest, "record_sent_at": datetime.now(UTC)} for e, digest in records.items()])
+            update_many(conn, enrolments, [{"id": e, "sent_digest": digest} for e, digest in records.items()])
+            # The database's clock, as employee_history.changed_at has it: the next run compares the two.
+            ids = sorted(records)
+            for i in range(0, len(ids), 1000):
+                conn.execute(sa.update(enrolments).where(enrolments.c.id.in_(ids[i : i + 1000])).values(record_sent_at=sa.func.current_timestamp()))
     for _spec, why in outcome.refused:
         log.warning("list %s: insurer answer not applied: %s", list_id, why)
     return {

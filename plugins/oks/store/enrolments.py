@@ -21,7 +21,8 @@ from oks.rules.vocabulary import Outcome
 from oks.store.bulk import bulk_insert, update_many
 from oks.store.schema import contracts, contributions, employees, enrolment_events, enrolments, payroll_lines
 
-__all__ = ["SOURCES", "AppliedEvent", "EventSpec", "BulkOutcome", "ensure_enrolment", "apply_event", "apply_events", "enrolments_by_tckn", "refunds_owed"]
+__all__ = ["SOURCES", "AppliedEvent", "EventSpec", "BulkOutcome", "ensure_enrolment", "apply_event", "apply_events", "enrolments_by_tckn",
+           "refunds_owed", "not_in_payroll"]
 
 SOURCES = ("payroll", "insurer", "operator")
 
@@ -280,3 +281,25 @@ def refunds_owed(conn: Connection, *, run_id: int | None = None) -> list[sa.Row]
     if run_id is not None:
         query = query.where(contributions.c.run_id == run_id)
     return list(conn.execute(query))
+
+
+_NOT_IN_PAYROLL = sa.text(
+    """
+    SELECT c.contract_no, e.payroll_id, e.tckn, e.first_name, e.last_name, en.state, en.policy_no
+    FROM enrolments en
+    JOIN employees e ON e.id = en.employee_id
+    JOIN employers er ON er.id = e.employer_id
+    JOIN contracts c ON c.id = en.contract_id
+    WHERE en.state IN ('pending', 'submitted', 'enrolled', 'paused')
+      AND er.vkn IN (SELECT DISTINCT l.employer_vkn FROM payroll_lines l WHERE l.run_id = :run_id)
+      AND NOT EXISTS (SELECT 1 FROM payroll_lines p WHERE p.run_id = :run_id AND p.employer_vkn = er.vkn AND p.tckn = e.tckn)
+    ORDER BY c.contract_no, e.payroll_id
+    """
+)
+
+
+def not_in_payroll(conn: Connection, run_id: int) -> list[sa.Row]:
+    """Enrolments still live at the insurer whose person is absent from this run's payroll of their
+    employer: left, or missing from the export? Reported, never exited on a guess — an EXIT goes only
+    once payroll gives the exit date. Contract, payroll id, TCKN, names, state, policy number."""
+    return list(conn.execute(_NOT_IN_PAYROLL, {"run_id": run_id}))
