@@ -90,3 +90,35 @@ def test_parameters_lists_the_files_and_the_periods_that_ran_without_limits(tmp_
     assert "runs validated without PEK limits (1):" in out
     assert "2027-01  run 2027-01:all (running): missing plugins/oks/rules/data/parameters/2027.toml" in out
     assert "2026-12  run" not in out
+
+
+def test_a_request_made_at_the_employer_is_recorded_once_and_refused_where_the_enrolment_cannot_take_it(tmp_path):
+    import sqlalchemy as sa
+
+    from oks.store import open_store
+    from oks.store.schema import contracts, employees, employer_requests, employers, enrolments
+    from tests.payroll_files import person
+
+    store = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    engine = open_store(store)
+    row = person(1)
+    with engine.begin() as conn:
+        employer = conn.execute(sa.insert(employers).values(vkn=row["employer_vkn"], name="Örnek").returning(employers.c.id)).scalar_one()
+        contract = conn.execute(sa.insert(contracts).values(contract_no="AG-9", employer_id=employer, insurer="AGESA", starts_on=row["hire_date"],
+                                collection_iban="TR330006100519786457841326").returning(contracts.c.id)).scalar_one()  # fmt: skip
+        employee = conn.execute(sa.insert(employees).values(employer_id=employer, payroll_id="P1", tckn=row["tckn"], first_name="Ayşe",
+                                last_name="Çağlar").returning(employees.c.id)).scalar_one()  # fmt: skip
+        conn.execute(sa.insert(enrolments).values(employee_id=employee, contract_id=contract, state="enrolled", policy_no="AG000000001"))
+    args = ("--contract", "AG-9", "--tckn", row["tckn"], "--on", "05.11.2026", "--by", "ops", "--store", store)
+    first, again = oks("request", "opt-out", *args), oks("request", "opt-out", *args)
+    assert first.returncode == 0 and "recorded by ops: opt-out of TCKN" in first.stdout and row["tckn"] not in first.stdout
+    assert again.returncode == 0 and "was already recorded: nothing changed" in again.stdout
+    resume = oks("request", "resume", *args)
+    assert resume.returncode == 1 and "is enrolled: a RESUME request needs an enrolment that is paused" in resume.stdout
+    pause = oks("request", "pause", *args)  # no months
+    assert pause.returncode == 1 and "a pause needs its months" in pause.stdout
+    stranger = oks("request", "leave", "--contract", "AG-9", "--tckn", "17291716060", "--on", "2026-11-05", "--by", "ops", "--store", store)
+    assert stranger.returncode == 1 and "has no enrolment under contract AG-9" in stranger.stdout and "17291716060" not in stranger.stdout
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(employer_requests.c.kind, employer_requests.c.state, employer_requests.c.recorded_by)).all() == [
+            ("OPT_OUT", "recorded", "ops")]  # fmt: skip

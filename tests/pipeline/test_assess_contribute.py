@@ -24,6 +24,10 @@ BASE = dict(
 )  # fmt: skip
 
 
+def _asked(kind: str, on: date, months: int | None = None) -> dict:
+    return {"request_kind": kind, "requested_on": on, "request_months": months}
+
+
 @pytest.mark.parametrize(
     ("overrides", "outcome", "reason", "enrol"),
     [
@@ -47,6 +51,15 @@ BASE = dict(
         ({"enrolment_state": "paused", "paused_until": date(2026, 11, 30)}, "inactive", "paused", False),
         ({"enrolment_state": "paused", "paused_until": date(2026, 10, 29)}, "contributed", "pause_ended", False),
         ({"enrolment_state": "rejected", "enrolment_reason": "IDENTITY_MISMATCH"}, "rejected", "IDENTITY_MISMATCH", False),
+        # Requests made at the employer, not yet decided by the insurer: from the next wage (paid 30 October).
+        ({"enrolment_state": "enrolled", **_asked("OPT_OUT", date(2026, 10, 12))}, "inactive", "opt_out_requested", False),
+        ({"enrolment_state": "enrolled", **_asked("OPT_OUT", date(2026, 10, 30))}, "contributed", "enrolment_enrolled", False),
+        ({"enrolment_state": "enrolled", **_asked("LEAVE", date(2026, 9, 1))}, "inactive", "leave_requested", False),
+        ({"enrolment_state": "enrolled", **_asked("PAUSE", date(2026, 10, 1), 1)}, "inactive", "pause_requested", False),
+        ({"enrolment_state": "enrolled", **_asked("PAUSE", date(2026, 8, 1), 2)}, "contributed", "enrolment_enrolled", False),
+        ({"enrolment_state": "paused", "paused_until": date(2026, 12, 1), **_asked("RESUME", date(2026, 10, 2))}, "contributed",
+         "resume_requested", False),  # fmt: skip
+        ({"enrolment_state": "submitted", **_asked("OPT_OUT", date(2026, 10, 2))}, "inactive", "opt_out_requested", False),
     ],
 )
 def test_decide(overrides, outcome, reason, enrol):

@@ -118,3 +118,42 @@ def test_someone_missing_from_the_payroll_is_reported_never_exited_on_a_guess(st
     assert report["not_in_payroll"] == 1 and "left or missing? (1)" in page
     assert mask_tckn(people[2]["tckn"]) in page and people[2]["tckn"] not in page
     assert _states(store)[people[2]["tckn"]][0] == "enrolled" and _held(sim)[people[2]["tckn"]]["state"] == "ACTIVE"
+
+
+def test_requests_made_at_the_employer_stop_deductions_and_reach_the_insurer_once(store, gateway, sim, tmp_path):
+    import pytest
+
+    from oks.store.requests import RequestRefused, record_request
+    from oks.store.schema import employer_requests
+
+    people = [person(n) for n in range(21, 24)]
+    opts_out, pauses, stays = (p["tckn"] for p in people)
+    sim.load_register(register_file(tmp_path, people))
+    _month(store, gateway, tmp_path, people, OCT, "oct")
+
+    with store.begin() as conn:
+        first = record_request(conn, contract_no=CONTRACT, tckn=opts_out, kind="OPT_OUT", requested_on=date(2026, 11, 5), months=None, by="ops")
+        again = record_request(conn, contract_no=CONTRACT, tckn=opts_out, kind="OPT_OUT", requested_on=date(2026, 11, 5), months=None, by="ops")
+        record_request(conn, contract_no=CONTRACT, tckn=pauses, kind="PAUSE", requested_on=date(2026, 11, 10), months=2, by="ops")
+    assert first.created and (again.id, again.created) == (first.id, False)
+    with pytest.raises(RequestRefused, match=r"is enrolled: a RESUME request needs an enrolment that is paused") as refused, store.begin() as conn:
+        record_request(conn, contract_no=CONTRACT, tckn=stays, kind="RESUME", requested_on=date(2026, 11, 10), months=None, by="ops")
+    assert stays not in str(refused.value)  # masked
+
+    sim.settings(insurer_delay=0)  # the insurer decides at once: the decision is read in the same sync
+    run_id, _, _, _ = _month(store, gateway, tmp_path, people, NOV, "nov")
+    with store.connect() as conn:
+        outcomes = dict(conn.execute(sa.select(employees.c.tckn, contributions.c.reason).join(employees, employees.c.id == contributions.c.employee_id)
+                                     .where(contributions.c.run_id == run_id)).all())  # fmt: skip
+        requests = conn.execute(sa.select(employer_requests.c.kind, employer_requests.c.state, employer_requests.c.event_id)
+                                .order_by(employer_requests.c.id)).all()  # fmt: skip
+    assert (outcomes[opts_out], outcomes[pauses]) == ("opted_out", "paused") and outcomes[stays].startswith("enrolment_")
+    assert [(r.kind, r.state, bool(r.event_id)) for r in requests] == [("OPT_OUT", "done", True), ("PAUSE", "done", True)]
+    states = _states(store)
+    assert (states[opts_out][0], states[pauses][0]) == ("opted_out", "paused")
+    with store.connect() as conn:
+        until = conn.execute(sa.select(enrolments.c.paused_until).join(employees, employees.c.id == enrolments.c.employee_id)
+                             .where(employees.c.tckn == pauses)).scalar_one()  # fmt: skip
+    assert until == date(2027, 1, 10)  # the two months asked for, not the law's longest pause
+    assert {t: p["state"] for t, p in _held(sim).items()} == {opts_out: "OPTED_OUT", pauses: "PAUSED", stays: "ACTIVE"}
+    assert len(client_events := gateway.read_events(CONTRACT).events) == 2 and {e.type for e in client_events} == {"OPTED_OUT", "PAUSED"}

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from oks.rules.eligibility import AgeReference, assess_employee, employer_in_scope_from
+from oks.rules.lifecycle import deduction_after_request
 from oks.rules.vocabulary import Outcome
 from oks.store.bulk import bulk_insert, refresh_statistics
 from oks.store.enrolments import EventSpec, apply_events
@@ -58,6 +59,9 @@ def decide(
     paused_until: date | None = None,
     changed_since_rejection: bool = False,
     age_reference: AgeReference | str = AgeReference.YEAR_START,
+    request_kind: str | None = None,
+    requested_on: date | None = None,
+    request_months: int | None = None,
 ) -> Decision:
     """The outcome of one payroll line.
 
@@ -66,6 +70,13 @@ def decide(
     inclusion date the law gives: the later of the hire date and the employer's in-scope date.
     """
     if enrolment_state is not None:
+        if request_kind is not None and requested_on is not None and enrolment_state in ("pending", "submitted", "enrolled", "paused"):
+            # A request made at the employer the insurer has not decided yet: deductions follow it from the next wage.
+            requested = deduction_after_request(request_kind, requested_on, request_months, wage_paid_on)
+            if requested == "resume_requested" and enrolment_state == "paused":
+                return Decision(Outcome.CONTRIBUTED, requested)
+            if requested is not None and requested != "resume_requested":
+                return Decision(Outcome.INACTIVE, requested)
         if enrolment_state in ("pending", "submitted", "enrolled"):
             return Decision(Outcome.CONTRIBUTED, f"enrolment_{enrolment_state}")
         if enrolment_state == "paused":
@@ -112,12 +123,16 @@ _LINES = sa.text(
            en.id AS enrolment_id, en.state AS enrolment_state, en.reason AS enrolment_reason, en.paused_until,
            EXISTS (SELECT 1 FROM employee_history h
                    WHERE h.employee_id = e.id AND en.state = 'rejected' AND h.changed_at >= en.updated_at)
-             AS changed_since_rejection
+             AS changed_since_rejection,
+           r.kind AS request_kind, r.requested_on, r.months AS request_months
     FROM payroll_lines p
     JOIN employers er ON er.vkn = p.employer_vkn
     JOIN employees e ON e.employer_id = er.id AND e.tckn = p.tckn
     JOIN contracts c ON c.contract_no = p.contract_no
     LEFT JOIN enrolments en ON en.employee_id = e.id AND en.contract_id = c.id
+    LEFT JOIN (SELECT enrolment_id, MAX(id) AS id FROM employer_requests WHERE state IN ('recorded', 'forwarded')
+               GROUP BY enrolment_id) open_request ON open_request.enrolment_id = en.id
+    LEFT JOIN employer_requests r ON r.id = open_request.id
     WHERE p.run_id = :run_id
       AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.run_id = p.run_id AND q.row_no = p.row_no)
     ORDER BY p.row_no
@@ -143,6 +158,9 @@ _LINES = sa.text(
     sa.column("enrolment_id", sa.Integer),
     sa.column("paused_until", sa.Date),
     sa.column("changed_since_rejection", sa.Boolean),
+    sa.column("request_kind", sa.String),
+    sa.column("requested_on", sa.Date),
+    sa.column("request_months", sa.Integer),
 )
 
 
@@ -181,6 +199,9 @@ def assess_eligibility(
                     paused_until=line.paused_until,
                     changed_since_rejection=bool(line.changed_since_rejection),
                     age_reference=age_reference,
+                    request_kind=line.request_kind,
+                    requested_on=line.requested_on,
+                    request_months=line.request_months,
                 )
                 outcomes[decision.outcome] += 1
                 reasons[f"{decision.outcome}:{decision.reason}"] += 1

@@ -17,8 +17,11 @@ from sqlalchemy.engine import Engine
 
 from oks.des.errors import DesApiError
 from oks.des.gateway import DesGateway
+from oks.des.models import EmployerRequest
+from oks.privacy import mask_tckn
 from oks.rules.lifecycle import MAX_PAUSE_MONTHS, add_months
 from oks.store.enrolments import EventSpec, apply_events, enrolments_by_tckn
+from oks.store.requests import mark_request, open_requests
 from oks.store.schema import contracts, des_event_cursors
 
 __all__ = ["EVENT_KINDS", "sync_insurer_status"]
@@ -28,10 +31,11 @@ log = logging.getLogger(__name__)
 EVENT_KINDS = {"OPTED_OUT": "OPT_OUT", "PAUSED": "PAUSE", "RESUMED": "RESUME", "LEFT": "LEAVE", "CANCELLED": "CANCEL"}
 """DES event type → enrolment lifecycle event."""
 
-def _spec(event, enrolment_id: int) -> EventSpec:
+def _spec(event, enrolment_id: int, months: int | None = None) -> EventSpec:
     kind = EVENT_KINDS[event.type]
-    # DES says a pause started, not until when: the law's longest pause applies until it says RESUMED.
-    paused_until = add_months(event.effective_on, MAX_PAUSE_MONTHS) if kind == "PAUSE" else None
+    # DES says a pause started, not until when: the months the employee asked for at the employer when the
+    # pause was theirs, else the law's longest pause, until DES says RESUMED.
+    paused_until = add_months(event.effective_on, months or MAX_PAUSE_MONTHS) if kind == "PAUSE" else None
     return EventSpec(
         enrolment_id, kind, "insurer", f"des-event:{event.id}", event.effective_on,
         notified_on=event.notified_on, paused_until=paused_until, detail={"des_type": event.type},
@@ -48,8 +52,14 @@ def sync_insurer_status(engine: Engine, gateway: DesGateway, *, contract_nos: Se
         cursors = dict(conn.execute(sa.select(des_event_cursors.c.contract_no, des_event_cursors.c.cursor)).all())
     counts: Counter[str] = Counter()
     for contract_no in numbers:
+        try:
+            _forward_requests(engine, gateway, contract_no, counts)
+        except DesApiError as exc:
+            if exc.code != "CONTRACT_NOT_FOUND":
+                raise
         with engine.connect() as conn:
             by_tckn = enrolments_by_tckn(conn, contract_no)
+            asked = {r.event_id: r.months for r in open_requests(conn, contract_no, "done") if r.event_id}
         cursor = cursors.get(contract_no)
         while True:
             try:
@@ -71,7 +81,7 @@ def sync_insurer_status(engine: Engine, gateway: DesGateway, *, contract_nos: Se
                 if enrolment is None or event.type not in EVENT_KINDS:
                     counts["unmatched"] += 1
                     continue
-                specs.append(_spec(event, enrolment))
+                specs.append(_spec(event, enrolment, asked.get(event.id)))
             with engine.begin() as conn:
                 outcome = apply_events(conn, specs)
                 _store_cursor(conn, contract_no, page.next_cursor)
@@ -94,3 +104,32 @@ def _store_cursor(conn, contract_no: str, cursor: str | None) -> None:
     ).rowcount
     if not updated:
         conn.execute(sa.insert(des_event_cursors).values(contract_no=contract_no, cursor=cursor))
+
+
+def _forward_requests(engine: Engine, gateway: DesGateway, contract_no: str, counts: Counter[str]) -> None:
+    """Forward the requests recorded at the employer to the insurer (once: the same request again
+    re-attaches), then read the decisions of those forwarded: done — the status event it caused is read
+    with the events below — or refused, with the reason (deductions continue as before)."""
+    with engine.connect() as conn:
+        recorded = open_requests(conn, contract_no, "recorded")
+    for request in recorded:
+        sent = gateway.forward_request(contract_no, EmployerRequest(
+            tckn=request.tckn, policy_no=request.policy_no, kind=request.kind, requested_on=request.requested_on, months=request.months))  # fmt: skip
+        with engine.begin() as conn:
+            mark_request(conn, request.id, state="forwarded", des_request_id=sent.request_id)
+        counts["requests_forwarded"] += 1
+    with engine.connect() as conn:
+        forwarded = open_requests(conn, contract_no, "forwarded")
+    for request in forwarded:
+        decided = gateway.read_request(request.des_request_id)
+        if decided.state == "RECEIVED":
+            continue
+        with engine.begin() as conn:
+            if decided.state == "DONE":
+                mark_request(conn, request.id, state="done", event_id=decided.event_id)
+            else:
+                code = decided.error.code if decided.error else "REFUSED"
+                mark_request(conn, request.id, state="refused", error=code)
+                log.warning("contract %s: the insurer refused the %s request of %s: %s", contract_no, request.kind,
+                            mask_tckn(request.tckn), code)  # fmt: skip
+        counts[f"requests_{decided.state.lower()}"] += 1

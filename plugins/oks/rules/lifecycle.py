@@ -32,6 +32,8 @@ __all__ = [
     "opt_out_window_ends_on",
     "transition",
     "ACTIVE_STATES",
+    "REQUEST_STOPS",
+    "deduction_after_request",
 ]
 
 OPT_OUT_WINDOW_MONTHS = 2
@@ -171,3 +173,21 @@ def transition(
     if kind is EventKind.CANCEL:
         reason = reason or "cancelled_by_insurer"
     return Transition(state, to_state, reason, updates)
+
+
+REQUEST_STOPS = {"OPT_OUT": "opt_out_requested", "LEAVE": "leave_requested", "PAUSE": "pause_requested"}
+"""Requests made at the employer that stop deductions, and the reason a stopped line carries."""
+
+
+def deduction_after_request(kind: str, requested_on: date, months: int | None, wage_paid_on: date) -> str | None:
+    """What a request the employee made at the employer, not yet decided by the insurer, does to the
+    deduction from a wage: the reason it stops it (opt out and leave for good, a pause for its months),
+    ``"resume_requested"`` when it restarts a paused one, None when the wage is not touched — deductions
+    change from the next wage: a wage paid on the day of the request or before keeps its deduction."""
+    if wage_paid_on <= requested_on:
+        return None
+    if kind == "PAUSE":
+        return REQUEST_STOPS[kind] if months and wage_paid_on <= add_months(requested_on, months) else None
+    if kind == "RESUME":
+        return "resume_requested"
+    return REQUEST_STOPS.get(kind)

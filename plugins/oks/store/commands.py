@@ -90,7 +90,43 @@ def _cmd_employer_rename(args: argparse.Namespace) -> int:
     return 0
 
 
+_REQUEST_KINDS = {"opt-out": "OPT_OUT", "pause": "PAUSE", "resume": "RESUME", "leave": "LEAVE"}
+
+
+def _cmd_request(args: argparse.Namespace) -> int:
+    from oks.privacy import mask_tckn
+    from oks.rules.identity import InvalidIdentifier, normalize_tckn
+    from oks.store import open_store
+    from oks.store.requests import RequestRefused, record_request
+
+    try:
+        tckn = normalize_tckn(args.tckn)
+    except InvalidIdentifier as exc:
+        print(f"not recorded: {exc.message}")
+        return 2
+    on = args.on
+    engine = open_store(args.store)
+    try:
+        with engine.begin() as conn:
+            recorded = record_request(conn, contract_no=args.contract, tckn=tckn, kind=_REQUEST_KINDS[args.kind], requested_on=on,
+                                      months=args.months, by=args.by)  # fmt: skip
+    except RequestRefused as exc:
+        print(f"not recorded: {exc}")
+        return 1
+    finally:
+        engine.dispose()
+    what = f"{args.kind} of TCKN {mask_tckn(tckn)} under {args.contract}, asked on {on}" + (f" for {args.months} month(s)" if args.months else "")
+    if not recorded.created:
+        print(f"request #{recorded.id} ({what}) was already recorded: nothing changed")
+        return 0
+    print(f"request #{recorded.id} recorded by {args.by}: {what}. Deductions follow it from the next wage; the next run "
+          "forwards it to the insurer through DES, and the insurer's decision comes back as a status event.")  # fmt: skip
+    return 0
+
+
 def register(commands: argparse._SubParsersAction) -> None:
+    from oks.cli import parse_date_arg  # at registration: oks.cli imports this module
+
     store_help = "store URL (default: OKS_STORE_URL, the oks_store connection, or the embedded SQLite file)"
 
     p = commands.add_parser("migrate", help="create or upgrade the OKS store's schema")
@@ -125,6 +161,21 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--by", required=True, metavar="WHO", help="who changes it (logged)")
     p.add_argument("--store", help=store_help)
     p.set_defaults(handler=_cmd_employer_rename)
+
+    p = commands.add_parser(
+        "request", help="record a request an employee made at the employer: opt-out, pause, resume, leave",
+        description="An employee may ask the employer to opt out (cayma, within two months of the insurer's notice), to pause "
+        "(at most 3 months) or resume, or to leave the plan. Deductions follow the request from the next wage; the next "
+        "monthly run forwards it to the insurer through DES, once, and the insurer's decision comes back as a status event.",
+    )  # fmt: skip
+    p.add_argument("kind", choices=tuple(_REQUEST_KINDS))
+    p.add_argument("--contract", required=True, metavar="CONTRACT_NO")
+    p.add_argument("--tckn", required=True, metavar="TCKN")
+    p.add_argument("--on", required=True, type=parse_date_arg, metavar="YYYY-MM-DD", help="the day the employee asked")
+    p.add_argument("--months", type=int, choices=(1, 2, 3), help="a pause: how many months")
+    p.add_argument("--by", required=True, metavar="WHO", help="who records it (kept with the request)")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(handler=_cmd_request)
 
     p = commands.add_parser("obligations", help="list payment obligations: what to pay to which insurer, by when")
     p.add_argument("--all", action="store_true", help="include paid ones")

@@ -170,6 +170,30 @@ enrolment_events = sa.Table(
     sa.UniqueConstraint("enrolment_id", "event_key"),
 )
 
+REQUEST_KINDS = ("OPT_OUT", "PAUSE", "RESUME", "LEAVE")
+REQUEST_STATES = ("recorded", "forwarded", "done", "refused")
+
+# Requests the employee made at the employer (docs/rules.md §6): recorded by operations, deductions stop
+# from the next wage, forwarded to the insurer once; its decision comes back as a status event.
+employer_requests = sa.Table(
+    "employer_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("enrolment_id", sa.Integer, sa.ForeignKey("enrolments.id"), nullable=False),
+    sa.Column("kind", sa.String(8), nullable=False),
+    sa.Column("requested_on", sa.Date, nullable=False),
+    sa.Column("months", sa.Integer),  # a pause: how long
+    sa.Column("state", sa.String(10), nullable=False, server_default="recorded", index=True),
+    sa.Column("recorded_by", sa.String(120), nullable=False),
+    sa.Column("des_request_id", sa.String(80)),
+    sa.Column("event_id", sa.String(80)),  # the insurer's status event that decided it
+    sa.Column("error", sa.String(200)),  # why the insurer refused it
+    *_timestamps(),
+    sa.UniqueConstraint("enrolment_id", "kind", "requested_on"),
+    sa.CheckConstraint(f"kind IN {REQUEST_KINDS!r}", name="kind"),
+    sa.CheckConstraint(f"state IN {REQUEST_STATES!r}", name="state"),
+)
+
 # --- runs and their data -------------------------------------------------------------------------
 
 runs = sa.Table(
