@@ -157,3 +157,48 @@ def test_requests_made_at_the_employer_stop_deductions_and_reach_the_insurer_onc
     assert until == date(2027, 1, 10)  # the two months asked for, not the law's longest pause
     assert {t: p["state"] for t, p in _held(sim).items()} == {opts_out: "OPTED_OUT", pauses: "PAUSED", stays: "ACTIVE"}
     assert len(client_events := gateway.read_events(CONTRACT).events) == 2 and {e.type for e in client_events} == {"OPTED_OUT", "PAUSED"}
+
+
+def test_an_opt_out_that_reaches_back_over_a_deduction_becomes_a_refund_owed_escalated_until_paid(store, gateway, sim, tmp_path):
+    from datetime import datetime
+
+    from oks.pipeline.deadline_watch import watch_deadlines
+    from oks.pipeline.report import publish_report
+    from oks.privacy import mask_tckn
+    from oks.rules.calendar import ISTANBUL, refund_deadline
+    from oks.store.refunds import confirm_refund, open_refunds
+    from oks.store.schema import alerts
+
+    people = [person(n) for n in range(31, 33)]
+    opts_out = people[0]["tckn"]
+    sim.load_register(register_file(tmp_path, people))
+    _month(store, gateway, tmp_path, people, OCT, "oct")  # both deducted and paid for October (wages of 30 October)
+    # The insurer reports the opt-out late: effective 15 October, before the October wage.
+    sim.event(CONTRACT, "OPTED_OUT", opts_out, effective_on="2026-10-15")
+    run_id, _, _, _ = _month(store, gateway, tmp_path, people, NOV, "nov")
+    with store.connect() as conn:
+        (refund,) = open_refunds(conn)
+        nov = dict(conn.execute(sa.select(employees.c.tckn, contributions.c.outcome).join(employees, employees.c.id == contributions.c.employee_id)
+                                .where(contributions.c.run_id == run_id)).all())  # fmt: skip
+    assert nov[opts_out] == "inactive"  # no November deduction
+    assert (refund.tckn, refund.period, refund.amount, refund.wage_paid_on, refund.opted_out_on) == (
+        opts_out, "2026-10", Decimal("1350"), date(2026, 10, 30), date(2026, 10, 15))  # 3% of 45,031.00, kuruş dropped
+    assert refund.due_on == refund_deadline(refund.known_on).due_on and refund.state == "due"
+
+    page = publish_report(store, run_id, out_dir=tmp_path / "report")
+    html = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")
+    assert page["refunds_owed"] == 1 and "Refunds owed to employees (1, 1,350.00 TL)" in html
+    assert mask_tckn(opts_out) in html and opts_out not in html
+
+    got = []
+    due_morning = datetime.combine(refund.due_on, datetime.min.time(), tzinfo=ISTANBUL).replace(hour=9, minute=30)
+    watch_deadlines(store, now=due_morning, senders={"email": got.append})
+    (alert,) = [a for a in got if a.refund_id == refund.id]
+    assert alert.subject.startswith(f"[OKS PAGE] refund #{refund.id} 2026-10: Due TODAY") and opts_out not in alert.body
+    with store.begin() as conn:
+        assert confirm_refund(conn, refund.id, by="ops", bank_reference="EFT-9") is True
+        assert confirm_refund(conn, refund.id, by="ops") is False
+        assert conn.execute(sa.select(sa.func.count()).select_from(alerts).where(alerts.c.refund_id == refund.id)).scalar_one() == 1
+    got.clear()
+    after = watch_deadlines(store, now=due_morning, senders={"email": got.append})
+    assert after["refunds_open"] == 0 and not [a for a in got if a.refund_id]

@@ -114,3 +114,27 @@ def test_deadline_is_the_first_business_day_after_the_wage_day(wage_paid_on):
 def test_next_business_day_is_idempotent_on_business_days(day):
     following = next_business_day(day)
     assert next_business_day(following - timedelta(days=1)) == following
+
+
+@pytest.mark.parametrize(
+    ("known_on", "due_on"),
+    [
+        (date(2026, 11, 5), date(2026, 11, 19)),
+        (date(2026, 3, 16), date(2026, 3, 31)),  # Ramazan arife (a half day) counts, the bayram does not
+        (date(2026, 5, 20), date(2026, 6, 8)),  # across the Kurban bayram
+        (date(2026, 12, 25), date(2027, 1, 11)),  # across New Year
+    ],
+)
+def test_a_refund_is_due_ten_business_days_after_the_opt_out_became_known(known_on, due_on):
+    from oks.rules.calendar import refund_deadline
+
+    assert refund_deadline(known_on).due_on == due_on
+
+
+@given(st.dates(min_value=date(2024, 1, 1), max_value=date(2028, 12, 31)))
+def test_a_refund_deadline_is_the_tenth_business_day_after_any_day(known_on):
+    from oks.rules.calendar import is_business_day, refund_deadline
+
+    deadline = refund_deadline(known_on)
+    between = [known_on + timedelta(days=n) for n in range(1, (deadline.due_on - known_on).days + 1)]
+    assert is_business_day(deadline.due_on) and sum(map(is_business_day, between)) == 10

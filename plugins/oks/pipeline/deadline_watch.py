@@ -18,10 +18,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from oks.privacy import mask_iban, mask_name, mask_tckn
 from oks.rules.alert_schedule import AlertPolicy, alerts_due
 from oks.rules.calendar import Deadline, in_istanbul, istanbul_text
 from oks.rules.vocabulary import AlertLevel
 from oks.store.obligations import owed_query
+from oks.store.refunds import open_refunds
 from oks.store.schema import alerts, payment_obligations
 
 __all__ = ["OutgoingAlert", "AlertDeliveryError", "watch_deadlines", "deliver", "announce_payment_instructions", "announce_correction"]
@@ -35,7 +37,8 @@ class OutgoingAlert:
     subject: str
     body: str
     dedupe_key: str
-    obligation_id: int
+    obligation_id: int | None
+    refund_id: int | None = None  # an alert about a refund owed to an employee, not a payment
 
 
 class AlertDeliveryError(RuntimeError):
@@ -85,8 +88,28 @@ def watch_deadlines(
             alert = OutgoingAlert(planned.level, subject, body, key, obligation.id)
             delivered, already, failed = deliver(engine, alert, senders)
             sent, skipped, failures = sent + delivered, skipped + already, failures + failed
-    summary = {"obligations_open": len(open_obligations), "sent": sent, "already_sent": skipped, "failed": len(failures),
-               "as_of": istanbul_text(now), "drill": drill}  # fmt: skip
+    with engine.connect() as conn:
+        refunds = open_refunds(conn)
+    for refund in refunds:
+        # Owed to the employee, not an insurer: the same escalation, the person masked.
+        deadline = Deadline(refund.known_on, refund.due_on, refund.cutoff)
+        what = (
+            f"refund of {refund.amount:,.2f} TL to {mask_name(f'{refund.first_name} {refund.last_name}')} "
+            f"(TCKN {mask_tckn(refund.tckn)}, IBAN {mask_iban(refund.iban) if refund.iban else 'not on file'}), deducted from the "
+            f"{refund.period} wage of {refund.wage_paid_on} after the opt-out of {refund.opted_out_on} (contract {refund.contract_no})"
+        )
+        for planned in alerts_due(obligation_key=f"refund:{refund.id}", deadline=deadline, paid=False, now=now, what=what, policy=policy):
+            level = f"DRILL {planned.level.upper()}" if drill else planned.level.upper()
+            subject = f"[OKS {level}] refund #{refund.id} {refund.period}: {planned.message.split(':', 1)[0]}"
+            body, key = planned.message, planned.dedupe_key
+            if drill:
+                body = f"DRILL as of {istanbul_text(now)}: no action needed. {body}"
+                key = f"drill:{in_istanbul(now):%Y-%m-%dT%H:%M}:{key}"
+            alert = OutgoingAlert(planned.level, subject, body, key, None, refund.id)
+            delivered, already, failed = deliver(engine, alert, senders)
+            sent, skipped, failures = sent + delivered, skipped + already, failures + failed
+    summary = {"obligations_open": len(open_obligations), "refunds_open": len(refunds), "sent": sent, "already_sent": skipped,
+               "failed": len(failures), "as_of": istanbul_text(now), "drill": drill}  # fmt: skip
     if failures:
         raise AlertDeliveryError(f"{len(failures)} alert(s) not delivered, will retry: " + "; ".join(failures[:5]))
     return summary
@@ -149,6 +172,7 @@ def _claim(engine: Engine, key: str, alert: OutgoingAlert, channel: str) -> bool
                 sa.insert(alerts).values(
                     dedupe_key=key,
                     obligation_id=alert.obligation_id,
+                    refund_id=alert.refund_id,
                     level=alert.level,
                     channel=channel,
                     message=alert.body[:2000],

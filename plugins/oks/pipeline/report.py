@@ -21,7 +21,8 @@ from sqlalchemy.engine import Engine
 
 from oks.privacy import mask_name, mask_tckn
 from oks.rules.vocabulary import Outcome
-from oks.store.enrolments import not_in_payroll, refunds_owed
+from oks.store.enrolments import not_in_payroll
+from oks.store.refunds import open_refunds
 from oks.store.schema import Money, runs
 
 __all__ = ["publish_report", "pek_limits_text", "csv_safe"]
@@ -110,7 +111,7 @@ def publish_report(
         by_contract = conn.execute(_BY_CONTRACT, {"run_id": run_id}).all()
         quarantined = conn.execute(_QUARANTINE, {"run_id": run_id}).all()
         obligations = conn.execute(_OBLIGATIONS, {"run_id": run_id}).all()
-        refunds = refunds_owed(conn, run_id=run_id)
+        refunds = open_refunds(conn)  # owed now, whichever month they were deducted in
         absent = not_in_payroll(conn, run_id)
         corrections = conn.execute(_CORRECTIONS, {"period": run.period}).all()
 
@@ -228,6 +229,26 @@ def _corrections_section(corrections) -> str:
     )
 
 
+def _refunds_section(refunds) -> str:
+    if not refunds:
+        return ""
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>#{r.id}</td><td>{e(mask_name(f'{r.first_name} {r.last_name}'))}</td><td>{e(mask_tckn(r.tckn))}</td>"
+        f"<td>{e(r.contract_no)}</td><td>{e(r.period)} {e(r.payment_kind)}</td><td>{r.wage_paid_on}</td><td>{r.opted_out_on}</td>"
+        f"<td class=n>{r.amount:,.2f}</td><td><b>{r.due_on}</b></td></tr>"
+        for r in refunds
+    )
+    total = sum((r.amount for r in refunds), Decimal("0"))
+    return (
+        f"<h2 id=refunds>Refunds owed to employees ({len(refunds)}, {total:,.2f} TL)</h2>"
+        "<p class=warn>Deducted from wages paid after the person's effective opt-out (cayma): pay each back within ten "
+        "business days, then <code>oks confirm-refund --refund ID --by WHO</code>. The deadline watch escalates them like payments.</p>"
+        "<table><tr><th>refund</th><th>person</th><th>TCKN</th><th>contract</th><th>deducted for</th><th>wage paid</th>"
+        f"<th>opted out</th><th>amount (TL)</th><th>due</th></tr>{rows}</table>"
+    )
+
+
 def _absent_section(absent) -> str:
     if not absent:
         return ""
@@ -266,10 +287,7 @@ def _page(run, table, masked_rows, obligations, refunds, insurer_totals, reasons
         "<tr>" + "".join(f"<td>{e(str(v))}</td>" for v in row) + "</tr>" for row in masked_rows[:2000]
     )
     more = f"<p>… and {len(masked_rows) - 2000} more in quarantine.csv</p>" if len(masked_rows) > 2000 else ""
-    refund_note = (
-        f"<p class=warn>{len(refunds)} deduction(s) were made after an effective opt-out and are owed back to the employees.</p>"
-        if refunds else ""
-    )  # fmt: skip
+    refund_note = _refunds_section(refunds)
     docs = f'<p>Data Docs of the validation: <a href="{e(data_docs)}">{e(data_docs)}</a></p>' if data_docs else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>OKS run {e(run.run_key)} — {e(run.period)}</title>

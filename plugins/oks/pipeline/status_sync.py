@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -19,8 +20,10 @@ from oks.des.errors import DesApiError
 from oks.des.gateway import DesGateway
 from oks.des.models import EmployerRequest
 from oks.privacy import mask_tckn
+from oks.rules.calendar import ISTANBUL
 from oks.rules.lifecycle import MAX_PAUSE_MONTHS, add_months
 from oks.store.enrolments import EventSpec, apply_events, enrolments_by_tckn
+from oks.store.refunds import record_refunds
 from oks.store.requests import mark_request, open_requests
 from oks.store.schema import contracts, des_event_cursors
 
@@ -93,6 +96,9 @@ def sync_insurer_status(engine: Engine, gateway: DesGateway, *, contract_nos: Se
             if not page.events or page.next_cursor == cursor:
                 break
             cursor = page.next_cursor
+    with engine.begin() as conn:
+        # An opt-out learnt only now may reach back over deductions already made: owed to the employee.
+        counts["refunds_recorded"] = record_refunds(conn, known_on=datetime.now(ISTANBUL).date())
     return {"contracts": len(numbers), **{k.lower(): v for k, v in counts.items()}}
 
 

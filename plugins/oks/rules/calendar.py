@@ -30,6 +30,8 @@ __all__ = [
     "is_half_day",
     "next_business_day",
     "payment_deadline",
+    "REFUND_BUSINESS_DAYS",
+    "refund_deadline",
 ]
 
 ISTANBUL = ZoneInfo("Europe/Istanbul")
@@ -123,3 +125,17 @@ def payment_deadline(wage_paid_on: date, *, half_day_cutoff: time = HALF_DAY_CUT
         due_on=due_on,
         cutoff=half_day_cutoff if is_half_day(due_on) else None,
     )
+
+
+REFUND_BUSINESS_DAYS = 10
+"""A deduction made after an effective opt-out (cayma) goes back to the employee within ten business
+days (BES Yönetmeliği 22/D, docs/rules.md §6)."""
+
+
+def refund_deadline(known_on: date, *, half_day_cutoff: time = HALF_DAY_CUTOFF) -> Deadline:
+    """The last day to refund an employee a deduction made after their effective opt-out, counted in
+    business days from the day the opt-out became known (``known_on``, the deadline's first field)."""
+    due_on = known_on
+    for _ in range(REFUND_BUSINESS_DAYS):
+        due_on = next_business_day(due_on)
+    return Deadline(wage_paid_on=known_on, due_on=due_on, cutoff=half_day_cutoff if is_half_day(due_on) else None)

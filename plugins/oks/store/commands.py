@@ -90,6 +90,41 @@ def _cmd_employer_rename(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_refunds(args: argparse.Namespace) -> int:
+    from oks.privacy import mask_name, mask_tckn
+    from oks.store import open_store
+    from oks.store.refunds import open_refunds
+
+    engine = open_store(args.store)
+    with engine.connect() as conn:
+        rows = open_refunds(conn, include_paid=args.all)
+    engine.dispose()
+    if not rows:
+        print("no refunds owed" if not args.all else "no refunds")
+    for r in rows:
+        person = mask_name(f"{r.first_name} {r.last_name}")
+        print(f"#{r.id:<5} {r.state:<5} due {r.due_on:%Y-%m-%d} {r.amount:>12,.2f} TL  to {person} (TCKN {mask_tckn(r.tckn)})  "
+              f"{r.contract_no} {r.period} {r.payment_kind}, wage of {r.wage_paid_on}, opted out {r.opted_out_on}")  # fmt: skip
+    return 0
+
+
+def _cmd_confirm_refund(args: argparse.Namespace) -> int:
+    from oks.store import open_store
+    from oks.store.refunds import RefundNotFound, confirm_refund
+
+    engine = open_store(args.store)
+    try:
+        with engine.begin() as conn:
+            changed = confirm_refund(conn, args.refund, by=args.by, bank_reference=args.bank_reference)
+    except RefundNotFound as exc:
+        print(str(exc))
+        return 1
+    finally:
+        engine.dispose()
+    print(f"refund #{args.refund} confirmed paid by {args.by}; the deadline watch stops" if changed else f"refund #{args.refund} was already paid")
+    return 0
+
+
 _REQUEST_KINDS = {"opt-out": "OPT_OUT", "pause": "PAUSE", "resume": "RESUME", "leave": "LEAVE"}
 
 
@@ -176,6 +211,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--by", required=True, metavar="WHO", help="who records it (kept with the request)")
     p.add_argument("--store", help=store_help)
     p.set_defaults(handler=_cmd_request)
+
+    p = commands.add_parser("refunds", help="refunds owed to employees (deducted after an opt-out), soonest due first")
+    p.add_argument("--all", action="store_true", help="include paid ones")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(handler=_cmd_refunds)
+
+    p = commands.add_parser("confirm-refund", help="record that a refund owed to an employee was paid (stops its alerts)")
+    p.add_argument("--refund", type=int, required=True, metavar="ID")
+    p.add_argument("--by", required=True, metavar="WHO")
+    p.add_argument("--bank-reference", metavar="REF", help="the bank's reference of the transfer")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(handler=_cmd_confirm_refund)
 
     p = commands.add_parser("obligations", help="list payment obligations: what to pay to which insurer, by when")
     p.add_argument("--all", action="store_true", help="include paid ones")

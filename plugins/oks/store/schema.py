@@ -400,12 +400,38 @@ payment_correction_items = sa.Table(
     sa.Column("difference", Money, nullable=False),
 )
 
+# A deduction made from a wage paid after the person's effective opt-out (cayma): owed back to the
+# employee within ten business days of the day it became known (docs/rules.md §6).
+refund_obligations = sa.Table(
+    "refund_obligations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("contribution_id", sa.Integer, sa.ForeignKey("contributions.id"), nullable=False, unique=True),
+    sa.Column("enrolment_id", sa.Integer, sa.ForeignKey("enrolments.id"), nullable=False),
+    sa.Column("period", sa.String(7), nullable=False),
+    sa.Column("payment_kind", sa.String(16), nullable=False),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("reason", sa.String(60), nullable=False),
+    sa.Column("wage_paid_on", sa.Date, nullable=False),
+    sa.Column("opted_out_on", sa.Date, nullable=False),
+    sa.Column("known_on", sa.Date, nullable=False),  # the day the opt-out reached the store: the ten days count from it
+    sa.Column("due_on", sa.Date, nullable=False, index=True),
+    sa.Column("cutoff", sa.Time),
+    sa.Column("state", sa.String(8), nullable=False, server_default="due"),
+    sa.Column("paid_at", sa.DateTime(timezone=True)),
+    sa.Column("confirmed_by", sa.String(120)),
+    sa.Column("bank_reference", sa.String(80)),
+    *_timestamps(),
+    sa.CheckConstraint("state IN ('due', 'paid')", name="state"),
+)
+
 alerts = sa.Table(
     "alerts",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("dedupe_key", sa.String(200), nullable=False, unique=True),
     sa.Column("obligation_id", sa.Integer, sa.ForeignKey("payment_obligations.id")),
+    sa.Column("refund_id", sa.Integer, sa.ForeignKey("refund_obligations.id")),  # an alert about a refund owed
     sa.Column("level", sa.String(12), nullable=False),  # warn | page | overdue
     sa.Column("channel", sa.String(40), nullable=False),
     sa.Column("message", sa.String(2000), nullable=False),
