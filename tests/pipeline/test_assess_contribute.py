@@ -60,6 +60,23 @@ def _asked(kind: str, on: date, months: int | None = None) -> dict:
         ({"enrolment_state": "paused", "paused_until": date(2026, 12, 1), **_asked("RESUME", date(2026, 10, 2))}, "contributed",
          "resume_requested", False),  # fmt: skip
         ({"enrolment_state": "submitted", **_asked("OPT_OUT", date(2026, 10, 2))}, "inactive", "opt_out_requested", False),
+        # After the end: a leaver hired again is a joiner; someone who left the plan while employed is re-enrolled
+        # on a notice, or once the interval (3 years by default) has passed — once.
+        ({"enrolment_state": "left", "enrolment_reason": "left_employment", "ended_on": date(2025, 6, 30),
+          "hire_date": date(2026, 9, 1)}, "contributed", "rehired", False),
+        ({"enrolment_state": "left", "enrolment_reason": "left_employment", "ended_on": date(2025, 6, 30),
+          "hire_date": date(2020, 3, 1)}, "inactive", "left", False),
+        ({"enrolment_state": "opted_out", "ended_on": date(2023, 10, 30)}, "contributed", "reenrolled_after_interval", False),
+        ({"enrolment_state": "opted_out", "ended_on": date(2023, 10, 31)}, "inactive", "opted_out", False),
+        ({"enrolment_state": "left", "enrolment_reason": "opt_out_after_window", "ended_on": date(2023, 1, 5)}, "contributed",
+         "reenrolled_after_interval", False),
+        ({"enrolment_state": "opted_out", "ended_on": date(2023, 1, 5), "reenrolled_before": True}, "inactive", "opted_out", False),
+        ({"enrolment_state": "opted_out", "ended_on": date(2025, 1, 5), "reenrolment_years": 1}, "contributed",
+         "reenrolled_after_interval", False),
+        ({"enrolment_state": "opted_out", "ended_on": date(2026, 5, 5), "reenrolment_notice": date(2026, 10, 1)}, "contributed",
+         "reenrolled_on_notice", False),
+        ({"enrolment_state": "opted_out", "ended_on": date(2026, 5, 5), "reenrolment_notice": date(2026, 11, 2)}, "inactive",
+         "opted_out", False),  # fmt: skip
     ],
 )
 def test_decide(overrides, outcome, reason, enrol):

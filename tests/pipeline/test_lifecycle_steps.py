@@ -202,3 +202,44 @@ def test_an_opt_out_that_reaches_back_over_a_deduction_becomes_a_refund_owed_esc
     got.clear()
     after = watch_deadlines(store, now=due_morning, senders={"email": got.append})
     assert after["refunds_open"] == 0 and not [a for a in got if a.refund_id]
+
+
+def test_people_who_ended_their_plan_while_employed_are_enrolled_again_on_notice_or_after_the_interval(store, gateway, sim, tmp_path):
+    from oks.store.notices import import_notices
+
+    people = [person(n) for n in range(41, 44)]
+    on_notice, by_interval, rehired = (p["tckn"] for p in people)
+    sim.load_register(register_file(tmp_path, people))
+    _month(store, gateway, tmp_path, people, OCT, "oct")
+    first_policies = {t: p["policy_no"] for t, p in _held(sim).items()}
+    sim.event(CONTRACT, "OPTED_OUT", on_notice, effective_on="2026-11-02")
+    sim.event(CONTRACT, "LEFT", by_interval, effective_on="2026-11-02")
+    leaver = {**people[2], "exit_date": date(2026, 11, 10), "sgk_days": 10}
+    _month(store, gateway, tmp_path, [people[0], people[1], leaver], NOV, "nov")
+    states = _states(store)
+    assert [states[t][0] for t in (on_notice, by_interval, rehired)] == ["opted_out", "left", "left"]
+
+    # EGM's notice names the first; the third comes back to work with a new hire date; the second waits for the interval.
+    with store.begin() as conn:
+        imported = import_notices(conn, [(1, on_notice, CONTRACT, date(2026, 12, 1)), (2, rehired, CONTRACT, date(2026, 12, 1)),
+                                         (3, people[1]["tckn"], "NO-SUCH", date(2026, 12, 1))], source="EGM", by="ops")  # fmt: skip
+    assert (imported.imported, [row for row, _ in imported.refused]) == (2, [3])
+    back = {**people[2], "hire_date": date(2026, 12, 1), "exit_date": None}
+    run_id, listed, answered, _ = _month(store, gateway, tmp_path, [people[0], people[1], back], DEC, "dec")
+    with store.connect() as conn:
+        reasons = dict(conn.execute(sa.select(employees.c.tckn, contributions.c.reason).join(employees, employees.c.id == contributions.c.employee_id)
+                                    .where(contributions.c.run_id == run_id)).all())  # fmt: skip
+    assert (reasons[on_notice], reasons[by_interval], reasons[rehired]) == ("reenrolled_on_notice", "left", "rehired")
+    assert (listed.get("enrol"), answered.get("enrolled")) == (2, 2)
+    held = _held(sim)
+    assert {t: held[t]["state"] for t in (on_notice, by_interval, rehired)} == {on_notice: "ACTIVE", by_interval: "LEFT", rehired: "ACTIVE"}
+    assert held[on_notice]["policy_no"] != first_policies[on_notice]  # a new policy
+    assert [_states(store)[t][0] for t in (on_notice, by_interval, rehired)] == ["enrolled", "left", "enrolled"]
+
+    # The interval (one year here, as OKS_REENROLMENT_YEARS may set it) brings the second back, once.
+    dec_2027 = ("2027-12", date(2027, 12, 31))
+    rows = [{**r, "period": dec_2027[0], "wage_paid_on": dec_2027[1]} for r in (people[0], people[1], back)]
+    run_id = run_month(store, tmp_path, rows, [contract()], run_key="dec27", period=dec_2027[0])
+    sync_insurer_status(store, gateway)
+    assess = assess_eligibility(store, run_id, reenrolment_years=1)
+    assert assess["by_reason"].get("contributed:reenrolled_after_interval") == 1

@@ -204,12 +204,23 @@ def sync_insurer_status(store_run_id: int, resources: Resources | None = None) -
         return status_sync.sync_insurer_status(r.engine, gateway)
 
 
+def reenrolment_years() -> int:
+    """``OKS_REENROLMENT_YEARS``: years from an opt-out (or leaving the plan while employed) to the
+    automatic re-enrolment, 1 to 5 as the ministry may set it; default 3 (docs/rules.md §6)."""
+    from oks.rules.lifecycle import REENROLMENT_YEARS
+
+    years = int(os.environ.get("OKS_REENROLMENT_YEARS", REENROLMENT_YEARS))
+    if not 1 <= years <= 5:
+        raise ValueError(f"OKS_REENROLMENT_YEARS is 1 to 5 years (the regulation's range), not {years}")
+    return years
+
+
 def assess_eligibility(store_run_id: int, resources: Resources | None = None) -> dict:
     from oks.pipeline import assess
 
     r = _resources(resources)
     _owned(r, store_run_id)
-    summary = _summary(assess.assess_eligibility(r.engine, store_run_id))
+    summary = _summary(assess.assess_eligibility(r.engine, store_run_id, reenrolment_years=reenrolment_years()))
     if len(summary.get("by_reason", {})) > 50:  # keep XCom small; the report has the detail
         summary.pop("by_reason")
     return summary

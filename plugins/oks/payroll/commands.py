@@ -77,6 +77,47 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import_reenrolment(args: argparse.Namespace) -> int:
+    from oks.payroll.columns import Column
+    from oks.payroll.parsing import CellError, parse_cell
+    from oks.payroll.sources import CsvSource, PayrollStructureError
+    from oks.rules.identity import InvalidIdentifier, normalize_tckn
+    from oks.store import open_store
+    from oks.store.notices import import_notices
+
+    spec = (
+        Column("tckn", "text", True, "TC Kimlik No", "the person named by the notice", personal=True),
+        Column("contract_no", "text", True, "Sözleşme No", "the contract the person left"),
+        Column("notified_on", "date", True, "Bildirim Tarihi", "the day of the notice"),
+    )
+    rows, refused = [], []
+    try:
+        for row_no, raw in CsvSource(args.file, spec=spec).rows():
+            try:
+                tckn = normalize_tckn(parse_cell(spec[0], raw.get("tckn")))
+                contract_no = parse_cell(spec[1], raw.get("contract_no"))
+                notified_on = parse_cell(spec[2], raw.get("notified_on"))
+            except (InvalidIdentifier, CellError) as exc:
+                refused.append((row_no, getattr(exc, "message", None) or str(exc)))
+                continue
+            if not contract_no or notified_on is None:
+                refused.append((row_no, "contract_no and notified_on are required"))
+                continue
+            rows.append((row_no, tckn, contract_no, notified_on))
+    except PayrollStructureError as exc:
+        print(f"not imported: {exc}")
+        return 2
+    engine = open_store(args.store)
+    with engine.begin() as conn:
+        result = import_notices(conn, rows, source=args.source, by=args.by)
+    engine.dispose()
+    for row_no, why in sorted(refused + result.refused):
+        print(f"row {row_no}: not imported: {why}")
+    print(f"{result.imported} re-enrolment notice(s) imported from {args.source} by {args.by}, {result.already} already on file, "
+          f"{len(refused) + len(result.refused)} refused; the next run re-enrols each person it finds on payroll.")  # fmt: skip
+    return 1 if refused or result.refused else 0
+
+
 def register(commands: argparse._SubParsersAction) -> None:
     """Add this package's sub-commands. Import heavy modules inside the handlers, not here."""
     from oks.cli import parse_date_arg
@@ -134,3 +175,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print manifest.json instead of the summary")
     p.set_defaults(handler=_cmd_demo_data)
+
+    p = commands.add_parser(
+        "import-reenrolment", help="import EGM's or an insurer's re-enrolment notices (TCKN, contract, notice day)",
+        description="People who opted out or left the plan while still employed are re-enrolled once; EGM or the insurer "
+        "names them in a list, and the employer re-enrols them within two months of the notice. Import the list as CSV "
+        "(headers: TC Kimlik No / tckn, Sözleşme No / contract_no, Bildirim Tarihi / notified_on); the next run re-enrols "
+        "each person it finds on payroll. Rows naming nobody, or someone still enrolled, are refused with their row number.",
+    )  # fmt: skip
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument("--source", default="EGM", help="who sent the list (default EGM)")
+    p.add_argument("--by", required=True, metavar="WHO", help="who imports it (kept with each notice)")
+    p.add_argument("--store", help="store URL (default: OKS_STORE_URL, the oks_store connection, or the embedded SQLite file)")
+    p.set_defaults(handler=_cmd_import_reenrolment)

@@ -23,11 +23,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from oks.rules.eligibility import AgeReference, assess_employee, employer_in_scope_from
-from oks.rules.lifecycle import deduction_after_request
+from oks.rules.lifecycle import REENROLMENT_YEARS, deduction_after_request, reenrolment_due_on
 from oks.rules.vocabulary import Outcome
 from oks.store.bulk import bulk_insert, refresh_statistics
 from oks.store.enrolments import EventSpec, apply_events
-from oks.store.schema import contributions
+from oks.store.schema import contributions, reenrolment_notices
 
 __all__ = ["Decision", "decide", "assess_eligibility"]
 
@@ -40,6 +40,7 @@ class Decision:
     reason: str
     enrol: bool = False  # create a pending enrolment for this person and contract
     resubmit: bool = False  # a rejected enrolment whose payroll data has changed since: send it again
+    reenrol: str | None = None  # an ended enrolment enrolled again: interval, notice or rehired
 
 
 def decide(
@@ -62,6 +63,10 @@ def decide(
     request_kind: str | None = None,
     requested_on: date | None = None,
     request_months: int | None = None,
+    ended_on: date | None = None,
+    reenrolled_before: bool = False,
+    reenrolment_notice: date | None = None,
+    reenrolment_years: int = REENROLMENT_YEARS,
 ) -> Decision:
     """The outcome of one payroll line.
 
@@ -84,7 +89,8 @@ def decide(
                 return Decision(Outcome.CONTRIBUTED, "pause_ended")
             return Decision(Outcome.INACTIVE, "paused")
         if enrolment_state in ("opted_out", "left"):
-            return Decision(Outcome.INACTIVE, enrolment_state)
+            return _after_the_end(enrolment_state, enrolment_reason, ended_on, hire_date, wage_paid_on, reenrolled_before,
+                                  reenrolment_notice, reenrolment_years)  # fmt: skip
         if enrolment_state == "rejected":
             if changed_since_rejection:
                 # Payroll corrected the person (a name, a birth date): try the insurer again.
@@ -114,6 +120,22 @@ def decide(
     return Decision(Outcome.NOT_ELIGIBLE, assessment.reason)
 
 
+def _after_the_end(state: str, reason: str | None, ended_on: date | None, hire_date: date | None, wage_paid_on: date,
+                   reenrolled_before: bool, notice: date | None, years: int) -> Decision:  # fmt: skip
+    """An opted-out or left enrolment whose person is on payroll again (docs/rules.md §6): a leaver hired
+    again is a joiner; someone who left the plan while employed is re-enrolled on EGM's or the insurer's
+    notice, or by themselves once the interval has passed — once."""
+    if reason == "left_employment":
+        if hire_date is not None and ended_on is not None and hire_date > ended_on:
+            return Decision(Outcome.CONTRIBUTED, "rehired", reenrol="rehired")
+        return Decision(Outcome.INACTIVE, state)
+    if notice is not None and notice <= wage_paid_on:
+        return Decision(Outcome.CONTRIBUTED, "reenrolled_on_notice", reenrol="notice")
+    if ended_on is not None and not reenrolled_before and reenrolment_due_on(ended_on, years) <= wage_paid_on:
+        return Decision(Outcome.CONTRIBUTED, "reenrolled_after_interval", reenrol="interval")
+    return Decision(Outcome.INACTIVE, state)
+
+
 _LINES = sa.text(
     """
     SELECT p.id AS line_id, p.period, p.payment_kind, p.wage_paid_on, p.hire_date, p.birth_date,
@@ -124,7 +146,13 @@ _LINES = sa.text(
            EXISTS (SELECT 1 FROM employee_history h
                    WHERE h.employee_id = e.id AND en.state = 'rejected' AND h.changed_at >= en.updated_at)
              AS changed_since_rejection,
-           r.kind AS request_kind, r.requested_on, r.months AS request_months
+           r.kind AS request_kind, r.requested_on, r.months AS request_months,
+           COALESCE(en.opted_out_on, en.left_on) AS ended_on,
+           CASE WHEN en.state IN ('opted_out', 'left')
+                THEN EXISTS (SELECT 1 FROM enrolment_events ev WHERE ev.enrolment_id = en.id AND ev.kind = 'RE_ENROL'
+                             AND ev.event_key LIKE 'reenrol:interval:%')
+                ELSE false END AS reenrolled_before,
+           notice.notified_on AS reenrolment_notice
     FROM payroll_lines p
     JOIN employers er ON er.vkn = p.employer_vkn
     JOIN employees e ON e.employer_id = er.id AND e.tckn = p.tckn
@@ -133,6 +161,8 @@ _LINES = sa.text(
     LEFT JOIN (SELECT enrolment_id, MAX(id) AS id FROM employer_requests WHERE state IN ('recorded', 'forwarded')
                GROUP BY enrolment_id) open_request ON open_request.enrolment_id = en.id
     LEFT JOIN employer_requests r ON r.id = open_request.id
+    LEFT JOIN (SELECT enrolment_id, MIN(notified_on) AS notified_on FROM reenrolment_notices WHERE applied_run_id IS NULL
+               GROUP BY enrolment_id) notice ON notice.enrolment_id = en.id
     WHERE p.run_id = :run_id
       AND NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.run_id = p.run_id AND q.row_no = p.row_no)
     ORDER BY p.row_no
@@ -161,6 +191,9 @@ _LINES = sa.text(
     sa.column("request_kind", sa.String),
     sa.column("requested_on", sa.Date),
     sa.column("request_months", sa.Integer),
+    sa.column("ended_on", sa.Date),
+    sa.column("reenrolled_before", sa.Boolean),
+    sa.column("reenrolment_notice", sa.Date),
 )
 
 
@@ -170,6 +203,7 @@ def assess_eligibility(
     *,
     age_reference: AgeReference | str = AgeReference.YEAR_START,
     chunk_size: int = 10_000,
+    reenrolment_years: int = REENROLMENT_YEARS,
 ) -> dict[str, object]:
     """Decide every valid line of the run; returns counts by outcome and reason."""
     outcomes: Counter[str] = Counter()
@@ -180,6 +214,7 @@ def assess_eligibility(
         _ASSESSED.create(conn)
         result = conn.execute(_LINES.execution_options(yield_per=chunk_size), {"run_id": run_id})
         resubmits: dict[int, date] = {}  # rejected enrolments payroll has corrected since: few
+        reenrols: dict[int, tuple[str, date]] = {}  # ended enrolments enrolled again: few
         for chunk in result.partitions(chunk_size):
             decided = []
             for line in chunk:
@@ -202,6 +237,10 @@ def assess_eligibility(
                     request_kind=line.request_kind,
                     requested_on=line.requested_on,
                     request_months=line.request_months,
+                    ended_on=line.ended_on,
+                    reenrolled_before=bool(line.reenrolled_before),
+                    reenrolment_notice=line.reenrolment_notice,
+                    reenrolment_years=reenrolment_years,
                 )
                 outcomes[decision.outcome] += 1
                 reasons[f"{decision.outcome}:{decision.reason}"] += 1
@@ -221,6 +260,8 @@ def assess_eligibility(
                 )
                 if decision.resubmit:
                     resubmits[line.enrolment_id] = line.wage_paid_on
+                if decision.reenrol:
+                    reenrols[line.enrolment_id] = (decision.reenrol, line.wage_paid_on)
             bulk_insert(conn, _ASSESSED, _ASSESSED_COLUMNS, decided)
         result.close()
         refresh_statistics(conn, "assessed_lines")
@@ -230,6 +271,14 @@ def assess_eligibility(
         _ASSESSED.drop(conn)
         refresh_statistics(conn, "contributions")
         apply_events(conn, [EventSpec(e, "RESUBMIT", "payroll", f"run:{run_id}:resubmit", on) for e, on in resubmits.items()])
+        # Enrolled again: pending, sent as a joiner (a new policy) by this run's personnel list.
+        apply_events(conn, [EventSpec(e, "RE_ENROL", "payroll", f"reenrol:{why}:run:{run_id}", on, reason=f"reenrolled_{why}")
+                            for e, (why, on) in reenrols.items()])  # fmt: skip
+        notices = [e for e, (why, _) in reenrols.items() if why == "notice"]
+        if notices:
+            conn.execute(sa.update(reenrolment_notices).where(reenrolment_notices.c.enrolment_id.in_(notices),
+                                                              reenrolment_notices.c.applied_run_id.is_(None))
+                         .values(applied_run_id=run_id, updated_at=sa.func.current_timestamp()))  # fmt: skip
         _check_every_valid_line_decided(conn, run_id, sum(outcomes.values()))
     summary = {"run_id": run_id, "lines": sum(outcomes.values()), **dict(outcomes), "by_reason": dict(reasons)}
     log.info("assessed run %s: %s", run_id, dict(outcomes))

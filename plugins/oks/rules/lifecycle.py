@@ -34,6 +34,8 @@ __all__ = [
     "ACTIVE_STATES",
     "REQUEST_STOPS",
     "deduction_after_request",
+    "REENROLMENT_YEARS",
+    "reenrolment_due_on",
 ]
 
 OPT_OUT_WINDOW_MONTHS = 2
@@ -191,3 +193,14 @@ def deduction_after_request(kind: str, requested_on: date, months: int | None, w
     if kind == "RESUME":
         return "resume_requested"
     return REQUEST_STOPS.get(kind)
+
+
+REENROLMENT_YEARS = 3
+"""Years after an opt-out or leaving the plan while employed until the automatic re-enrolment (once).
+The regulation (Yönetmelik, art. 9) says three, adjustable from one to five by the ministry; a 2019
+approval is reported to have set four, unconfirmed — so a setting (``OKS_REENROLMENT_YEARS``), default 3."""
+
+
+def reenrolment_due_on(ended_on: date, years: int = REENROLMENT_YEARS) -> date:
+    """The day a person who opted out or left the plan on ``ended_on`` while employed is re-enrolled."""
+    return add_months(ended_on, 12 * years)

@@ -400,6 +400,21 @@ payment_correction_items = sa.Table(
     sa.Column("difference", Money, nullable=False),
 )
 
+# EGM's or an insurer's notice that a person who opted out or left the plan while employed is due for
+# re-enrolment: applied once, by the next run that finds them on payroll (docs/rules.md §6).
+reenrolment_notices = sa.Table(
+    "reenrolment_notices",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("enrolment_id", sa.Integer, sa.ForeignKey("enrolments.id"), nullable=False),
+    sa.Column("notified_on", sa.Date, nullable=False),
+    sa.Column("source", sa.String(40), nullable=False),  # EGM, or the insurer
+    sa.Column("imported_by", sa.String(120), nullable=False),
+    sa.Column("applied_run_id", sa.Integer),  # the run that re-enrolled the person
+    *_timestamps(),
+    sa.UniqueConstraint("enrolment_id", "notified_on"),
+)
+
 # A deduction made from a wage paid after the person's effective opt-out (cayma): owed back to the
 # employee within ten business days of the day it became known (docs/rules.md §6).
 refund_obligations = sa.Table(
