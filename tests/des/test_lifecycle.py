@@ -112,3 +112,23 @@ def test_a_simulator_file_from_before_the_lifecycle_opens_with_the_new_columns(t
     assert {"mobile", "iban", "exit_date"} <= columns
     assert db.conn.execute("SELECT policy_no, state, exit_date FROM policies").fetchall() == [("AG-1", "ACTIVE", None)]
     db.close()
+
+
+def test_a_pause_ends_by_itself_after_its_months_with_a_resumed_event(client, contract, sim):
+    import time_machine
+
+    # The insurer's clock is the process's (the simulator runs in this process): it travels with the test,
+    # never the machine's own date.
+    with time_machine.travel(date(2026, 5, 5), tick=True):
+        policies = enrol(client, contract.contract_no, [person(11)])
+        pause = EmployerRequest(tckn=tckn(11), policy_no=policies[tckn(11)], kind="PAUSE", months=2, requested_on=date(2026, 5, 4))
+        sent = client.forward_request(contract.contract_no, pause)
+        wait_until(lambda: client.read_request(sent.request_id).state == "DONE", what="pause decided")
+        held = next(p for p in sim.policies() if p["tckn"] == tckn(11))
+        assert (held["state"], held["paused_until"]) == ("PAUSED", "2026-07-04")
+    with time_machine.travel(date(2026, 7, 4), tick=True):  # its last day: still paused
+        assert [e.type for e in client.read_events(contract.contract_no).events] == ["PAUSED"]
+    with time_machine.travel(date(2026, 7, 6), tick=True):
+        events = client.read_events(contract.contract_no).events
+        assert [(e.type, e.effective_on) for e in events] == [("PAUSED", date(2026, 5, 4)), ("RESUMED", date(2026, 7, 4))]
+        assert next(p for p in sim.policies() if p["tckn"] == tckn(11))["state"] == "ACTIVE"

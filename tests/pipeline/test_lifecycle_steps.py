@@ -5,10 +5,11 @@ one list; a fund preference from payroll travels with the person."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 
 import sqlalchemy as sa
+import time_machine
 
 from oks.pipeline.assess import assess_eligibility
 from oks.pipeline.contribute import compute_contributions
@@ -22,6 +23,7 @@ from oks.pipeline.submission import (
     submit_payments,
     submit_personnel,
 )
+from oks.rules.calendar import ISTANBUL
 from oks.store.schema import contributions, employees, enrolments
 from tests.payroll_files import CONTRACT, contract, person
 from tests.pipeline.des_steps import CREDENTIALS, register_file, wait
@@ -31,7 +33,15 @@ OCT, NOV, DEC = ("2026-10", date(2026, 10, 30)), ("2026-11", date(2026, 11, 30))
 
 
 def _month(store, gateway, tmp_path, rows, when, run_key):
-    """One month through every step, the DES ones included; what the personnel list and the insurer said."""
+    """One month through every step, the DES ones included, on its wage day — the process's clock (and the
+    simulator's, in this process) travels there, so no date depends on the machine's; what the personnel
+    list and the insurer said."""
+    period, wage_day = when
+    with time_machine.travel(datetime.combine(wage_day, time(10), tzinfo=ISTANBUL), tick=True):
+        return _steps(store, gateway, tmp_path, rows, when, run_key)
+
+
+def _steps(store, gateway, tmp_path, rows, when, run_key):
     period, wage_day = when
     rows = [{**r, "period": period, "wage_paid_on": wage_day} for r in rows]
     run_id = run_month(store, tmp_path, rows, [contract()], run_key=run_key, period=period)
@@ -174,7 +184,7 @@ def test_an_opt_out_that_reaches_back_over_a_deduction_becomes_a_refund_owed_esc
     sim.load_register(register_file(tmp_path, people))
     _month(store, gateway, tmp_path, people, OCT, "oct")  # both deducted and paid for October (wages of 30 October)
     # The insurer reports the opt-out late: effective 15 October, before the October wage.
-    sim.event(CONTRACT, "OPTED_OUT", opts_out, effective_on="2026-10-15")
+    sim.event(CONTRACT, "OPTED_OUT", opts_out, effective_on="2026-10-15", notified_on="2026-11-05")
     run_id, _, _, _ = _month(store, gateway, tmp_path, people, NOV, "nov")
     with store.connect() as conn:
         (refund,) = open_refunds(conn)
@@ -212,8 +222,8 @@ def test_people_who_ended_their_plan_while_employed_are_enrolled_again_on_notice
     sim.load_register(register_file(tmp_path, people))
     _month(store, gateway, tmp_path, people, OCT, "oct")
     first_policies = {t: p["policy_no"] for t, p in _held(sim).items()}
-    sim.event(CONTRACT, "OPTED_OUT", on_notice, effective_on="2026-11-02")
-    sim.event(CONTRACT, "LEFT", by_interval, effective_on="2026-11-02")
+    sim.event(CONTRACT, "OPTED_OUT", on_notice, effective_on="2026-11-02", notified_on="2026-11-03")
+    sim.event(CONTRACT, "LEFT", by_interval, effective_on="2026-11-02", notified_on="2026-11-03")
     leaver = {**people[2], "exit_date": date(2026, 11, 10), "sgk_days": 10}
     _month(store, gateway, tmp_path, [people[0], people[1], leaver], NOV, "nov")
     states = _states(store)
@@ -239,7 +249,8 @@ def test_people_who_ended_their_plan_while_employed_are_enrolled_again_on_notice
     # The interval (one year here, as OKS_REENROLMENT_YEARS may set it) brings the second back, once.
     dec_2027 = ("2027-12", date(2027, 12, 31))
     rows = [{**r, "period": dec_2027[0], "wage_paid_on": dec_2027[1]} for r in (people[0], people[1], back)]
-    run_id = run_month(store, tmp_path, rows, [contract()], run_key="dec27", period=dec_2027[0])
-    sync_insurer_status(store, gateway)
-    assess = assess_eligibility(store, run_id, reenrolment_years=1)
+    with time_machine.travel(datetime(2027, 12, 31, 10, tzinfo=ISTANBUL), tick=True):
+        run_id = run_month(store, tmp_path, rows, [contract()], run_key="dec27", period=dec_2027[0])
+        sync_insurer_status(store, gateway)
+        assess = assess_eligibility(store, run_id, reenrolment_years=1)
     assert assess["by_reason"].get("contributed:reenrolled_after_interval") == 1

@@ -88,6 +88,13 @@ def _kurus(amount: str) -> int:
     return int(Decimal(amount) * 100)
 
 
+def _plus_months(iso_day: str, months: int) -> str:
+    day = date.fromisoformat(iso_day)
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1])).isoformat()
+
+
 def _period_bounds(period: str) -> tuple[date, date]:
     year, month = int(period[:4]), int(period[5:7])
     return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
@@ -763,6 +770,7 @@ class Des:
         done = {"personnel_lists": 0, "payments": 0, "requests": 0}
         with self.db.tx() as conn:
             done["requests"] = self._process_requests_due(conn, force=force)
+            self._end_pauses(conn)
             for (list_id,) in conn.execute("SELECT list_id FROM personnel_lists WHERE state = 'SENT'").fetchall():
                 row = conn.execute(f"SELECT {self._LIST_COLUMNS} FROM personnel_lists WHERE list_id = ?", (list_id,)).fetchone()
                 done["personnel_lists"] += self._process_list_if_due(conn, row, force=force)
@@ -787,6 +795,7 @@ class Des:
         with self.db.tx() as conn:
             self._contract_row(conn, customer, contract_no)
             self._process_requests_due(conn, contract_no)
+            self._end_pauses(conn, contract_no)
             rows = conn.execute(
                 "SELECT seq, type, tckn, policy_no, effective_on, notified_on FROM events "
                 "WHERE contract_no = ? AND seq > ? ORDER BY seq LIMIT ?",
@@ -801,9 +810,12 @@ class Des:
         }
 
     def _event(self, conn: sqlite3.Connection, contract_no: str, kind: str, tckn: str, policy_no: str, effective_on: str,
-               notified_on: str) -> str:  # fmt: skip
-        """A status event from the insurer, and the policy's state after it; the event's id."""
-        conn.execute("UPDATE policies SET state = ? WHERE contract_no = ? AND tckn = ?", (EVENT_POLICY_STATE[kind], contract_no, tckn))
+               notified_on: str, *, months: int | None = None) -> str:  # fmt: skip
+        """A status event from the insurer, and the policy's state after it; the event's id. A pause runs for
+        its months (the law's longest, three, when nobody said), then the insurer resumes it by itself."""
+        paused_until = _plus_months(effective_on, months or 3) if kind == "PAUSED" else None
+        conn.execute("UPDATE policies SET state = ?, paused_until = ? WHERE contract_no = ? AND tckn = ?",
+                     (EVENT_POLICY_STATE[kind], paused_until, contract_no, tckn))  # fmt: skip
         seq = conn.execute(
             "INSERT INTO events (contract_no, type, tckn, policy_no, effective_on, notified_on, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (contract_no, kind, tckn, policy_no, effective_on, notified_on, self.clock()),
@@ -896,10 +908,20 @@ class Des:
                              (error, PERSON_ERRORS[error], now, request_id))  # fmt: skip
             else:
                 notified = date.fromtimestamp(now).isoformat()
-                event_id = self._event(conn, contract, self._REQUEST_EVENTS[kind], tckn, policy_no, row[5], notified)
+                event_id = self._event(conn, contract, self._REQUEST_EVENTS[kind], tckn, policy_no, row[5], notified, months=row[6])
                 conn.execute("UPDATE requests SET state = 'DONE', event_id = ?, done_at = ? WHERE request_id = ?", (event_id, now, request_id))
             done += 1
         return done
+
+    def _end_pauses(self, conn: sqlite3.Connection, contract_no: str | None = None) -> int:
+        """Pauses whose months have run out end by themselves: the policy is active again and a RESUMED
+        event (effective the day the pause ran until) says so."""
+        today = date.fromtimestamp(self.clock()).isoformat()
+        query = "SELECT contract_no, tckn, policy_no, paused_until FROM policies WHERE state = 'PAUSED' AND paused_until < ?"
+        rows = conn.execute(query + (" AND contract_no = ?" if contract_no else ""), (today, contract_no) if contract_no else (today,)).fetchall()
+        for contract, tckn, policy_no, until in rows:
+            self._event(conn, contract, "RESUMED", tckn, policy_no, until, today)
+        return len(rows)
 
     def policies(self, contract_no: str | None = None) -> list[dict]:
         """Every policy the insurers hold, with the person's record as the insurer knows it (tests compare it
@@ -908,11 +930,11 @@ class Des:
         with self.db.tx() as conn:
             rows = conn.execute(
                 "SELECT contract_no, tckn, policy_no, state, first_name, last_name, birth_date, mobile, email, iban, fund_kind, "
-                "hire_date, exit_date FROM policies" + (" WHERE contract_no = ?" if contract_no else "") + " ORDER BY contract_no, tckn",
+                "hire_date, exit_date, paused_until FROM policies" + (" WHERE contract_no = ?" if contract_no else "") + " ORDER BY contract_no, tckn",
                 (contract_no,) if contract_no else (),
             ).fetchall()
         names = ("contract_no", "tckn", "policy_no", "state", "first_name", "last_name", "birth_date", "mobile", "email", "iban",
-                 "fund_kind", "hire_date", "exit_date")  # fmt: skip
+                 "fund_kind", "hire_date", "exit_date", "paused_until")  # fmt: skip
         return [dict(zip(names, row, strict=True)) for row in rows]
 
     # --- identity register ---------------------------------------------------------------------------
