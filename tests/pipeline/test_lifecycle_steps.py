@@ -166,6 +166,10 @@ def test_requests_made_at_the_employer_stop_deductions_and_reach_the_insurer_onc
                              .where(employees.c.tckn == pauses)).scalar_one()  # fmt: skip
     assert until == date(2027, 1, 10)  # the two months asked for, not the law's longest pause
     assert {t: p["state"] for t, p in _held(sim).items()} == {opts_out: "OPTED_OUT", pauses: "PAUSED", stays: "ACTIVE"}
+    from oks.orchestration.operations_view import people_page
+
+    page = people_page(store)
+    assert "OPT_OUT" in page and "PAUSE (2 mo.)" in page and page.count(">done<") == 2 and opts_out not in page
     assert len(client_events := gateway.read_events(CONTRACT).events) == 2 and {e.type for e in client_events} == {"OPTED_OUT", "PAUSED"}
 
 
@@ -205,6 +209,11 @@ def test_an_opt_out_that_reaches_back_over_a_deduction_becomes_a_refund_owed_esc
     watch_deadlines(store, now=due_morning, senders={"email": got.append})
     (alert,) = [a for a in got if a.refund_id == refund.id]
     assert alert.subject.startswith(f"[OKS PAGE] refund #{refund.id} 2026-10: Due TODAY") and opts_out not in alert.body
+    from oks.orchestration.operations_view import people_page
+
+    before = people_page(store, now=due_morning.replace(hour=18))  # after the bank's close on the due day: overdue
+    assert f"#{refund.id}" in before and "1,350.00" in before and "OVERDUE" in before
+    assert mask_tckn(opts_out) in before and opts_out not in before
     with store.begin() as conn:
         assert confirm_refund(conn, refund.id, by="ops", bank_reference="EFT-9") is True
         assert confirm_refund(conn, refund.id, by="ops") is False

@@ -1,8 +1,9 @@
 """The operations view's pages, read live from the store at each request: what is owed (open
 obligations, overdue, paid by whom), the alerts sent, and every attempt of every run.
 
-Nothing personal is on these pages: obligations are per contract and insurer (the insurer's
-collection account is a company's), alerts are stored masked, failures are stored redacted.
+Obligations are per contract and insurer (the insurer's collection account is a company's), alerts
+are stored masked, failures are stored redacted; the people on the refunds and requests page appear
+masked (KVKK), as in the reports.
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from datetime import UTC, datetime
 
 from oks.rules.vocabulary import ObligationState
 
-__all__ = ["runs_page", "obligations_page", "alerts_page"]
+__all__ = ["runs_page", "obligations_page", "people_page", "alerts_page"]
 
 _STYLE = (
     "body{font-family:sans-serif;margin:2em}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
     "table{border-collapse:collapse}.overdue{color:#b00;font-weight:bold}.paid{color:#070}nav a{margin-right:1em}"
     "td.amount{text-align:right;font-variant-numeric:tabular-nums}"
 )
-_NAV = '<nav><a href="./">Runs</a><a href="obligations">Obligations</a><a href="alerts">Alerts</a></nav>'
+_NAV = ('<nav><a href="./">Runs</a><a href="obligations">Obligations</a><a href="people">Refunds &amp; requests</a>'
+        '<a href="alerts">Alerts</a></nav>')
 
 
 def _e(value: object) -> str:
@@ -101,6 +103,72 @@ def obligations_page(engine, *, show: str = "open", employer: str | None = None,
     return _page("What is owed", heading + _table(headers, rows))
 
 
+def people_page(engine, *, now: datetime | None = None) -> str:
+    """What is owed to employees and what they asked for, live: refunds owed (overdue judged now),
+    requests made at the employer and where they stand with the insurer, re-enrolment notices waiting."""
+    import sqlalchemy as sa
+
+    from oks.privacy import mask_iban, mask_name, mask_tckn
+    from oks.rules.calendar import Deadline
+    from oks.store.refunds import open_refunds
+    from oks.store.schema import contracts, employees, employer_requests, enrolments, reenrolment_notices
+
+    now = now or datetime.now(UTC)
+    with engine.connect() as conn:
+        refunds = open_refunds(conn, include_paid=True)
+        person = (employees.c.first_name, employees.c.last_name, employees.c.tckn, contracts.c.contract_no)
+        requests = conn.execute(
+            sa.select(employer_requests, *person).join(enrolments, enrolments.c.id == employer_requests.c.enrolment_id)
+            .join(employees, employees.c.id == enrolments.c.employee_id).join(contracts, contracts.c.id == enrolments.c.contract_id)
+            .order_by(employer_requests.c.id.desc()).limit(500)
+        ).all()  # fmt: skip
+        notices = conn.execute(
+            sa.select(reenrolment_notices, enrolments.c.state, *person).join(enrolments, enrolments.c.id == reenrolment_notices.c.enrolment_id)
+            .join(employees, employees.c.id == enrolments.c.employee_id).join(contracts, contracts.c.id == enrolments.c.contract_id)
+            .order_by(reenrolment_notices.c.id.desc()).limit(500)
+        ).all()  # fmt: skip
+
+    def who(row) -> str:
+        return f"{_e(mask_name(f'{row.first_name} {row.last_name}'))} <code>{_e(mask_tckn(row.tckn))}</code>"
+
+    refund_rows, owed, overdue = [], 0, 0
+    for r in refunds:
+        late = r.state == "due" and Deadline(r.known_on, r.due_on, r.cutoff).due_at().astimezone(UTC) < now
+        overdue += late
+        owed += r.amount if r.state == "due" else 0
+        state = "OVERDUE" if late else r.state
+        paid = f"{_when(r.paid_at)} by {_e(r.confirmed_by)}" + (f" · ref {_e(r.bank_reference)}" if r.bank_reference else "") if r.state == "paid" else "—"
+        refund_rows.append(
+            f"<tr><td>#{r.id}</td><td>{who(r)}</td><td><code>{_e(mask_iban(r.iban) if r.iban else '—')}</code></td>"
+            f"<td>{_e(r.contract_no)}</td><td>{_e(r.period)} {_e(r.payment_kind)}</td><td>{r.wage_paid_on:%d.%m.%Y}</td>"
+            f"<td>{r.opted_out_on:%d.%m.%Y}</td><td class='amount'>{r.amount:,.2f}</td><td>{r.due_on:%d.%m.%Y}</td>"
+            f"<td class='{'overdue' if late else 'paid' if r.state == 'paid' else ''}'>{_e(state)}</td><td>{paid}</td></tr>"
+        )  # fmt: skip
+    request_rows = [
+        f"<tr><td>#{q.id}</td><td>{who(q)}</td><td>{_e(q.contract_no)}</td><td>{_e(q.kind)}{f' ({q.months} mo.)' if q.months else ''}</td>"
+        f"<td>{q.requested_on:%d.%m.%Y}</td><td>{_e(q.recorded_by)}</td><td>{_e(q.state)}</td><td>{_e(q.des_request_id or '—')}</td>"
+        f"<td>{_e(q.event_id or q.error or '—')}</td></tr>"
+        for q in requests
+    ]  # fmt: skip
+    notice_rows = [
+        f"<tr><td>#{n.id}</td><td>{who(n)}</td><td>{_e(n.contract_no)}</td><td>{n.notified_on:%d.%m.%Y}</td><td>{_e(n.source)}</td>"
+        f"<td>{_e(n.imported_by)}</td><td>{'re-enrolled by run #' + str(n.applied_run_id) if n.applied_run_id else 'waiting for the next run'}</td></tr>"
+        for n in notices
+    ]  # fmt: skip
+    body = (
+        f"<h2>Refunds owed to employees</h2><p>Open {owed:,.2f} TL; <span class='overdue'>{overdue} overdue</span>. Deducted from "
+        "wages paid after an effective opt-out; due ten business days after the opt-out became known. Confirm with "
+        "<code>oks confirm-refund --refund ID --by WHO</code>.</p>"
+        + _table(["#", "person", "IBAN", "contract", "deducted for", "wage paid", "opted out", "amount (TL)", "due", "state", "paid"], refund_rows)
+        + "<h2>Requests made at the employer</h2><p>Recorded with <code>oks request</code>; deductions follow them from the next "
+        "wage; the next run forwards each to the insurer once, and its decision comes back as a status event.</p>"
+        + _table(["#", "person", "contract", "request", "asked on", "recorded by", "state", "DES request", "event / refusal"], request_rows)
+        + "<h2>Re-enrolment notices</h2>"
+        + _table(["#", "person", "contract", "notice of", "from", "imported by", ""], notice_rows)
+    )  # fmt: skip
+    return _page("Refunds and requests", body)
+
+
 def alerts_page(engine, *, limit: int = 500) -> str:
     """The alerts sent, newest first: level, to which channel, for which obligation, what they said."""
     from oks.store.obligations import recent_alerts
@@ -108,7 +176,8 @@ def alerts_page(engine, *, limit: int = 500) -> str:
     found = recent_alerts(engine, limit=limit)
     rows = [
         f"<tr><td>{_when(a.sent_at)}</td><td>{_e(a.level)}</td><td>{_e(a.channel)}</td>"
-        f"<td>{'#' + str(a.obligation_id) if a.obligation_id else '—'}</td><td>{_e(a.message)}</td></tr>"
+        f"<td>{'#' + str(a.obligation_id) if a.obligation_id else 'refund #' + str(a.refund_id) if a.refund_id else '—'}</td>"
+        f"<td>{_e(a.message)}</td></tr>"
         for a in found
     ]
     return _page("Alerts sent", _table(["sent", "level", "channel", "obligation", "message"], rows))

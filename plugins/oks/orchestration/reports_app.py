@@ -2,7 +2,8 @@
 
 Operations open "OKS reports" in Airflow's navigation: the runs from the store with every attempt,
 each with its report (masked; per contract and insurer, payments to make, quarantine) and its Data
-Docs; what is owed, live (``/obligations``, per employer and contract); the alerts sent (``/alerts``). The
+Docs; what is owed, live (``/obligations``, per employer and contract); refunds owed to employees and their
+requests (``/people``); the alerts sent (``/alerts``). The
 files are the ones the pipeline wrote under ``$OKS_HOME``; nothing personal is unmasked in them.
 Nothing here answers without a user Airflow lets read ``oks_monthly``'s runs.
 """
@@ -47,6 +48,13 @@ def create_reports_app() -> FastAPI:
         from oks.orchestration.resources import store_engine
 
         return obligations_page(store_engine(), show=show, employer=employer, contract=contract)
+
+    @app.get("/people", response_class=HTMLResponse)
+    def people() -> str:
+        from oks.orchestration.operations_view import people_page
+        from oks.orchestration.resources import store_engine
+
+        return people_page(store_engine())
 
     @app.get("/alerts", response_class=HTMLResponse)
     def alerts() -> str:
