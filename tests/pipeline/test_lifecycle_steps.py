@@ -5,75 +5,38 @@ one list; a fund preference from payroll travels with the person."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
 import time_machine
 
 from oks.pipeline.assess import assess_eligibility
-from oks.pipeline.contribute import compute_contributions
-from oks.pipeline.obligations import record_payment_obligations
-from oks.pipeline.reconcile import reconcile_run
 from oks.pipeline.status_sync import sync_insurer_status
-from oks.pipeline.submission import (
-    record_payment_results,
-    record_personnel_results,
-    register_contracts,
-    submit_payments,
-    submit_personnel,
-)
 from oks.rules.calendar import ISTANBUL
 from oks.store.schema import contributions, employees, enrolments
 from tests.payroll_files import CONTRACT, contract, person
-from tests.pipeline.des_steps import CREDENTIALS, register_file, wait
+from tests.pipeline.des_steps import register_file
+from tests.pipeline.lifecycle_months import held, store_states, through_des
 from tests.pipeline.months import run_month
 
 OCT, NOV, DEC = ("2026-10", date(2026, 10, 30)), ("2026-11", date(2026, 11, 30)), ("2026-12", date(2026, 12, 31))
 
 
 def _month(store, gateway, tmp_path, rows, when, run_key):
-    """One month through every step, the DES ones included, on its wage day — the process's clock (and the
-    simulator's, in this process) travels there, so no date depends on the machine's; what the personnel
-    list and the insurer said."""
+    """One month of the default contract through every step on its wage day: (run, list sent, answers, payments)."""
     period, wage_day = when
-    with time_machine.travel(datetime.combine(wage_day, time(10), tzinfo=ISTANBUL), tick=True):
-        return _steps(store, gateway, tmp_path, rows, when, run_key)
-
-
-def _steps(store, gateway, tmp_path, rows, when, run_key):
-    period, wage_day = when
-    rows = [{**r, "period": period, "wage_paid_on": wage_day} for r in rows]
-    run_id = run_month(store, tmp_path, rows, [contract()], run_key=run_key, period=period)
-    sync_insurer_status(store, gateway)
-    assess_eligibility(store, run_id)
-    compute_contributions(store, run_id)
-    register_contracts(store, gateway, run_id, [CONTRACT], credentials_for=lambda *_: CREDENTIALS)
-    listed = submit_personnel(store, gateway, run_id, CONTRACT)
-    answered = {}
-    if listed["list_id"]:
-        wait(lambda: gateway.read_personnel_results(listed["list_id"], limit=1).state, lambda s: s == "COMPLETED")
-        answered = record_personnel_results(store, gateway, run_id, CONTRACT, listed["list_id"])
-    paid = submit_payments(store, gateway, run_id, CONTRACT)["payments"]
-    ids = {}
-    for kind, payment in paid.items():
-        wait(lambda payment=payment: gateway.read_payment(payment["payment_id"], limit=1).state, lambda s: s in ("TRANSFERRED", "REJECTED"))
-        record_payment_results(store, gateway, run_id, CONTRACT, payment["payment_id"])
-        ids[f"{CONTRACT}/{kind}"] = payment["payment_id"]
-    record_payment_obligations(store, run_id, des_payment_ids=ids)
-    assert reconcile_run(store, run_id, gateway=gateway)["problems"] == 0
-    return run_id, listed, answered, paid
+    month = through_des(store, gateway, tmp_path, rows, [contract()], period=period, wage_day=wage_day, run_key=run_key)
+    return (month.run_id, month.listed.get(CONTRACT, {"list_id": None, "people": 0}), month.answered.get(CONTRACT, {}),
+            month.paid.get(CONTRACT, {}))  # fmt: skip
 
 
 def _states(store) -> dict[str, tuple]:
-    with store.connect() as conn:
-        rows = conn.execute(sa.select(employees.c.tckn, enrolments.c.state, enrolments.c.reason, enrolments.c.left_on)
-                            .join(enrolments, enrolments.c.employee_id == employees.c.id)).all()  # fmt: skip
-    return {r.tckn: (r.state, r.reason, r.left_on) for r in rows}
+    return store_states(store)
 
 
 def _held(sim) -> dict[str, dict]:
-    return {p["tckn"]: p for p in sim.policies(CONTRACT)}
+    return held(sim, CONTRACT)
 
 
 def test_changes_go_as_one_update_leavers_are_exited_after_their_last_month_is_paid(store, gateway, sim, tmp_path):
