@@ -129,7 +129,7 @@ def payment_deadline(wage_paid_on: date, *, half_day_cutoff: time = HALF_DAY_CUT
 
 REFUND_BUSINESS_DAYS = 10
 """A deduction made after an effective opt-out (cayma) goes back to the employee within ten business
-days (BES Yönetmeliği 22/D, docs/rules.md §6)."""
+days (docs/rules.md §6)."""
 
 
 def refund_deadline(known_on: date, *, half_day_cutoff: time = HALF_DAY_CUTOFF) -> Deadline:

@@ -197,8 +197,9 @@ def deduction_after_request(kind: str, requested_on: date, months: int | None, w
 
 REENROLMENT_YEARS = 3
 """Years after an opt-out or leaving the plan while employed until the automatic re-enrolment (once).
-The regulation (Yönetmelik, art. 9) says three, adjustable from one to five by the ministry; a 2019
-approval is reported to have set four, unconfirmed — so a setting (``OKS_REENROLMENT_YEARS``), default 3."""
+The regulation on automatic enrolment says three, adjustable from one to five by the ministry; a 2019
+approval is reported to have set four, unconfirmed — so a setting (``OKS_REENROLMENT_YEARS``), default 3
+(docs/rules.md §6)."""
 
 
 def reenrolment_due_on(ended_on: date, years: int = REENROLMENT_YEARS) -> date:
