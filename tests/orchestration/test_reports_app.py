@@ -107,3 +107,36 @@ def test_the_plugin_is_found_once_so_airflow_reports_no_plugin_error():
     assert [d.metadata["Name"] for d in distributions()].count("oks-pipeline") == 1
     plugins, errors = _load_entrypoint_plugins()
     assert [p.name for p in plugins].count("oks") == 1 and errors == {}
+
+
+def test_operations_record_a_request_made_at_the_employer_from_the_people_page(tmp_path, monkeypatch):
+    import sqlalchemy as sa
+
+    from oks.orchestration.reports_app import _may_act_on_runs
+    from oks.store.schema import contracts, employees, employer_requests, employers, enrolments
+    from tests.payroll_files import person
+
+    monkeypatch.setenv("OKS_HOME", str(tmp_path))
+    monkeypatch.setenv("OKS_STORE_URL", f"sqlite:///{tmp_path / 'store.sqlite'}")
+    engine = open_store()
+    row = person(7)
+    with engine.begin() as conn:
+        employer = conn.execute(sa.insert(employers).values(vkn=row["employer_vkn"], name="Örnek").returning(employers.c.id)).scalar_one()
+        contract = conn.execute(sa.insert(contracts).values(contract_no="AG-7", employer_id=employer, insurer="AGESA", starts_on=row["hire_date"],
+                                collection_iban="TR330006100519786457841326").returning(contracts.c.id)).scalar_one()  # fmt: skip
+        employee = conn.execute(sa.insert(employees).values(employer_id=employer, payroll_id="P7", tckn=row["tckn"], first_name="Ayşe",
+                                last_name="Çağlar").returning(employees.c.id)).scalar_one()  # fmt: skip
+        conn.execute(sa.insert(enrolments).values(employee_id=employee, contract_id=contract, state="enrolled", policy_no="AG000000007"))
+    app = create_reports_app()
+    app.dependency_overrides[_may_read_runs] = lambda: None  # who may: tests/orchestration/test_ui_access.py
+    app.dependency_overrides[_may_act_on_runs] = lambda: "ops"
+    client = TestClient(app)
+    assert "Record a request made at the employer" in client.get("/people").text
+    form = {"contract_no": "AG-7", "tckn": row["tckn"], "kind": "PAUSE", "requested_on": "2026-11-05", "months": "2"}
+    page = client.post("/people/requests", data=form)  # follows the redirect back to the page
+    assert page.status_code == 200 and "recorded by ops" in page.text and "PAUSE (2 mo.)" in page.text and row["tckn"] not in page.text
+    refused = client.post("/people/requests", data={**form, "kind": "RESUME", "months": ""})
+    assert "not recorded: TCKN" in refused.text and "a RESUME request needs an enrolment that is paused" in refused.text
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(employer_requests.c.kind, employer_requests.c.months, employer_requests.c.recorded_by)).all() == [
+            ("PAUSE", 2, "ops")]  # fmt: skip

@@ -35,7 +35,7 @@ def token(url: str, user: str) -> str:
 
 
 def routes(run_id: int) -> list[str]:
-    return ["/oks/", "/oks/obligations", "/oks/obligations?show=all", "/oks/alerts", f"/oks/reports/run-{run_id}/report.html",
+    return ["/oks/", "/oks/obligations", "/oks/obligations?show=all", "/oks/people", "/oks/alerts", f"/oks/reports/run-{run_id}/report.html",
             f"/oks/data-docs/run-{run_id}/index.html", f"/oks/data_docs/run-{run_id}/index.html"]
 
 
@@ -75,3 +75,24 @@ def test_only_admins_change_connections(secured):
         answer = requests.post(f"{url}/api/v2/connections", json=body | {"connection_id": f"oks_try_{user}"},
                                headers={"Authorization": f"Bearer {token(url, user)}"}, timeout=10)  # fmt: skip
         assert (answer.status_code in (200, 201)) is allowed, (user, answer.status_code, answer.text[:200])
+
+
+def test_only_operations_record_a_request_from_the_operations_view_and_only_from_its_own_page(secured):
+    url, _ = secured
+    form = {"contract_no": "AG-1", "tckn": "17291716060", "kind": "OPT_OUT", "requested_on": "2026-11-05", "months": ""}
+    post = f"{url}/oks/people/requests"
+    assert requests.post(post, data=form, timeout=10, allow_redirects=False).status_code == 401
+    for user, status in (("outsider", 403), ("viewer", 403), ("ops", 303), ("admin", 303)):
+        answer = requests.post(post, data=form, headers={"Authorization": f"Bearer {token(url, user)}"}, timeout=10, allow_redirects=False)
+        assert answer.status_code == status, (user, answer.status_code, answer.text[:200])
+    # Nobody to record it for here, so it says so — masked — on the page it returns to.
+    said = requests.post(post, data=form, headers={"Authorization": f"Bearer {token(url, 'ops')}"}, timeout=10)
+    assert "not recorded: TCKN" in said.text and "17291716060" not in said.text
+    # The UI's session cookie acts only for a form of this site: another site's form riding it is refused.
+    jwt = token(url, "ops")
+    host = url.split("://", 1)[1]
+    assert requests.post(post, data=form, cookies={"_token": jwt}, timeout=10, allow_redirects=False).status_code == 403
+    assert requests.post(post, data=form, cookies={"_token": jwt}, headers={"Origin": "http://evil.example"}, timeout=10,
+                         allow_redirects=False).status_code == 403  # fmt: skip
+    assert requests.post(post, data=form, cookies={"_token": jwt}, headers={"Origin": f"http://{host}"}, timeout=10,
+                         allow_redirects=False).status_code == 303  # fmt: skip

@@ -103,7 +103,18 @@ def obligations_page(engine, *, show: str = "open", employer: str | None = None,
     return _page("What is owed", heading + _table(headers, rows))
 
 
-def people_page(engine, *, now: datetime | None = None) -> str:
+_REQUEST_FORM = (
+    "<form method='post' action='people/requests'><fieldset><legend>Record a request made at the employer</legend>"
+    "<label>Contract <input name='contract_no' required></label> <label>TCKN <input name='tckn' required "
+    "autocomplete='off' inputmode='numeric'></label> <label>Request <select name='kind'><option value='OPT_OUT'>opt out (cayma)"
+    "</option><option value='PAUSE'>pause</option><option value='RESUME'>resume</option><option value='LEAVE'>leave the plan"
+    "</option></select></label> <label>Asked on <input type='date' name='requested_on' required></label> "
+    "<label>Months (a pause) <select name='months'><option value=''>—</option><option>1</option><option>2</option>"
+    "<option>3</option></select></label> <button>Record</button></fieldset></form>"
+)
+
+
+def people_page(engine, *, now: datetime | None = None, said: str | None = None) -> str:
     """What is owed to employees and what they asked for, live: refunds owed (overdue judged now),
     requests made at the employer and where they stand with the insurer, re-enrolment notices waiting."""
     import sqlalchemy as sa
@@ -160,8 +171,9 @@ def people_page(engine, *, now: datetime | None = None) -> str:
         "wages paid after an effective opt-out; due ten business days after the opt-out became known. Confirm with "
         "<code>oks confirm-refund --refund ID --by WHO</code>.</p>"
         + _table(["#", "person", "IBAN", "contract", "deducted for", "wage paid", "opted out", "amount (TL)", "due", "state", "paid"], refund_rows)
-        + "<h2>Requests made at the employer</h2><p>Recorded with <code>oks request</code>; deductions follow them from the next "
-        "wage; the next run forwards each to the insurer once, and its decision comes back as a status event.</p>"
+        + "<h2>Requests made at the employer</h2><p>Recorded here or with <code>oks request</code>; deductions follow them from "
+        "the next wage; the next run forwards each to the insurer once, and its decision comes back as a status event.</p>"
+        + (f"<p><b>{_e(said)}</b></p>" if said else "") + _REQUEST_FORM
         + _table(["#", "person", "contract", "request", "asked on", "recorded by", "state", "DES request", "event / refusal"], request_rows)
         + "<h2>Re-enrolment notices</h2>"
         + _table(["#", "person", "contract", "notice of", "from", "imported by", ""], notice_rows)
