@@ -42,22 +42,6 @@ sys.path.insert(0, str(REPO))  # the deployment test's harness: the bench runs t
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
-def _wait(what: str, check, timeout: float, interval: float = 1.0):
-    import requests
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            result = check()
-            if result:
-                return result
-        except (requests.RequestException, OSError, KeyError, ValueError):
-            pass
-        if time.monotonic() > deadline:
-            raise SystemExit(f"{what}: not within {timeout:g} s")
-        time.sleep(interval)
-
-
 def _intervals_union(spans: list[tuple[float, float]]) -> float:
     """Seconds covered by at least one of the spans."""
     covered, end = 0.0, None
@@ -172,6 +156,7 @@ def main() -> None:
     from oks.payroll.synthetic import generate
     from oks.store import open_store
     from tests.deployment.compose_processes import RUN_ENV, Deployment, Locations, dotenv_for_run, load_compose, plan
+    from tests.deployment.compose_processes import wait_for as _wait
 
     tag = uuid.uuid4().hex[:8]
     names = {"metadata": f"oks_bench_airflow_{tag}", "store": f"oks_bench_store_{tag}"}

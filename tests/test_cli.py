@@ -96,19 +96,12 @@ def test_a_request_made_at_the_employer_is_recorded_once_and_refused_where_the_e
     import sqlalchemy as sa
 
     from oks.store import open_store
-    from oks.store.schema import contracts, employees, employer_requests, employers, enrolments
-    from tests.payroll_files import person
+    from oks.store.schema import employer_requests
+    from tests.enrolled import enrolled_person
 
     store = f"sqlite:///{tmp_path / 'store.sqlite'}"
     engine = open_store(store)
-    row = person(1)
-    with engine.begin() as conn:
-        employer = conn.execute(sa.insert(employers).values(vkn=row["employer_vkn"], name="Örnek").returning(employers.c.id)).scalar_one()
-        contract = conn.execute(sa.insert(contracts).values(contract_no="AG-9", employer_id=employer, insurer="AGESA", starts_on=row["hire_date"],
-                                collection_iban="TR330006100519786457841326").returning(contracts.c.id)).scalar_one()  # fmt: skip
-        employee = conn.execute(sa.insert(employees).values(employer_id=employer, payroll_id="P1", tckn=row["tckn"], first_name="Ayşe",
-                                last_name="Çağlar").returning(employees.c.id)).scalar_one()  # fmt: skip
-        conn.execute(sa.insert(enrolments).values(employee_id=employee, contract_id=contract, state="enrolled", policy_no="AG000000001"))
+    row = enrolled_person(engine, 1, "AG-9", "AG000000001")
     args = ("--contract", "AG-9", "--tckn", row["tckn"], "--on", "05.11.2026", "--by", "ops", "--store", store)
     first, again = oks("request", "opt-out", *args), oks("request", "opt-out", *args)
     assert first.returncode == 0 and "recorded by ops: opt-out of TCKN" in first.stdout and row["tckn"] not in first.stdout

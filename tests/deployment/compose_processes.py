@@ -216,3 +216,23 @@ class Deployment:
 
     def alive(self) -> dict[str, bool]:
         return {name: process.poll() is None for name, process in self.running.items()}
+
+
+def wait_for(what: str, check, timeout: float, interval: float = 1.0):
+    """Poll ``check`` until it returns something truthy (connection errors and missing keys count as not
+    yet); :class:`TimeoutError` naming ``what`` after ``timeout`` seconds."""
+    import time
+
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+        except (requests.RequestException, OSError, KeyError, ValueError):
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not within {timeout:g} s")
+        time.sleep(interval)

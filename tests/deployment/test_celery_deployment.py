@@ -20,6 +20,7 @@ import requests
 import sqlalchemy as sa
 
 from tests.deployment.compose_processes import BIN, REPO, RUN_ENV, Deployment, Locations, dotenv_for_run, load_compose, plan
+from tests.deployment.compose_processes import wait_for as _wait
 from tests.deployment.store_contents import PARTS, describe, differences, store_contents
 
 pytestmark = pytest.mark.postgres
@@ -43,20 +44,6 @@ def _redis_reachable() -> bool:
         return bool(redis.Redis(host="127.0.0.1", port=6379, socket_timeout=2).ping())
     except Exception:  # noqa: BLE001
         return False
-
-
-def _wait(what: str, check, timeout: float, interval: float = 1.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            result = check()
-            if result:
-                return result
-        except (requests.RequestException, OSError, KeyError, ValueError):
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout:g} s")
-        time.sleep(interval)
 
 
 class Api:

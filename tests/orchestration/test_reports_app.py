@@ -113,20 +113,13 @@ def test_operations_record_a_request_made_at_the_employer_from_the_people_page(t
     import sqlalchemy as sa
 
     from oks.orchestration.reports_app import _may_act_on_runs
-    from oks.store.schema import contracts, employees, employer_requests, employers, enrolments
-    from tests.payroll_files import person
+    from oks.store.schema import employer_requests
+    from tests.enrolled import enrolled_person
 
     monkeypatch.setenv("OKS_HOME", str(tmp_path))
     monkeypatch.setenv("OKS_STORE_URL", f"sqlite:///{tmp_path / 'store.sqlite'}")
     engine = open_store()
-    row = person(7)
-    with engine.begin() as conn:
-        employer = conn.execute(sa.insert(employers).values(vkn=row["employer_vkn"], name="Örnek").returning(employers.c.id)).scalar_one()
-        contract = conn.execute(sa.insert(contracts).values(contract_no="AG-7", employer_id=employer, insurer="AGESA", starts_on=row["hire_date"],
-                                collection_iban="TR330006100519786457841326").returning(contracts.c.id)).scalar_one()  # fmt: skip
-        employee = conn.execute(sa.insert(employees).values(employer_id=employer, payroll_id="P7", tckn=row["tckn"], first_name="Ayşe",
-                                last_name="Çağlar").returning(employees.c.id)).scalar_one()  # fmt: skip
-        conn.execute(sa.insert(enrolments).values(employee_id=employee, contract_id=contract, state="enrolled", policy_no="AG000000007"))
+    row = enrolled_person(engine, 7, "AG-7", "AG000000007")
     app = create_reports_app()
     app.dependency_overrides[_may_read_runs] = lambda: None  # who may: tests/orchestration/test_ui_access.py
     app.dependency_overrides[_may_act_on_runs] = lambda: "ops"

@@ -64,48 +64,34 @@ def watch_deadlines(
     """
     if not senders:
         raise ValueError("no alert channel configured: on-call would never hear about a missed deadline")
-    query = owed_query()
+    with engine.connect() as conn:
+        open_obligations = conn.execute(owed_query()).all()
+        refunds = open_refunds(conn)
+    # (deadline, key, subject's lead, what it is — never personal data unmasked, obligation, refund)
+    owed: list[tuple[Deadline, str, str, str, int | None, int | None]] = [
+        (Deadline(o.wage_paid_on, o.due_on, o.cutoff), f"obligation:{o.id}", f"{o.contract_no} {o.period}",
+         f"{o.amount:,.2f} TL to {o.insurer} (contract {o.contract_no}, {o.employer_name}), {o.period} {o.payment_kind}, "
+         f"IBAN {o.collection_iban}, reference \"{o.reference}\"", o.id, None)
+        for o in open_obligations
+    ] + [
+        # Owed to the employee, not an insurer: the same escalation, the person masked.
+        (Deadline(r.known_on, r.due_on, r.cutoff), f"refund:{r.id}", f"refund #{r.id} {r.period}",
+         f"refund of {r.amount:,.2f} TL to {mask_name(f'{r.first_name} {r.last_name}')} (TCKN {mask_tckn(r.tckn)}, IBAN "
+         f"{mask_iban(r.iban) if r.iban else 'not on file'}), deducted from the {r.period} wage of {r.wage_paid_on} after the "
+         f"opt-out of {r.opted_out_on} (contract {r.contract_no})", None, r.id)
+        for r in refunds
+    ]  # fmt: skip
     sent = skipped = 0
     failures: list[str] = []
-    with engine.connect() as conn:
-        open_obligations = conn.execute(query).all()
-    for obligation in open_obligations:
-        deadline = Deadline(obligation.wage_paid_on, obligation.due_on, obligation.cutoff)
-        what = (
-            f"{obligation.amount:,.2f} TL to {obligation.insurer} (contract {obligation.contract_no}, "
-            f"{obligation.employer_name}), {obligation.period} {obligation.payment_kind}, "
-            f"IBAN {obligation.collection_iban}, reference \"{obligation.reference}\""
-        )
-        for planned in alerts_due(
-            obligation_key=f"obligation:{obligation.id}", deadline=deadline, paid=False, now=now, what=what, policy=policy
-        ):
+    for deadline, owed_key, lead, what, obligation_id, refund_id in owed:
+        for planned in alerts_due(obligation_key=owed_key, deadline=deadline, paid=False, now=now, what=what, policy=policy):
             level = f"DRILL {planned.level.upper()}" if drill else planned.level.upper()
-            subject = f"[OKS {level}] {obligation.contract_no} {obligation.period}: {planned.message.split(':', 1)[0]}"
+            subject = f"[OKS {level}] {lead}: {planned.message.split(':', 1)[0]}"
             body, key = planned.message, planned.dedupe_key
             if drill:
                 body = f"DRILL as of {istanbul_text(now)}: no action needed. {body}"
                 key = f"drill:{in_istanbul(now):%Y-%m-%dT%H:%M}:{key}"
-            alert = OutgoingAlert(planned.level, subject, body, key, obligation.id)
-            delivered, already, failed = deliver(engine, alert, senders)
-            sent, skipped, failures = sent + delivered, skipped + already, failures + failed
-    with engine.connect() as conn:
-        refunds = open_refunds(conn)
-    for refund in refunds:
-        # Owed to the employee, not an insurer: the same escalation, the person masked.
-        deadline = Deadline(refund.known_on, refund.due_on, refund.cutoff)
-        what = (
-            f"refund of {refund.amount:,.2f} TL to {mask_name(f'{refund.first_name} {refund.last_name}')} "
-            f"(TCKN {mask_tckn(refund.tckn)}, IBAN {mask_iban(refund.iban) if refund.iban else 'not on file'}), deducted from the "
-            f"{refund.period} wage of {refund.wage_paid_on} after the opt-out of {refund.opted_out_on} (contract {refund.contract_no})"
-        )
-        for planned in alerts_due(obligation_key=f"refund:{refund.id}", deadline=deadline, paid=False, now=now, what=what, policy=policy):
-            level = f"DRILL {planned.level.upper()}" if drill else planned.level.upper()
-            subject = f"[OKS {level}] refund #{refund.id} {refund.period}: {planned.message.split(':', 1)[0]}"
-            body, key = planned.message, planned.dedupe_key
-            if drill:
-                body = f"DRILL as of {istanbul_text(now)}: no action needed. {body}"
-                key = f"drill:{in_istanbul(now):%Y-%m-%dT%H:%M}:{key}"
-            alert = OutgoingAlert(planned.level, subject, body, key, None, refund.id)
+            alert = OutgoingAlert(planned.level, subject, body, key, obligation_id, refund_id)
             delivered, already, failed = deliver(engine, alert, senders)
             sent, skipped, failures = sent + delivered, skipped + already, failures + failed
     summary = {"obligations_open": len(open_obligations), "refunds_open": len(refunds), "sent": sent, "already_sent": skipped,
