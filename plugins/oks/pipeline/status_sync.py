@@ -54,6 +54,7 @@ def sync_insurer_status(engine: Engine, gateway: DesGateway, *, contract_nos: Se
         numbers = list(conn.execute(query).scalars())
         cursors = dict(conn.execute(sa.select(des_event_cursors.c.contract_no, des_event_cursors.c.cursor)).all())
     counts: Counter[str] = Counter()
+    opted_out: set[int] = set()  # opt-outs inside the window learnt now: deductions they reach back over are owed
     for contract_no in numbers:
         try:
             _forward_requests(engine, gateway, contract_no, counts)
@@ -88,6 +89,7 @@ def sync_insurer_status(engine: Engine, gateway: DesGateway, *, contract_nos: Se
             with engine.begin() as conn:
                 outcome = apply_events(conn, specs)
                 _store_cursor(conn, contract_no, page.next_cursor)
+            opted_out.update(a.enrolment_id for a in outcome.applied if a.refund_due)
             counts["applied"] += len(outcome.applied)
             counts["already_applied"] += outcome.already_applied
             counts["not_applied"] += len(outcome.refused)
@@ -98,7 +100,7 @@ def sync_insurer_status(engine: Engine, gateway: DesGateway, *, contract_nos: Se
             cursor = page.next_cursor
     with engine.begin() as conn:
         # An opt-out learnt only now may reach back over deductions already made: owed to the employee.
-        counts["refunds_recorded"] = record_refunds(conn, known_on=datetime.now(ISTANBUL).date())
+        counts["refunds_recorded"] = record_refunds(conn, known_on=datetime.now(ISTANBUL).date(), enrolment_ids=sorted(opted_out))
     return {"contracts": len(numbers), **{k.lower(): v for k, v in counts.items()}}
 
 

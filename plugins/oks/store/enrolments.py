@@ -252,7 +252,7 @@ def current_state(conn: Connection, enrolment_id: int) -> str:
     return conn.execute(sa.select(enrolments.c.state).where(enrolments.c.id == enrolment_id)).scalar_one()
 
 
-def refunds_owed(conn: Connection, *, run_id: int | None = None) -> list[sa.Row]:
+def refunds_owed(conn: Connection, *, run_id: int | None = None, enrolment_ids: Sequence[int] | None = None) -> list[sa.Row]:
     """Deductions made from wages paid after an effective opt-out: owed back to the employee.
 
     One row per contribution: enrolment, employee, period, kind, amount, wage paid on, opted out on.
@@ -280,6 +280,9 @@ def refunds_owed(conn: Connection, *, run_id: int | None = None) -> list[sa.Row]
     )
     if run_id is not None:
         query = query.where(contributions.c.run_id == run_id)
+    if enrolment_ids is not None:
+        # The enrolments an opt-out has just reached (from a few, not every month's every contribution).
+        query = query.where(enrolments.c.id.in_(sorted(enrolment_ids)))
     return list(conn.execute(query))
 
 

@@ -7,6 +7,7 @@ once (the contribution is unique); confirmed paid by operations, which stops the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 import sqlalchemy as sa
@@ -25,15 +26,18 @@ class RefundNotFound(LookupError):
     """No refund obligation with that id."""
 
 
-def record_refunds(conn: Connection, *, known_on: date) -> int:
-    """A refund obligation for every deduction owed back that has none yet; the number recorded."""
+def record_refunds(conn: Connection, *, known_on: date, enrolment_ids: Sequence[int] | None = None) -> int:
+    """A refund obligation for every deduction owed back that has none yet — of ``enrolment_ids`` (the
+    opt-outs just learnt), or of every opted-out enrolment; the number recorded."""
+    if enrolment_ids is not None and not enrolment_ids:
+        return 0
     have = set(conn.execute(sa.select(refund_obligations.c.contribution_id)).scalars())
     deadline = refund_deadline(known_on)
     rows = [
         {"contribution_id": r.contribution_id, "enrolment_id": r.enrolment_id, "period": r.period, "payment_kind": r.payment_kind,
          "amount": r.amount, "reason": REASON, "wage_paid_on": r.wage_paid_on, "opted_out_on": r.opted_out_on, "known_on": known_on,
          "due_on": deadline.due_on, "cutoff": deadline.cutoff}
-        for r in refunds_owed(conn)
+        for r in refunds_owed(conn, enrolment_ids=enrolment_ids)
         if r.contribution_id not in have
     ]  # fmt: skip
     if rows:
