@@ -474,6 +474,7 @@ class Des:
         updated: list[tuple[Any, ...]] = []
         exited: list[tuple[Any, ...]] = []
         seen: set[tuple[str, str]] = set()
+        listed: set[str] = set()  # the people seen so far, whatever their action: a set, not a scan of ``seen`` per person
         for seq, tckn, first, last, born, action, mobile, email, iban, fund_kind, hired, exit_date in conn.execute(
             "SELECT seq, tckn, first_name, last_name, birth_date, action, mobile, email, iban, fund_kind, hire_date, exit_date "
             "FROM list_people WHERE list_id = ? ORDER BY seq",
@@ -484,7 +485,7 @@ class Des:
             error = None
             # A person comes once per list, except that an EXIT may follow their ENROL or UPDATE (a new hire who
             # left within the month is enrolled and exited by one list).
-            if (tckn, action) in seen or (action != "EXIT" and any(key[0] == tckn for key in seen)):
+            if (tckn, action) in seen or (action != "EXIT" and tckn in listed):
                 error = "DUPLICATE_PERSON"
             elif action in ("ENROL", "UPDATE") and register_loaded and register.get(tckn) != (fold_name(first), fold_name(last), born):
                 error = "IDENTITY_MISMATCH"
@@ -493,6 +494,7 @@ class Des:
             elif action in ("UPDATE", "EXIT") and not live:
                 error = "NOT_ENROLLED"
             seen.add((tckn, action))
+            listed.add(tckn)
             if error:
                 shown_policy = policy[0] if error == "ALREADY_ENROLLED" else None
                 results.append(("REJECTED", shown_policy, error, PERSON_ERRORS[error], list_id, seq))
