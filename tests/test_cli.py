@@ -115,3 +115,26 @@ def test_a_request_made_at_the_employer_is_recorded_once_and_refused_where_the_e
     with engine.connect() as conn:
         assert conn.execute(sa.select(employer_requests.c.kind, employer_requests.c.state, employer_requests.c.recorded_by)).all() == [
             ("OPT_OUT", "recorded", "ops")]  # fmt: skip
+
+
+def test_the_deduction_list_is_written_for_payroll_and_differences_exit_three_masked(tmp_path):
+    from decimal import Decimal
+
+    from oks.pipeline.deductions import read_deduction_list
+    from oks.store import open_store
+    from tests.payroll_files import person
+    from tests.pipeline.months import month
+
+    store = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    rows = [person(1, payroll_deduction=Decimal("1350.00")), person(2, payroll_deduction=Decimal("1000.00"))]
+    run_id = month(open_store(store), tmp_path, rows)
+    out = tmp_path / "for-payroll.csv"
+
+    result = oks("deductions", "--run", str(run_id), "--out", str(out), "--store", store)
+
+    assert result.returncode == 3, result.stderr
+    assert f"2 deduction(s) written to {out}" in result.stdout
+    assert "P00002" in result.stdout and "payroll deducts 1,000.00, the contribution is 1,350.00" in result.stdout
+    assert "P00001 " not in result.stdout and rows[1]["tckn"] not in result.stdout and "Ayşe" not in result.stdout
+    assert [d.payroll_id for d in read_deduction_list(out)] == ["P00001", "P00002"]
+    assert oks("deductions", "--run", "999", "--store", store).returncode == 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from oks.payroll.columns import CONTRACT_COLUMNS, PAYROLL_COLUMNS
+from oks.payroll.columns import CONTRACT_COLUMNS, DEDUCTION_COLUMNS, PAYROLL_COLUMNS
 from oks.pipeline.extract import KEY_FIELDS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_payroll_source_doc_lists_every_column_with_its_header():
     doc = (ROOT / "docs" / "payroll-source.md").read_text(encoding="utf-8")
-    for column in (*PAYROLL_COLUMNS, *CONTRACT_COLUMNS):
+    for column in (*PAYROLL_COLUMNS, *CONTRACT_COLUMNS, *DEDUCTION_COLUMNS):
         assert f"| `{column.name}` | {column.turkish} | {column.kind} |" in doc, column.name
     for key in KEY_FIELDS:
         assert f"| `{key}` |" in doc and "| key |" in doc

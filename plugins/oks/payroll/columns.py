@@ -7,7 +7,7 @@ The contract master (insurer contracts) is a separate file/table, described by `
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,24 @@ PAYROLL_COLUMNS: tuple[Column, ...] = (
     Column("wage_paid_on", "date", True, "Ücret Ödeme Tarihi", "day this wage was paid: the deadline is the business day after"),
     Column("fund_preference", "text", False, "Fon Tercihi",
            "the employee's initial fund: faizli (STANDARD) or faizsiz / katılım (PARTICIPATION); empty: the contract's fund kind"),
+    Column("payroll_deduction", "money", False, "OKS Kesintisi",
+           "the OKS deduction payroll itself computed for this payment, if it has one: every person whose deduction differs "
+           "from the contribution sent is flagged"),
 )
+
+BY_NAME = {c.name: c for c in PAYROLL_COLUMNS}
+
+DEDUCTION_COLUMNS: tuple[Column, ...] = (
+    # The payroll's own keys, spelled as payroll exports them, so payroll matches each row to its line.
+    *(replace(BY_NAME[name], required=True, personal=False)
+      for name in ("employer_vkn", "payroll_id", "contract_no", "period", "payment_kind", "wage_paid_on")),
+    Column("amount", "money", True, "Kesinti Tutarı", "the OKS contribution to deduct (0.00: none this month)"),
+    replace(BY_NAME["borne_by"], required=True),
+    Column("deduction_kind", "text", True, "Kesinti Türü", "oks_contribution (the employee's OKS katkı payı)"),
+    Column("outcome", "text", True, "Sonuç", "the line's outcome: contributed, or why nothing is deducted (inactive, not_eligible, ...)"),
+)  # fmt: skip
+"""The deduction list back to payroll (docs/payroll-source.md): one row per payroll line of the run,
+what to deduct from that payment and who bears it. Payroll ids only: no personal data."""
 
 CONTRACT_COLUMNS: tuple[Column, ...] = (
     Column("contract_no", "text", True, "Sözleşme No", "insurer's contract number, equal to DES's"),
@@ -68,7 +85,6 @@ CONTRACT_COLUMNS: tuple[Column, ...] = (
     Column("branch", "text", False, "Şube", "branch of the collection account"),
 )
 
-BY_NAME = {c.name: c for c in PAYROLL_COLUMNS}
 REQUIRED = tuple(c.name for c in PAYROLL_COLUMNS if c.required)
 
 

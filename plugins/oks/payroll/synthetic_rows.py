@@ -260,6 +260,7 @@ class PersonFactory:
             "sgk_days": days,
             "wage_paid_on": contract.wage_paid_on,
             "fund_preference": fund_preference_for(tckn),
+            "payroll_deduction": None,  # payroll's own computed deduction: not generated (the run computes it)
         }
         supplementary = None
         if bonus:

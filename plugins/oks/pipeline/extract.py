@@ -74,7 +74,7 @@ _UNSET = object()  # a cell that could not be typed: the line gets no value for 
 # Columns a payroll repeats on row after row (the employer, the contract, the period, the wage day,
 # yes/no cells): each distinct spelling is typed once per extraction. Personal columns are not kept.
 _REPEATED = frozenset(c.name for c in PAYROLL_COLUMNS) - {"payroll_id", "tckn", "first_name", "last_name", "iban", "mobile",
-                                                            "email", "pek", "amount_override"}  # fmt: skip
+                                                            "email", "pek", "amount_override", "payroll_deduction"}  # fmt: skip
 _REPEATED_KEEP = 4096  # spellings kept per column; the memory of a few pages, whatever the headcount
 
 

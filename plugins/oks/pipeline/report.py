@@ -1,7 +1,8 @@
 """Pipeline step: the run report — one HTML page and CSV files operations can open and forward.
 
 Per contract and insurer: how many people contributed, were rejected, quarantined, not eligible or
-inactive; amounts; payment obligations with due dates. Then the quarantine and the insurer's
+inactive; amounts; payment obligations with due dates; the deduction list back to payroll
+(``deductions.csv``) and every person whose payroll-computed deduction differs from the contribution. Then the quarantine and the insurer's
 rejections, person by person — masked (KVKK), because the report is mailed around. Charts are
 inline SVG: the page is one self-contained file, no plotting library, no network.
 """
@@ -19,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from oks.pipeline.deductions import deduction_differences, write_deduction_list
 from oks.privacy import mask_name, mask_tckn
 from oks.rules.vocabulary import Outcome
 from oks.store.enrolments import not_in_payroll
@@ -99,12 +101,14 @@ class ReportPaths:
     html: Path
     summary_csv: Path
     quarantine_csv: Path
+    deductions_csv: Path
 
 
 def publish_report(
     engine: Engine, run_id: int, *, out_dir: Path, data_docs: str | None = None
 ) -> dict[str, object]:
-    """Write ``report.html``, ``summary.csv`` and ``quarantine.csv`` for the run into ``out_dir``."""
+    """Write ``report.html``, ``summary.csv``, ``quarantine.csv`` and ``deductions.csv`` (the deduction
+    list payroll imports) for the run into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with engine.connect() as conn:
         run = conn.execute(sa.select(runs.c.run_key, runs.c.period, runs.c.state, runs.c.summary).where(runs.c.id == run_id)).one()
@@ -114,13 +118,15 @@ def publish_report(
         refunds = open_refunds(conn)  # owed now, whichever month they were deducted in
         absent = not_in_payroll(conn, run_id)
         corrections = conn.execute(_CORRECTIONS, {"period": run.period}).all()
+        differences = deduction_differences(conn, run_id)
 
     table: dict[tuple[str, str], dict[str, Any]] = defaultdict(lambda: {o: 0 for o in OUTCOME_ORDER} | {"amount": Decimal("0")})
     for row in by_contract:
         entry = table[(row.contract_no, row.insurer)]
         entry[row.outcome] = entry.get(row.outcome, 0) + row.people
         entry["amount"] += row.amount
-    paths = ReportPaths(out_dir / "report.html", out_dir / "summary.csv", out_dir / "quarantine.csv")
+    paths = ReportPaths(out_dir / "report.html", out_dir / "summary.csv", out_dir / "quarantine.csv", out_dir / "deductions.csv")
+    deductions = write_deduction_list(engine, run_id, paths.deductions_csv)
 
     with paths.summary_csv.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
@@ -145,7 +151,8 @@ def publish_report(
 
     limits = ((run.summary or {}).get("validate") or {}).get("pek_limits")
     paths.html.write_text(
-        _page(run, table, masked_rows, obligations, refunds, insurer_totals, reasons, data_docs, limits, corrections, absent), encoding="utf-8"
+        _page(run, table, masked_rows, obligations, refunds, insurer_totals, reasons, data_docs, limits, corrections, absent, differences),
+        encoding="utf-8",
     )
     totals: dict[str, int] = {o: sum(int(e[o]) for e in table.values()) for o in OUTCOME_ORDER}
     # Rows that could not even be staged belong to no contract; they are counted here and listed below.
@@ -155,6 +162,9 @@ def publish_report(
         "report": str(paths.html),
         "summary_csv": str(paths.summary_csv),
         "quarantine_csv": str(paths.quarantine_csv),
+        "deductions_csv": str(paths.deductions_csv),
+        "deductions": deductions,
+        "deduction_differences": len(differences),
         **totals,
         "amount": str(sum((e["amount"] for e in table.values()), Decimal("0"))),
         "refunds_owed": len(refunds),
@@ -268,7 +278,28 @@ def _absent_section(absent) -> str:
     )
 
 
-def _page(run, table, masked_rows, obligations, refunds, insurer_totals, reasons, data_docs, limits, corrections=(), absent=()) -> str:
+def _differences_section(differences) -> str:
+    if not differences:
+        return ""
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{d.row_no}</td><td>{e(d.payroll_id)}</td><td>{e(mask_name(f'{d.first_name} {d.last_name}'))}</td>"
+        f"<td>{e(mask_tckn(d.tckn))}</td><td>{e(d.contract_no)}</td><td>{e(d.payment_kind)}</td>"
+        f"<td class=n>{d.payroll_deduction:,.2f}</td><td class=n>{d.amount:,.2f}</td><td>{e(d.outcome)}: {e(d.reason)}</td></tr>"
+        for d in differences[:2000]
+    )
+    return (
+        f"<h2 id=deduction-differences>Payroll's deduction differs from the contribution ({len(differences)})</h2>"
+        "<p class=warn>Payroll computed another OKS deduction for these payments than the contribution this run sends. "
+        "Deduct what the deduction list (deductions.csv) says before the wages are paid: a short deduction leaves the "
+        "employer liable for the difference, one for a person who owes nothing must be paid back.</p>"
+        "<table><tr><th>row</th><th>payroll id</th><th>person</th><th>TCKN</th><th>contract</th><th>payment</th>"
+        f"<th>payroll's deduction (TL)</th><th>contribution (TL)</th><th>outcome</th></tr>{rows}</table>"
+    )
+
+
+def _page(run, table, masked_rows, obligations, refunds, insurer_totals, reasons, data_docs, limits, corrections=(), absent=(),
+          differences=()) -> str:
     e = html.escape
     head = "".join(f"<th>{e(h)}</th>" for h in ("contract", "insurer", *OUTCOME_ORDER, "amount (TL)"))
     body = "".join(
@@ -304,6 +335,7 @@ td,th{{border:1px solid #ccc;padding:4px 8px;font-size:13px}}th{{background:#edf
 <th>state</th><th>insurer IBAN</th><th>reference</th></tr>{obligation_rows}</table>{refund_note}
 {_corrections_section(corrections)}
 {_absent_section(absent)}
+{_differences_section(differences)}
 <h2>Quarantine and rejections ({len(masked_rows)})</h2>
 {_bar_chart("Quarantine reasons", dict(reasons))}
 <table><tr><th>row</th><th>payroll id</th><th>person</th><th>TCKN</th><th>contract</th><th>stage</th><th>field</th>

@@ -125,6 +125,38 @@ def _cmd_confirm_refund(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_deductions(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    import sqlalchemy as sa
+
+    from oks.pipeline.deductions import deduction_differences, write_deduction_list
+    from oks.privacy import mask_name, mask_tckn
+    from oks.store import open_store
+    from oks.store.schema import runs
+
+    engine = open_store(args.store)
+    try:
+        with engine.connect() as conn:
+            period = conn.execute(sa.select(runs.c.period).where(runs.c.id == args.run)).scalar_one_or_none()
+            if period is None:
+                print(f"no run #{args.run} in the store (see `oks runs`)")
+                return 1
+            differences = deduction_differences(conn, args.run)
+        out = Path(args.out or f"deductions-{period}-run{args.run}.csv")
+        count = write_deduction_list(engine, args.run, out)
+    finally:
+        engine.dispose()
+    print(f"run #{args.run} ({period}): {count} deduction(s) written to {out} — import it into payroll before the wages are paid")
+    for d in differences:
+        print(f"  row {d.row_no} {d.payroll_id} {mask_name(f'{d.first_name} {d.last_name}')} (TCKN {mask_tckn(d.tckn)}) {d.contract_no} "
+              f"{d.payment_kind}: payroll deducts {d.payroll_deduction:,.2f}, the contribution is {d.amount:,.2f} ({d.outcome}: {d.reason})")
+    if differences:
+        print(f"{len(differences)} payroll deduction(s) differ from the contribution: deduct what the list says")
+        return 3
+    return 0
+
+
 _REQUEST_KINDS = {"opt-out": "OPT_OUT", "pause": "PAUSE", "resume": "RESUME", "leave": "LEAVE"}
 
 
@@ -211,6 +243,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--by", required=True, metavar="WHO", help="who records it (kept with the request)")
     p.add_argument("--store", help=store_help)
     p.set_defaults(handler=_cmd_request)
+
+    p = commands.add_parser(
+        "deductions", help="the deduction list back to payroll for a run, and payroll deductions that differ from it",
+        description="Writes the run's deduction list (one row per payroll line: payroll id, period, payment, amount to deduct, "
+        "who bears it, outcome) as CSV in the payroll source's columns, for payroll to import before the wages are paid; "
+        "lists every line whose payroll-computed deduction (column payroll_deduction) differs from the contribution "
+        "(exit status 3 when any does).",
+    )  # fmt: skip
+    p.add_argument("--run", type=int, required=True, metavar="RUN_ID", help="the store's run (see `oks runs`)")
+    p.add_argument("--out", metavar="FILE", help="where to write it (default deductions-<period>-run<N>.csv here)")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(handler=_cmd_deductions)
 
     p = commands.add_parser("refunds", help="refunds owed to employees (deducted after an opt-out), soonest due first")
     p.add_argument("--all", action="store_true", help="include paid ones")

@@ -263,6 +263,7 @@ payroll_lines = sa.Table(
     sa.Column("sgk_days", sa.Integer, nullable=False),
     sa.Column("wage_paid_on", sa.Date, nullable=False),
     sa.Column("fund_preference", sa.String(24)),
+    sa.Column("payroll_deduction", Money),  # payroll's own computed deduction, when the extract carries it
     sa.UniqueConstraint("run_id", "row_no"),
 )
 
