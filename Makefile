@@ -21,7 +21,7 @@ test: $(STAMP) browser compose-cli
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Lint and types: ruff (pyflakes, import order, bugbear, pyupgrade, Airflow's AIR rules with preview)
-# over the whole tree, then mypy on oks.rules, oks.pipeline and oks.des (pyproject.toml has both set-ups).
+# over the whole tree, then mypy on oks.rules, oks.pipeline, oks.des and oks.channels (pyproject.toml has both set-ups).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy

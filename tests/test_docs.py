@@ -52,3 +52,11 @@ def test_every_cited_section_of_the_architecture_and_the_rules_exists():
     assert [c for c in cited if c[2] not in headings[c[1]]] == []
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "docs/architecture.md" in readme and "docs/rules.md" in readme
+
+
+def test_the_channels_doc_lists_every_field_of_the_submission_record():
+    from oks.channels.record import FIELD_KINDS, FIELDS
+
+    doc = (ROOT / "docs" / "channels.md").read_text(encoding="utf-8")
+    for field in FIELDS:
+        assert f"| `{field}` | {FIELD_KINDS[field]} |" in doc, field
