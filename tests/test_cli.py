@@ -138,3 +138,25 @@ def test_the_deduction_list_is_written_for_payroll_and_differences_exit_three_ma
     assert "P00001 " not in result.stdout and rows[1]["tckn"] not in result.stdout and "Ayşe" not in result.stdout
     assert [d.payroll_id for d in read_deduction_list(out)] == ["P00001", "P00002"]
     assert oks("deductions", "--run", "999", "--store", store).returncode == 1
+
+
+def test_an_operator_switches_a_month_to_the_file_channel_recorded_and_refused_once_the_other_holds_it(tmp_path):
+    from oks.store import open_store
+    from oks.store.channels import record_file_payment
+    from tests.payroll_files import CONTRACT, contract, person
+    from tests.pipeline.months import run_month
+
+    store = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    engine = open_store(store)
+    run_month(engine, tmp_path, [person(1)], [contract()])
+    common = ("--contract", CONTRACT, "--period", "2026-10", "--store", store)
+
+    shown = oks("channel", "show", *common)
+    assert shown.returncode == 0 and f"contract {CONTRACT} 2026-10: goes by DES; no REGULAR payment made yet" in shown.stdout
+    switched = oks("channel", "switch", "--to", "file", "--by", "ops", "--reason", "DES down on the due day", *common)
+    assert switched.returncode == 0 and "switched by ops (DES down on the due day): goes by FILE" in switched.stdout
+    assert oks("channel", "switch", "--to", "des", *common).returncode == 2  # who and why are required
+    with engine.begin() as conn:
+        record_file_payment(conn, contract_no=CONTRACT, period="2026-10", payment_kind="REGULAR", file_name="f.csv", content_hash="h")
+    back = oks("channel", "switch", "--to", "des", "--by", "ops", "--reason", "DES is back", *common)
+    assert back.returncode == 1 and "refused: contract" in back.stdout and "already held by FILE" in back.stdout

@@ -28,9 +28,11 @@ from oks.des.models import Action, ContractRegistration, PaymentItem, PaymentKin
 from oks.pipeline.corrections import compare_with_held, held_payment
 from oks.privacy import mask_tckn, redact
 from oks.rules.calendar import ISTANBUL, next_business_day
+from oks.rules.channels import DES_INSURERS, payment_refusal
 from oks.rules.identity import InvalidIdentifier, normalize_iban, normalize_mobile, normalize_tckn
 from oks.rules.vocabulary import Outcome
 from oks.store.bulk import update_many
+from oks.store.channels import ChannelRefused, payment_holder
 from oks.store.enrolments import EventSpec, apply_events, enrolments_by_tckn
 from oks.store.schema import Money, contracts, contributions, employers, enrolments, quarantine, runs
 from oks.store.snapshot import insert_quarantine
@@ -53,7 +55,6 @@ def _today() -> date:
     """Today on Istanbul's clock: the day an event happened for the insurer and the employee."""
     return datetime.now(ISTANBUL).date()
 
-DES_INSURERS = ("AGESA", "ANADOLU", "FIBA")
 CredentialsFor = Callable[[str, str], WsCredentials | None]
 
 
@@ -391,6 +392,11 @@ def submit_payments(engine: Engine, gateway: DesGateway, run_id: int, contract_n
         if dry_run:
             payments[kind] = {"payment_id": None, "total": str(total), "items": len(items)}
             continue
+        with engine.connect() as conn:
+            refusal = payment_refusal(channel="des", payment_kind=kind, holder=payment_holder(conn, contract_no, period, kind.upper()))
+        if refusal:
+            # An operator moved this month to the insurer's file upload and it is written: never a second payment.
+            raise ChannelRefused(f"contract {contract_no} {period}: {refusal}")
         held = held_payment(engine, gateway, contract_no, period, kind.upper())
         if held is not None:
             # DES already holds this month's payment of the kind: never a second one. Equal content

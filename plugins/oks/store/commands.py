@@ -157,6 +157,30 @@ def _cmd_deductions(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_channel(args: argparse.Namespace) -> int:
+    from oks.store import open_store
+    from oks.store.channels import ChannelRefused, channel_of, payment_holder, switch_channel
+
+    engine = open_store(args.store)
+    try:
+        with engine.begin() as conn:
+            if args.action == "switch":
+                if not (args.to and args.by and args.reason):
+                    print("a switch needs --to, --by and --reason")
+                    return 2
+                switch_channel(conn, contract_no=args.contract, period=args.period, to=args.to, by=args.by, reason=args.reason)
+            channel, holder = channel_of(conn, args.contract, args.period), payment_holder(conn, args.contract, args.period)
+    except ChannelRefused as exc:
+        print(f"refused: {exc}")
+        return 1
+    finally:
+        engine.dispose()
+    held = f"its REGULAR payment is held by {holder.upper()}" if holder else "no REGULAR payment made yet"
+    done = f"switched by {args.by} ({args.reason.strip()}): " if args.action == "switch" else ""
+    print(f"contract {args.contract} {args.period}: {done}goes by {channel.upper()}; {held}")
+    return 0
+
+
 _REQUEST_KINDS = {"opt-out": "OPT_OUT", "pause": "PAUSE", "resume": "RESUME", "leave": "LEAVE"}
 
 
@@ -255,6 +279,21 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="FILE", help="where to write it (default deductions-<period>-run<N>.csv here)")
     p.add_argument("--store", help=store_help)
     p.set_defaults(handler=_cmd_deductions)
+
+    p = commands.add_parser(
+        "channel", help="which channel carries a contract's month (des or file), and switching it (DES down on the due day)",
+        description="A contract's month goes by DES for AgeSA, Anadolu Hayat and HDI Fiba, by the insurer's file upload for "
+        "any other. When DES is down on the due day, switch the month to the file channel; the switch is recorded with "
+        "who and why, and refused once the other channel holds the month's REGULAR payment (never a month paid twice).",
+    )  # fmt: skip
+    p.add_argument("action", choices=("show", "switch"))
+    p.add_argument("--contract", required=True, metavar="CONTRACT_NO")
+    p.add_argument("--period", required=True, metavar="YYYY-MM")
+    p.add_argument("--to", choices=("des", "file"), help="switch: the channel for that month")
+    p.add_argument("--by", metavar="WHO", help="switch: who decides (recorded)")
+    p.add_argument("--reason", metavar="WHY", help="switch: why (recorded)")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(handler=_cmd_channel)
 
     p = commands.add_parser("refunds", help="refunds owed to employees (deducted after an opt-out), soonest due first")
     p.add_argument("--all", action="store_true", help="include paid ones")

@@ -416,6 +416,22 @@ reenrolment_notices = sa.Table(
     sa.UniqueConstraint("enrolment_id", "notified_on"),
 )
 
+# A contract's month moved to another channel by an operator (docs/channels.md): the latest switch of
+# a contract and period decides, the insurer's default otherwise. Kept as a record, never edited.
+channel_switches = sa.Table(
+    "channel_switches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("contract_id", sa.Integer, sa.ForeignKey("contracts.id"), nullable=False),
+    sa.Column("period", sa.String(7), nullable=False),
+    sa.Column("channel", sa.String(8), nullable=False),
+    sa.Column("switched_by", sa.String(120), nullable=False),
+    sa.Column("reason", sa.String(300), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.current_timestamp()),
+    sa.CheckConstraint("channel IN ('des', 'file')", name="channel"),
+    sa.Index("ix_channel_switches_contract_id_period", "contract_id", "period"),
+)
+
 # A deduction made from a wage paid after the person's effective opt-out (cayma): owed back to the
 # employee within ten business days of the day it became known (docs/rules.md §6).
 refund_obligations = sa.Table(

@@ -1,0 +1,106 @@
+"""Channels in the store (docs/channels.md): which channel carries a contract's month, the operator's
+switches, and the once-a-month guard across channels, read from the one request ledger
+(``des_requests``) both channels write: a DES payment is kind ``payment``, a file payment kind
+``file_payment``; a row DES refused (``failed``) holds nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from oks.rules.channels import Channel, default_channel, payment_refusal, switch_refusal
+from oks.store.schema import channel_switches, contracts, des_requests
+
+__all__ = ["FILE_PAYMENT", "ChannelRefused", "Switch", "payment_holder", "channel_of", "switch_channel", "record_file_payment"]
+
+FILE_PAYMENT = "file_payment"
+_HOLDING_KINDS = {"payment": "des", FILE_PAYMENT: "file"}
+
+
+class ChannelRefused(ValueError):
+    """A switch or a payment the once-a-month guard refuses; the message says why."""
+
+
+@dataclass(frozen=True)
+class Switch:
+    id: int
+    contract_no: str
+    period: str
+    channel: Channel
+    switched_by: str
+    reason: str
+
+
+def payment_holder(conn: Connection, contract_no: str, period: str, payment_kind: str = "REGULAR") -> Channel | None:
+    """The channel that holds the month's payment of that kind, if one does."""
+    kinds = conn.execute(
+        sa.select(des_requests.c.kind).where(
+            des_requests.c.contract_no == contract_no, des_requests.c.period == period,
+            sa.func.upper(des_requests.c.payment_kind) == payment_kind.upper(),
+            des_requests.c.kind.in_(list(_HOLDING_KINDS)), des_requests.c.state != "failed",
+        )
+    ).scalars().all()  # fmt: skip
+    holders = {_HOLDING_KINDS[k] for k in kinds}
+    if len(holders) > 1:  # the guard exists so that this never happens: say so loudly
+        raise ChannelRefused(f"contract {contract_no} {period}: the {payment_kind} payment is held by both DES and a file")
+    return holders.pop() if holders else None  # type: ignore[return-value]
+
+
+def _contract(conn: Connection, contract_no: str):
+    row = conn.execute(sa.select(contracts.c.id, contracts.c.insurer).where(contracts.c.contract_no == contract_no)).one_or_none()
+    if row is None:
+        raise ChannelRefused(f"no contract {contract_no} in the store")
+    return row
+
+
+def channel_of(conn: Connection, contract_no: str, period: str) -> Channel:
+    """The latest operator switch of the contract's month, else the insurer's default channel."""
+    contract = _contract(conn, contract_no)
+    switched = conn.execute(
+        sa.select(channel_switches.c.channel)
+        .where(channel_switches.c.contract_id == contract.id, channel_switches.c.period == period)
+        .order_by(channel_switches.c.id.desc()).limit(1)
+    ).scalar_one_or_none()  # fmt: skip
+    return switched or default_channel(contract.insurer)  # type: ignore[return-value]
+
+
+def switch_channel(conn: Connection, *, contract_no: str, period: str, to: str, by: str, reason: str) -> Switch:
+    """Move a contract's month to channel ``to``, recorded with who and why; refused (with the reason)
+    when the other channel already holds the month's REGULAR payment."""
+    if not by.strip() or not reason.strip():
+        raise ChannelRefused("a switch needs who makes it and why")
+    contract = _contract(conn, contract_no)
+    refusal = switch_refusal(insurer=contract.insurer, to=to, holder=payment_holder(conn, contract_no, period))
+    if refusal:
+        raise ChannelRefused(f"contract {contract_no} {period} stays on {channel_of(conn, contract_no, period).upper()}: {refusal}")
+    new_id = conn.execute(
+        sa.insert(channel_switches).values(contract_id=contract.id, period=period, channel=to, switched_by=by.strip(),
+                                           reason=reason.strip()[:300])
+    ).inserted_primary_key[0]  # fmt: skip
+    return Switch(new_id, contract_no, period, to, by.strip(), reason.strip()[:300])  # type: ignore[arg-type]
+
+
+def record_file_payment(conn: Connection, *, contract_no: str, period: str, payment_kind: str, file_name: str, content_hash: str,
+                        run_id: int | None = None) -> int:  # fmt: skip
+    """Record, in the request ledger, a payment written to the outbox as the insurer's file — once:
+    the same content again is the same entry (a re-run rewrites the same file); a REGULAR payment DES
+    already holds, or other content for a month a file already holds, is refused."""
+    kind = payment_kind.upper()
+    refusal = payment_refusal(channel="file", payment_kind=kind, holder=payment_holder(conn, contract_no, period, kind))
+    if refusal:
+        raise ChannelRefused(f"contract {contract_no} {period}: {refusal}")
+    key = f"file-payment:{contract_no}:{period}:{kind}"
+    held = conn.execute(sa.select(des_requests.c.id, des_requests.c.content_hash).where(des_requests.c.idempotency_key == key)).one_or_none()
+    if held is not None:
+        if held.content_hash != content_hash:
+            raise ChannelRefused(f"contract {contract_no} {period}: the {kind} file payment is already written with other "
+                                 "amounts; a difference goes as a correction, never as a second payment")  # fmt: skip
+        return held.id
+    return conn.execute(
+        sa.insert(des_requests).values(kind=FILE_PAYMENT, contract_no=contract_no, period=period, payment_kind=kind,
+                                       idempotency_key=key, content_hash=content_hash, des_id=file_name, state="recorded",
+                                       run_id=run_id)
+    ).inserted_primary_key[0]  # fmt: skip
