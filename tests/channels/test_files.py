@@ -125,3 +125,11 @@ def test_any_amount_reads_back_to_the_kurus_in_every_profile(amount, insurer, tm
     folder = tmp_path_factory.mktemp("law")
     path = write_file([record(1, "CONTRIBUTION", amount=amount)], profile, "contribution", folder=folder, contract_no="C", period="2026-11")
     assert read_file(path, profile, "contribution")[0]["amount"] == amount
+
+
+def test_a_value_of_the_wrong_type_is_a_bug_never_a_file_in_no_ones_spelling():
+    generic = load_profile("GENERIC")
+    with pytest.raises(TypeError, match="birth_date: a date must be a date, got str"):
+        render([record(1, birth_date="1990-01-02")], generic, "personnel")
+    with pytest.raises(TypeError, match="amount: a money must be a Decimal, got float"):
+        render([record(1, "CONTRIBUTION", amount=1350.0)], generic, "contribution")

@@ -40,15 +40,16 @@ def _cell(field: str, value: object, profile: InsurerProfile) -> str:
     if value is None:
         return ""
     kind = FIELD_KINDS[field]
+    if kind == "text":
+        return profile.event_names.get(str(value), str(value)) if field == "event_code" else str(value)
     if kind == "date" and isinstance(value, date):
         return value.strftime(profile.date_format)
     if kind == "money" and isinstance(value, Decimal):
         return format_amount(value, profile)
     if kind == "rate" and isinstance(value, Decimal):
         return f"{value.normalize():f}".replace(".", profile.decimal_separator)
-    if field == "event_code":
-        return profile.event_names.get(str(value), str(value))
-    return str(value)
+    # Written as it came it would be in no one's spelling: a bug upstream, never a file.
+    raise TypeError(f"{field}: a {kind} must be a {'date' if kind == 'date' else 'Decimal'}, got {type(value).__name__}")
 
 
 def render(records: Iterable[SubmissionRecord], profile: InsurerProfile, kind: FileKind) -> bytes:

@@ -42,6 +42,8 @@ __all__ = [
     "record_digest",
     "contracts_with_work",
     "register_contracts",
+    "personnel_list",
+    "payment_items",
     "submit_personnel",
     "record_personnel_results",
     "submit_payments",
@@ -219,6 +221,19 @@ def _people_of(conn, run_id: int, contract_no: str, period: str):
     return conn.execute(_PEOPLE, {"run_id": run_id, "contract_no": contract_no, "period_end": _period_end(period)}).all()
 
 
+def personnel_list(conn, run_id: int, contract_no: str, period: str) -> tuple[list, list[tuple[int, Person]]]:
+    """The contract's people this run, and the list they go to the insurer by (ENROL, UPDATE, EXIT),
+    whatever the channel."""
+    rows = _people_of(conn, run_id, contract_no, period)
+    return rows, _list_for(rows, period)
+
+
+def payment_items(conn, run_id: int, contract_no: str) -> list:
+    """What the contract pays this run, per payment kind and person (TCKN, policy number, amount,
+    earliest wage day), whatever the channel."""
+    return conn.execute(_ITEMS, {"run_id": run_id, "contract_no": contract_no}).all()
+
+
 def submit_personnel(engine: Engine, gateway: DesGateway, run_id: int, contract_no: str) -> dict[str, object]:
     """Send the people the insurer has not answered yet — new enrolments, resubmissions, and any
     left waiting by an interrupted run — with the changed records (UPDATE) and the leavers (EXIT), and
@@ -230,8 +245,7 @@ def submit_personnel(engine: Engine, gateway: DesGateway, run_id: int, contract_
     """
     with engine.connect() as conn:
         period, dry_run = _run(conn, run_id)
-        rows = _people_of(conn, run_id, contract_no, period)
-    listed = _list_for(rows, period)
+        rows, listed = personnel_list(conn, run_id, contract_no, period)
     if not listed:
         return {"contract_no": contract_no, "list_id": None, "people": 0}
     actions = Counter(person.action.lower() for _, person in listed)
@@ -376,7 +390,7 @@ def submit_payments(engine: Engine, gateway: DesGateway, run_id: int, contract_n
     """
     with engine.connect() as conn:
         period, dry_run = _run(conn, run_id)
-        rows = conn.execute(_ITEMS, {"run_id": run_id, "contract_no": contract_no}).all()
+        rows = payment_items(conn, run_id, contract_no)
     missing_policy = [r for r in rows if not r.policy_no]
     if missing_policy:
         raise RuntimeError(

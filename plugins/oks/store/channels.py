@@ -14,9 +14,11 @@ from sqlalchemy.engine import Connection
 from oks.rules.channels import Channel, default_channel, payment_refusal, switch_refusal
 from oks.store.schema import channel_switches, contracts, des_requests
 
-__all__ = ["FILE_PAYMENT", "ChannelRefused", "Switch", "payment_holder", "channel_of", "switch_channel", "record_file_payment"]
+__all__ = ["FILE_PAYMENT", "ChannelRefused", "Switch", "payment_holder", "channel_of", "switch_channel", "record_file_payment",
+           "FILE_PERSONNEL_LIST", "record_file_list"]
 
 FILE_PAYMENT = "file_payment"
+FILE_PERSONNEL_LIST = "file_personnel_list"
 _HOLDING_KINDS = {"payment": "des", FILE_PAYMENT: "file"}
 
 
@@ -103,4 +105,17 @@ def record_file_payment(conn: Connection, *, contract_no: str, period: str, paym
         sa.insert(des_requests).values(kind=FILE_PAYMENT, contract_no=contract_no, period=period, payment_kind=kind,
                                        idempotency_key=key, content_hash=content_hash, des_id=file_name, state="recorded",
                                        run_id=run_id)
+    ).inserted_primary_key[0]  # fmt: skip
+
+
+def record_file_list(conn: Connection, *, contract_no: str, period: str, file_name: str, content_hash: str, run_id: int | None = None) -> int:
+    """Record, in the request ledger, a personnel list written to the outbox as the insurer's file;
+    the same content again is the same entry."""
+    key = f"file-personnel:{contract_no}:{period}:{content_hash[:32]}"
+    held = conn.execute(sa.select(des_requests.c.id).where(des_requests.c.idempotency_key == key)).scalar_one_or_none()
+    if held is not None:
+        return held
+    return conn.execute(
+        sa.insert(des_requests).values(kind=FILE_PERSONNEL_LIST, contract_no=contract_no, period=period, idempotency_key=key,
+                                       content_hash=content_hash, des_id=file_name, state="recorded", run_id=run_id)
     ).inserted_primary_key[0]  # fmt: skip

@@ -1,0 +1,117 @@
+"""Pipeline step: a file-channel contract's month written to the outbox (docs/channels.md).
+
+For a contract whose month goes by the insurer's own upload, the run writes what DES would have
+carried — the personnel list (ENROL, UPDATE, EXIT: the same people the DES list would hold) and the
+contribution file (one row per person and payment kind) — as canonical records rendered by the
+insurer's profile, into ``outbox/<contract>/<period>/``. Both are recorded in the request ledger; the
+payment through the once-a-month guard, before its file is written, so a month DES holds never gets
+a file. A re-run writes the same files and finds the same ledger entries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from oks.channels.files import write_file
+from oks.channels.profiles import load_profile
+from oks.channels.record import SubmissionRecord
+from oks.pipeline.submission import payment_items, personnel_list
+from oks.rules.calendar import ISTANBUL
+from oks.store.channels import ChannelRefused, channel_of, record_file_list, record_file_payment
+from oks.store.enrolments import EventSpec, apply_events
+from oks.store.schema import contracts, employers, runs
+
+__all__ = ["write_contract_files"]
+
+# Payroll id and why the person is in the plan (the contribution's reason), per TCKN of the contract's run.
+_LINES = sa.text(
+    """
+    SELECT e.tckn, p.payroll_id, k.reason, e.first_name, e.last_name, e.birth_date, e.hire_date
+    FROM contributions k
+    JOIN payroll_lines p ON p.id = k.payroll_line_id
+    JOIN enrolments en ON en.id = k.enrolment_id
+    JOIN employees e ON e.id = en.employee_id
+    JOIN contracts c ON c.id = k.contract_id
+    WHERE k.run_id = :run_id AND c.contract_no = :contract_no AND k.outcome = 'contributed'
+    ORDER BY p.row_no
+    """
+).columns(birth_date=sa.Date, hire_date=sa.Date)
+
+
+def _digest(records: list[SubmissionRecord]) -> str:
+    text = json.dumps([[str(v) for v in vars(r).values()] for r in records], ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write_contract_files(engine: Engine, run_id: int, contract_no: str, *, outbox: Path) -> dict[str, object]:
+    """Write the contract's personnel list and contribution file for the run's period into the outbox;
+    refused (:class:`ChannelRefused`) for a month that goes by DES or that DES already paid."""
+    with engine.connect() as conn:
+        period, dry_run = conn.execute(sa.select(runs.c.period, runs.c.dry_run).where(runs.c.id == run_id)).one()
+        channel = channel_of(conn, contract_no, period)
+        if channel != "file":
+            raise ChannelRefused(f"contract {contract_no} {period} goes by DES: nothing to write (`oks channel switch` if DES is down)")
+        contract = conn.execute(
+            sa.select(contracts.c.insurer, employers.c.vkn, employers.c.name)
+            .join(employers, employers.c.id == contracts.c.employer_id).where(contracts.c.contract_no == contract_no)
+        ).one()  # fmt: skip
+        people_rows, listed = personnel_list(conn, run_id, contract_no, period)
+        lines = {r.tckn: r for r in conn.execute(_LINES, {"run_id": run_id, "contract_no": contract_no})}
+        items = payment_items(conn, run_id, contract_no)
+    profile = load_profile(contract.insurer)
+    wage_day = min((i.wage_paid_on for i in items), default=None)
+
+    def record(tckn: str, **event) -> SubmissionRecord:
+        line = lines[tckn]
+        return SubmissionRecord(
+            employer_vkn=contract.vkn, employer_name=contract.name, contract_no=contract_no, insurer=contract.insurer,
+            pay_period=period, deduction_date=event.pop("deduction_date", wage_day), payroll_id=line.payroll_id, tckn=tckn,
+            first_name=line.first_name, last_name=line.last_name, birth_date=line.birth_date, hire_date=line.hire_date,
+            assessment_code=line.reason, **event,
+        )  # fmt: skip
+
+    people = [
+        record(p.tckn, event_code=p.action, event_date=p.exit_date or wage_day, mobile=p.mobile, email=p.email, iban=p.iban,
+               fund_kind=p.fund_kind, exit_date=p.exit_date)  # fmt: skip
+        for _, p in listed
+        if p.tckn in lines
+    ]
+    paid = [
+        record(i.tckn, event_code="CONTRIBUTION", event_date=i.wage_paid_on, deduction_date=i.wage_paid_on,
+               payment_kind=i.payment_kind, amount=Decimal(i.amount))  # fmt: skip
+        for i in items
+    ]
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    for r in paid:
+        totals[r.payment_kind] += r.amount or Decimal("0")
+    folder = outbox / re.sub(r"[^A-Za-z0-9_.-]", "_", contract_no) / period
+    written: dict[str, object] = {"contract_no": contract_no, "channel": "file", "insurer": contract.insurer, "people": len(people),
+                                  "payments": {k: str(v) for k, v in sorted(totals.items())}}  # fmt: skip
+    if dry_run:
+        return {**written, "dry_run": True}
+    contribution_name = profile.file_name_for(contract_no=contract_no, period=period, kind="contribution")
+    with engine.begin() as conn:
+        # The guard first: a refused payment leaves no file behind to be uploaded by mistake.
+        for kind in sorted(totals):
+            of_kind = [r for r in paid if r.payment_kind == kind]
+            record_file_payment(conn, contract_no=contract_no, period=period, payment_kind=kind, file_name=contribution_name,
+                                content_hash=_digest(of_kind), run_id=run_id)  # fmt: skip
+        if people:
+            path = write_file(people, profile, "personnel", folder=folder, contract_no=contract_no, period=period)
+            record_file_list(conn, contract_no=contract_no, period=period, file_name=path.name, content_hash=_digest(people), run_id=run_id)
+            written["personnel_file"] = str(path)
+            today = datetime.now(ISTANBUL).date()
+            pending = [r.enrolment_id for r in people_rows if r.state == "pending"]
+            apply_events(conn, [EventSpec(e, "SUBMIT", "payroll", f"file:{path.name}", today) for e in pending])
+        if paid:
+            written["contribution_file"] = str(write_file(paid, profile, "contribution", folder=folder, contract_no=contract_no, period=period))
+    return written
