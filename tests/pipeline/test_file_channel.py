@@ -43,7 +43,9 @@ def test_the_months_files_render_per_profile_and_hold_what_the_store_holds(store
     personnel = read_file(Path(written["personnel_file"]), profile, "personnel")
     assert sorted(p["tckn"] for p in personnel) == sorted(r["tckn"] for r in rows[:2])
     assert {p.get("event_code") for p in personnel} == {"ENROL"}
-    paid = read_file(Path(written["contribution_file"]), profile, "contribution")
+    files = written["contribution_files"]
+    assert set(files) == {"regular", "supplementary"} and Path(files["supplementary"]).name.endswith(f"contribution-supplementary.{profile.format}")
+    paid = [row for kind in files for row in read_file(Path(files[kind]), profile, "contribution")]
     with store.connect() as conn:
         stored = conn.execute(sa.select(sa.func.sum(contributions.c.amount)).where(contributions.c.run_id == run_id)).scalar_one()
         assert sum(p["amount"] for p in paid) == D(stored) == sum(D(v) for v in written["payments"].values())
@@ -53,7 +55,7 @@ def test_the_months_files_render_per_profile_and_hold_what_the_store_holds(store
 
     # A re-run writes the same files and finds the same ledger entries: nothing twice.
     again = write_contract_files(store, run_id, CONTRACT, outbox=tmp_path / "outbox")
-    assert (again["contribution_file"], again["payments"]) == (written["contribution_file"], written["payments"])
+    assert (again["contribution_files"], again["payments"]) == (written["contribution_files"], written["payments"])
     with store.connect() as conn:
         assert conn.execute(sa.select(des_requests.c.kind, des_requests.c.payment_kind).order_by(des_requests.c.id)).all() == entries
     assert sorted(k for k, _ in entries) == ["file_payment", "file_payment", "file_personnel_list"]

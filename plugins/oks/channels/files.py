@@ -79,10 +79,10 @@ def render(records: Iterable[SubmissionRecord], profile: InsurerProfile, kind: F
 
 
 def write_file(records: Iterable[SubmissionRecord], profile: InsurerProfile, kind: FileKind, *, folder: Path, contract_no: str,
-               period: str) -> Path:  # fmt: skip
+               period: str, part: str | None = None) -> Path:  # fmt: skip
     """The file in ``folder`` under the profile's file name; written whole or not at all."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / profile.file_name_for(contract_no=contract_no, period=period, kind=kind)
+    path = folder / profile.file_name_for(contract_no=contract_no, period=period, kind=kind, part=part)
     partial = path.with_name(path.name + ".part")
     partial.write_bytes(render(records, profile, kind))
     partial.replace(path)

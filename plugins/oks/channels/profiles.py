@@ -63,8 +63,9 @@ class InsurerProfile:
     def layout(self, kind: FileKind) -> FileLayout:
         return self.files[kind]
 
-    def file_name_for(self, *, contract_no: str, period: str, kind: FileKind) -> str:
-        name = self.file_name.format(insurer=self.insurer, contract_no=contract_no, period=period, kind=kind)
+    def file_name_for(self, *, contract_no: str, period: str, kind: FileKind, part: str | None = None) -> str:
+        """The file's name; ``part`` tells two files of one kind apart (a supplementary payment's own file)."""
+        name = self.file_name.format(insurer=self.insurer, contract_no=contract_no, period=period, kind=kind if part is None else f"{kind}-{part}")
         return re.sub(r"[^A-Za-z0-9_.-]", "_", name)  # a contract number with '/' must not become a folder
 
 

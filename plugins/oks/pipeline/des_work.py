@@ -24,11 +24,11 @@ __all__ = ["plan_des_batches", "submit_personnel", "record_personnel_results", "
 
 
 def plan_des_batches(engine: Engine, run_id: int, batch_size: int) -> list[dict]:
-    """The contracts with work, in batches of ``batch_size``, each labelled with its contract numbers
-    for the UI; none for a dry run."""
+    """The contracts whose month goes by DES and has work, in batches of ``batch_size``, each labelled
+    with its contract numbers for the UI; none for a dry run."""
     if is_dry_run(engine, run_id):
         return []
-    numbers = submission.contracts_with_work(engine, run_id)
+    numbers = submission.contracts_with_work(engine, run_id, channel="des")
     size = max(1, batch_size)
     batches = [numbers[i : i + size] for i in range(0, len(numbers), size)]
     return [{"contracts": b, "label": b[0] if len(b) == 1 else f"{b[0]} … {b[-1]} ({len(b)})"} for b in batches]

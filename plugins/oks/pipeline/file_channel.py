@@ -14,6 +14,7 @@ import hashlib
 import json
 import re
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -24,13 +25,15 @@ from sqlalchemy.engine import Engine
 from oks.channels.files import write_file
 from oks.channels.profiles import load_profile
 from oks.channels.record import SubmissionRecord
+from oks.pipeline.deadline_watch import Sender, announce_payment_instructions
+from oks.pipeline.obligations import record_payment_obligations
 from oks.pipeline.submission import payment_items, personnel_list
 from oks.rules.calendar import ISTANBUL
 from oks.store.channels import ChannelRefused, channel_of, record_file_list, record_file_payment
 from oks.store.enrolments import EventSpec, apply_events
 from oks.store.schema import contracts, employers, runs
 
-__all__ = ["write_contract_files"]
+__all__ = ["outbox_folder", "write_contract_files", "write_insurer_files"]
 
 # Payroll id and why the person is in the plan (the contribution's reason), per TCKN of the contract's run.
 _LINES = sa.text(
@@ -50,6 +53,25 @@ _LINES = sa.text(
 def _digest(records: list[SubmissionRecord]) -> str:
     text = json.dumps([[str(v) for v in vars(r).values()] for r in records], ensure_ascii=False)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def outbox_folder(outbox: Path, contract_no: str, period: str) -> Path:
+    """Where a contract's files of a period are written (a contract number with '/' stays one folder)."""
+    return outbox / re.sub(r"[^A-Za-z0-9_.-]", "_", contract_no) / period
+
+
+def write_insurer_files(engine: Engine, run_id: int, contracts: Sequence[str], *, outbox: Path,
+                        senders: Mapping[str, Sender] | None = None) -> list[int]:  # fmt: skip
+    """The file channel's part of a run, for its contracts: each one's files into the outbox, then its
+    payment obligations (the transfer is due as by DES: the business day after the wage day) and the
+    instructions to operations. The obligation ids."""
+    obligations: list[int] = []
+    for contract_no in contracts:
+        write_contract_files(engine, run_id, contract_no, outbox=outbox)
+        instructions = record_payment_obligations(engine, run_id, contract_no=contract_no)
+        announce_payment_instructions(engine, instructions, senders or {})
+        obligations += [i.obligation_id for i in instructions]
+    return obligations
 
 
 def write_contract_files(engine: Engine, run_id: int, contract_no: str, *, outbox: Path) -> dict[str, object]:
@@ -93,18 +115,21 @@ def write_contract_files(engine: Engine, run_id: int, contract_no: str, *, outbo
     totals: dict[str, Decimal] = defaultdict(Decimal)
     for r in paid:
         totals[r.payment_kind] += r.amount or Decimal("0")
-    folder = outbox / re.sub(r"[^A-Za-z0-9_.-]", "_", contract_no) / period
+    folder = outbox_folder(outbox, contract_no, period)
     written: dict[str, object] = {"contract_no": contract_no, "channel": "file", "insurer": contract.insurer, "people": len(people),
                                   "payments": {k: str(v) for k, v in sorted(totals.items())}}  # fmt: skip
     if dry_run:
         return {**written, "dry_run": True}
-    contribution_name = profile.file_name_for(contract_no=contract_no, period=period, kind="contribution")
     with engine.begin() as conn:
         # The guard first: a refused payment leaves no file behind to be uploaded by mistake.
         for kind in sorted(totals):
+            part = None if kind == "regular" else kind  # each payment its own file: a bonus is uploaded apart
+            name = profile.file_name_for(contract_no=contract_no, period=period, kind="contribution", part=part)
             of_kind = [r for r in paid if r.payment_kind == kind]
-            record_file_payment(conn, contract_no=contract_no, period=period, payment_kind=kind, file_name=contribution_name,
+            record_file_payment(conn, contract_no=contract_no, period=period, payment_kind=kind, file_name=name,
                                 content_hash=_digest(of_kind), run_id=run_id)  # fmt: skip
+            path = write_file(of_kind, profile, "contribution", folder=folder, contract_no=contract_no, period=period, part=part)
+            written.setdefault("contribution_files", {})[kind] = str(path)  # type: ignore[index]
         if people:
             path = write_file(people, profile, "personnel", folder=folder, contract_no=contract_no, period=period)
             record_file_list(conn, contract_no=contract_no, period=period, file_name=path.name, content_hash=_digest(people), run_id=run_id)
@@ -112,6 +137,4 @@ def write_contract_files(engine: Engine, run_id: int, contract_no: str, *, outbo
             today = datetime.now(ISTANBUL).date()
             pending = [r.enrolment_id for r in people_rows if r.state == "pending"]
             apply_events(conn, [EventSpec(e, "SUBMIT", "payroll", f"file:{path.name}", today) for e in pending])
-        if paid:
-            written["contribution_file"] = str(write_file(paid, profile, "contribution", folder=folder, contract_no=contract_no, period=period))
     return written

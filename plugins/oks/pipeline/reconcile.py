@@ -2,10 +2,12 @@
 
 1. Every extracted row ends in exactly one outcome: contributed, quarantined, not eligible, inactive
    or rejected — none lost, none counted twice.
-2. Per contract, period and kind: the sum of contributions = the payment total DES holds = the sum of
-   the payment obligations.
-3. At most one REGULAR payment per contract and period, and at most one SUPPLEMENTARY payment per
-   contract, period and wage day, whatever re-runs happened (DES is asked which it holds).
+2. Per contract, period and kind: the sum of contributions = the payment total DES holds — or, for a
+   month that went by the insurer's file, the total its contribution file says, read back by the
+   insurer's profile — = the sum of the payment obligations.
+3. At most one REGULAR payment per contract and period, whatever the channel, and at most one
+   SUPPLEMENTARY payment per contract, period and wage day, whatever re-runs happened (DES is asked
+   which it holds).
 
 The DES side is read through the gateway, so the check compares with what DES really holds, not
 with what the project believes it sent.
@@ -16,12 +18,14 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from decimal import Decimal
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from oks.des.gateway import DesGateway
 from oks.pipeline.corrections import OPEN as CORRECTIONS_OPEN
+from oks.store.channels import FILE_PAYMENT
 from oks.store.schema import Money, contracts, des_requests, payment_corrections, payment_obligations, runs
 from oks.store.snapshot import finish_run
 
@@ -76,9 +80,10 @@ _OBLIGED = sa.text(
           sa.column("des_payment_id", sa.String))  # fmt: skip
 
 
-def reconcile_run(engine: Engine, run_id: int, *, gateway: DesGateway | None = None) -> dict[str, object]:
+def reconcile_run(engine: Engine, run_id: int, *, gateway: DesGateway | None = None, outbox: Path | None = None) -> dict[str, object]:
     """Check the invariants; returns the checked totals, raises :class:`InvariantBroken` with every
-    problem found. Without a gateway (a dry run) the DES side is not checked."""
+    problem found. Without a gateway (a dry run) the DES side is not checked; without the outbox, the
+    files' totals are not read back."""
     problems: list[str] = []
     with engine.connect() as conn:
         # Typed columns: through plain SQL text, SQLite hands the JSON summary back as a string.
@@ -105,6 +110,11 @@ def reconcile_run(engine: Engine, run_id: int, *, gateway: DesGateway | None = N
             sa.select(des_requests.c.contract_no, des_requests.c.payment_kind, des_requests.c.des_id)
             .where(des_requests.c.kind == "payment", des_requests.c.period == run.period, des_requests.c.des_id.is_not(None))
             .distinct()
+        ).all()  # fmt: skip
+        file_payments = conn.execute(
+            sa.select(des_requests.c.contract_no, des_requests.c.payment_kind, des_requests.c.des_id, contracts.c.insurer)
+            .join(contracts, contracts.c.contract_no == des_requests.c.contract_no)
+            .where(des_requests.c.kind == FILE_PAYMENT, des_requests.c.period == run.period, des_requests.c.state != "failed")
         ).all()  # fmt: skip
 
     # 1. one outcome per row
@@ -147,11 +157,16 @@ def reconcile_run(engine: Engine, run_id: int, *, gateway: DesGateway | None = N
                 if sent != owed:
                     problems.append(f"{label}: payment obligations {owed} ≠ DES payment {page.payment_id} total {sent}")
             checked[label] = str(ours)
+        if outbox is not None:
+            problems += _files_disagree(file_payments, obliged, outbox, run.period)
 
     # 3. at most one payment per contract, period and kind — and, for SUPPLEMENTARY, per wage day —
     # whatever run or channel made it; a payment DES holds as REJECTED as a whole was never paid.
     correction_payments = {c.des_payment_id for c in corrections if c.des_payment_id}
     problems += _paid_twice([p for p in des_payments if p.des_id not in correction_payments], run.period, gateway)
+    by_des = {p.contract_no for p in des_payments if (p.payment_kind or "").upper() == "REGULAR"}
+    problems += [f"{f.contract_no} {run.period}: a REGULAR payment by DES and one by file — paid twice across channels"
+                 for f in file_payments if f.payment_kind.upper() == "REGULAR" and f.contract_no in by_des]  # fmt: skip
     pending = [c.id for c in corrections if c.state in ("proposed", "approved")]
 
     summary = {
@@ -173,6 +188,29 @@ def reconcile_run(engine: Engine, run_id: int, *, gateway: DesGateway | None = N
         raise InvariantBroken(f"run {run_id} does not reconcile: " + "; ".join(problems[:20]))
     log.info("run %s reconciles: %s", run_id, summary)
     return summary
+
+
+def _files_disagree(file_payments, obliged, outbox: Path, period: str) -> list[str]:
+    """Each file payment's total, read back from its contribution file by the insurer's profile, against
+    the obligations of that contract and kind."""
+    from oks.channels.files import FileReadError, read_file
+    from oks.channels.profiles import load_profile
+    from oks.pipeline.file_channel import outbox_folder
+
+    problems = []
+    for f in sorted(file_payments, key=lambda f: (f.contract_no, f.payment_kind)):
+        kind = f.payment_kind.lower()
+        path = outbox_folder(outbox, f.contract_no, period) / f.des_id
+        try:
+            rows = read_file(path, load_profile(f.insurer), "contribution")
+        except (OSError, FileReadError) as exc:
+            problems.append(f"{f.contract_no} {period}: its {kind} contribution file cannot be read back ({exc})")
+            continue
+        in_file = sum((Decimal(str(row["amount"])) for row in rows), Decimal("0"))
+        owed = obliged[(f.contract_no, kind)].amount if (f.contract_no, kind) in obliged else Decimal("0")
+        if in_file != owed:
+            problems.append(f"{f.contract_no}/{kind}: payment obligations {owed} ≠ file {f.des_id} total {in_file}")
+    return problems
 
 
 def _paid_twice(des_payments, period: str, gateway: DesGateway | None) -> list[str]:

@@ -28,11 +28,11 @@ from oks.des.models import Action, ContractRegistration, PaymentItem, PaymentKin
 from oks.pipeline.corrections import compare_with_held, held_payment
 from oks.privacy import mask_tckn, redact
 from oks.rules.calendar import ISTANBUL, next_business_day
-from oks.rules.channels import DES_INSURERS, payment_refusal
+from oks.rules.channels import DES_INSURERS, Channel, payment_refusal
 from oks.rules.identity import InvalidIdentifier, normalize_iban, normalize_mobile, normalize_tckn
 from oks.rules.vocabulary import Outcome
 from oks.store.bulk import update_many
-from oks.store.channels import ChannelRefused, payment_holder
+from oks.store.channels import ChannelRefused, channels_of, payment_holder
 from oks.store.enrolments import EventSpec, apply_events, enrolments_by_tckn
 from oks.store.schema import Money, contracts, contributions, employers, enrolments, quarantine, runs
 from oks.store.snapshot import insert_quarantine
@@ -64,10 +64,11 @@ def _run(conn, run_id: int):
     return conn.execute(sa.select(runs.c.period, runs.c.dry_run).where(runs.c.id == run_id)).one()
 
 
-def contracts_with_work(engine: Engine, run_id: int) -> list[str]:
-    """Contract numbers with at least one contribution in the run: the DES work to map over."""
+def contracts_with_work(engine: Engine, run_id: int, channel: Channel | None = None) -> list[str]:
+    """Contract numbers with at least one contribution in the run — of one channel's months, if given:
+    the DES work to map over, or the files to write."""
     with engine.connect() as conn:
-        return list(
+        numbers = list(
             conn.execute(
                 sa.select(contracts.c.contract_no)
                 .join(contributions, contributions.c.contract_id == contracts.c.id)
@@ -76,6 +77,11 @@ def contracts_with_work(engine: Engine, run_id: int) -> list[str]:
                 .order_by(contracts.c.contract_no)
             ).scalars()
         )
+        if channel is None:
+            return numbers
+        period, _ = _run(conn, run_id)
+        by = channels_of(conn, numbers, period)
+    return [n for n in numbers if by[n] == channel]
 
 
 def register_contracts(
@@ -391,6 +397,11 @@ def submit_payments(engine: Engine, gateway: DesGateway, run_id: int, contract_n
     with engine.connect() as conn:
         period, dry_run = _run(conn, run_id)
         rows = payment_items(conn, run_id, contract_no)
+        for kind in sorted({r.payment_kind for r in rows}):
+            refusal = payment_refusal(channel="des", payment_kind=kind, holder=payment_holder(conn, contract_no, period, kind))
+            if refusal:
+                # An operator moved this month to the insurer's file upload and it is written: never a second payment.
+                raise ChannelRefused(f"contract {contract_no} {period}: {refusal}")
     missing_policy = [r for r in rows if not r.policy_no]
     if missing_policy:
         raise RuntimeError(
@@ -406,11 +417,6 @@ def submit_payments(engine: Engine, gateway: DesGateway, run_id: int, contract_n
         if dry_run:
             payments[kind] = {"payment_id": None, "total": str(total), "items": len(items)}
             continue
-        with engine.connect() as conn:
-            refusal = payment_refusal(channel="des", payment_kind=kind, holder=payment_holder(conn, contract_no, period, kind.upper()))
-        if refusal:
-            # An operator moved this month to the insurer's file upload and it is written: never a second payment.
-            raise ChannelRefused(f"contract {contract_no} {period}: {refusal}")
         held = held_payment(engine, gateway, contract_no, period, kind.upper())
         if held is not None:
             # DES already holds this month's payment of the kind: never a second one. Equal content
