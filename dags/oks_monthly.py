@@ -2,10 +2,11 @@
 ### OKS monthly run — automatic BES enrolment for one pay period
 
 Extracts the period's payroll, validates personnel data, decides who must be enrolled, computes the
-contributions, sends personnel and then payments to DES (İŞNET Dijital Eko Sistem) for every contract,
-waits for the insurers' policy numbers and transfer confirmations, records what must be paid to
-which insurer by when, proves the accounting adds up, publishes the report, and asks operations to
-confirm each bank transfer.
+contributions, sends personnel and then payments to DES (İŞNET Dijital Eko Sistem) for every contract
+whose month goes by DES, writes the insurer's upload files for every other (docs/channels.md), waits
+for the insurers' policy numbers and transfer confirmations, records what must be paid to which
+insurer by when, proves the accounting adds up, publishes the report, and asks operations to confirm
+each upload and each bank transfer.
 
 **Params:** `period` (YYYY-MM; empty = the month of the run's date in Istanbul: a scheduled run on the
 25th takes its own month, a manual run the current one), `employers` (VKNs, empty = all),
@@ -34,7 +35,7 @@ from airflow.sdk import AsyncCallback, DeadlineAlert, Param, dag, get_current_co
 from oks.orchestration import monthly
 from oks.orchestration.deadlines import StatutoryPaymentDeadline, notify_deadline_missed
 from oks.orchestration.notifiers import OnCallNotifier
-from oks.orchestration.operators import ConfirmBankTransferOperator
+from oks.orchestration.operators import ConfirmBankTransferOperator, ConfirmUploadOperator
 from oks.orchestration.sensors import DesCompletionSensor
 
 IF_IT_FAILS = "**If it fails**"
@@ -166,6 +167,22 @@ def oks_monthly():
         transferred >> obligations
         return obligations
 
+    @task(doc_md=f"""Split the contracts whose month goes by the insurer's file upload into batches.
+    {IF_IT_FAILS} a database problem: clear this task.""")
+    def plan_file_batches(store_run_id: int, **context) -> list[dict]:
+        return monthly.plan_file_batches(store_run_id, int(context["params"]["des_batch_size"]))
+
+    @task(map_index_template="{{ batch_label }}", doc_md=f"""Write each contract's personnel list and contribution files into the outbox by the insurer's profile; record the payment obligations.
+    {IF_IT_FAILS} "already held by DES": the month was paid through DES — never upload it too; a profile error names its file: fix it, clear.""")
+    def write_insurer_files(batch: dict) -> list[int]:
+        get_current_context()["batch_label"] = batch["label"]
+        return monthly.write_insurer_files(batch)
+
+    @task(trigger_rule="none_failed", doc_md=f"""One upload confirmation per contract whose files wait in the outbox.
+    {IF_IT_FAILS} clear this task.""")
+    def plan_upload_confirmations(store_run_id: int) -> list[dict]:
+        return monthly.plan_upload_confirmations(store_run_id)
+
     @task(multiple_outputs=False, trigger_rule="none_failed", doc_md=f"""Prove the invariants: one outcome per row; contributions = payment = obligation; one REGULAR payment a month.
     {IF_IT_FAILS} STOP: do not pay by hand until the difference is explained (the message lists it).""")
     def reconcile_run(store_run_id: int) -> dict:
@@ -192,10 +209,16 @@ def oks_monthly():
     validated >> registered >> synced >> assessed >> computed >> batches
 
     work = des_work.expand(batch=batches)
+    file_batches = plan_file_batches(store_run_id)
+    computed >> file_batches
+    files = write_insurer_files.expand(batch=file_batches)
     reconciled = reconcile_run(store_run_id)
+    files >> reconciled
     reported = publish_report(store_run_id)
     requests = plan_confirmations(store_run_id)
     work >> reconciled >> reported >> requests
+    uploads = plan_upload_confirmations(store_run_id)
+    reported >> uploads
 
     ConfirmBankTransferOperator.partial(
         task_id="confirm_bank_transfer",
@@ -206,6 +229,14 @@ def oks_monthly():
         doc_md=f"Operations approve once the bank has executed the transfer (or `oks confirm-payment` answers). "
         f"{IF_IT_FAILS} Rejected or no answer by the deadline: the money has not reached the insurer — pay now.",
     ).expand_kwargs(requests)
+
+    ConfirmUploadOperator.partial(
+        task_id="confirm_upload",
+        map_index_template="{{ task.contract_no }} {{ task.period }}",
+        retries=1,
+        doc_md=f"Operations upload the contract's files to the insurer's portal, then approve (or `oks confirm-upload`). "
+        f"{IF_IT_FAILS} Rejected: the month is not with the insurer — upload now; the transfer is due all the same.",
+    ).expand_kwargs(uploads)
 
 
 oks_monthly()

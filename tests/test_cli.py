@@ -160,3 +160,6 @@ def test_an_operator_switches_a_month_to_the_file_channel_recorded_and_refused_o
         record_file_payment(conn, contract_no=CONTRACT, period="2026-10", payment_kind="REGULAR", file_name="f.csv", content_hash="h")
     back = oks("channel", "switch", "--to", "des", "--by", "ops", "--reason", "DES is back", *common)
     assert back.returncode == 1 and "refused: contract" in back.stdout and "already held by FILE" in back.stdout
+    uploaded = oks("confirm-upload", "--contract", CONTRACT, "--period", "2026-10", "--by", "ops", "--store", store)
+    assert uploaded.returncode == 0 and "1 file(s) confirmed uploaded by ops" in uploaded.stdout
+    assert oks("confirm-upload", "--contract", CONTRACT, "--period", "2026-10", "--by", "ops", "--store", store).returncode == 1

@@ -245,3 +245,62 @@ def test_a_rejected_transfer_leaves_the_obligation_due_and_paging_and_the_run_fa
     assert {o.state for o in obligations} == {"due"}  # still owed: the deadline watch keeps paging
     outbox = (Path(os.environ["OKS_HOME"]) / "alerts" / "outbox.jsonl").read_text(encoding="utf-8")
     assert "transfer reported NOT made" in outbox
+
+
+def test_a_month_through_des_and_through_an_insurers_files_in_one_run(des, local_airflow, tmp_path):
+    """One contract's insurer takes uploads, not DES: its files go to the outbox by its profile and wait
+    for operations to confirm the upload (answered here through the REST API, as a person would in the
+    UI); every other contract goes through DES; the run reconciles per contract across channels."""
+    import threading
+
+    from oks.channels.files import read_file
+    from oks.channels.profiles import load_profile
+    from oks.store.schema import des_requests
+
+    manifest = payroll(tmp_path, "2026-08", employers=2, employees=40, seed=11, defect_share=0, identity_mismatch_share=0)
+    des.load_register(manifest.identity_register)
+    with open(manifest.contracts, encoding="utf-8-sig", newline="") as fh:
+        table = list(csv.reader(fh, delimiter=";"))
+    insurer, number = table[0].index("Şirket"), table[0].index("Sözleşme No")
+    table[1][insurer] = "VAKIF"
+    by_file = table[1][number]
+    with open(manifest.contracts, "w", encoding="utf-8-sig", newline="") as fh:
+        csv.writer(fh, delimiter=";").writerows(table)
+
+    api, uploaded, stop = AirflowApi(local_airflow), [], threading.Event()
+
+    def operations():  # uploads the files, then approves, as operations would
+        while not stop.wait(0.3):
+            try:
+                for pending in api.pending_uploads():
+                    api.answer(pending)
+                    uploaded.append(pending.contract_no)
+            except Exception:  # noqa: BLE001 - polls again, like a person looking again
+                pass
+
+    worker = threading.Thread(target=operations, daemon=True)
+    worker.start()
+    try:
+        state = run(local_airflow, {"period": "2026-08", "payroll_source": str(manifest.payroll.parent)})
+    finally:
+        stop.set()
+        worker.join(5)
+    assert state.endswith("success")
+    assert uploaded == [by_file]
+
+    paid_by_des = {p["contract_no"] for p in des.state()["payments"] if p["period"] == "2026-08"}
+    assert by_file not in paid_by_des and paid_by_des  # the other contracts went through DES
+    folder = Path(os.environ["OKS_HOME"]) / "outbox" / by_file / "2026-08"
+    paid = read_file(folder / f"VAKIF_{by_file}_2026-08_contribution.xlsx", load_profile("VAKIF"), "contribution")
+    engine = store_engine()
+    with engine.connect() as conn:
+        owed = conn.execute(
+            sa.select(sa.func.sum(payment_obligations.c.amount)).join(contracts, contracts.c.id == payment_obligations.c.contract_id)
+            .where(contracts.c.contract_no == by_file, payment_obligations.c.period == "2026-08", payment_obligations.c.payment_kind == "regular")
+        ).scalar_one()  # fmt: skip
+        files = conn.execute(sa.select(des_requests.c.kind, des_requests.c.state).where(des_requests.c.contract_no == by_file)).all()
+    assert sum(p["amount"] for p in paid) == Decimal(owed) > 0
+    assert {state for _, state in files} == {"sent"} and {kind for kind, _ in files} >= {"file_payment", "file_personnel_list"}
+    result = summarize("2026-08", "checked")
+    with DesHook().get_client() as gateway:
+        assert reconcile_run(engine, result.run_id, gateway=gateway, outbox=Path(os.environ["OKS_HOME"]) / "outbox")["problems"] == 0

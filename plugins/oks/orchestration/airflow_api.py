@@ -15,17 +15,29 @@ from dataclasses import dataclass
 
 import requests
 
-__all__ = ["AirflowApi", "PendingConfirmation", "confirm_in_airflow", "confirm_payment_and_approve"]
+__all__ = ["AirflowApi", "PendingConfirmation", "PendingUpload", "confirm_in_airflow", "confirm_payment_and_approve"]
 
 # Obligations are confirmed in oks_monthly and in oks_correction alike: any DAG's request ("~").
 ANY_DAG = "~"
 TASK_ID = "confirm_bank_transfer"
 _OBLIGATION = re.compile(r"^Obligation #(\d+):")
+UPLOAD_TASK_ID = "confirm_upload"
+_UPLOAD = re.compile(r"^Upload \d+ file\(s\) of (\S+) \((\d{4}-\d{2})\)")
 
 
 @dataclass(frozen=True)
 class PendingConfirmation:
     obligation_id: int
+    dag_id: str
+    dag_run_id: str
+    task_id: str
+    map_index: int
+
+
+@dataclass(frozen=True)
+class PendingUpload:
+    contract_no: str
+    period: str
     dag_id: str
     dag_run_id: str
     task_id: str
@@ -88,7 +100,17 @@ class AirflowApi:
                 found.append(PendingConfirmation(int(match.group(1)), ti["dag_id"], ti["dag_run_id"], ti["task_id"], ti["map_index"]))
         return found
 
-    def answer(self, pending: PendingConfirmation, option: str = "Approve", params_input: dict | None = None) -> None:
+    def pending_uploads(self) -> list[PendingUpload]:
+        """The unanswered ``confirm_upload`` requests: which contract's files of which month."""
+        found = []
+        for detail in self.pending_requests(UPLOAD_TASK_ID):
+            match = _UPLOAD.match(detail.get("subject") or "")
+            ti = detail["task_instance"]
+            if match:
+                found.append(PendingUpload(match.group(1), match.group(2), ti["dag_id"], ti["dag_run_id"], ti["task_id"], ti["map_index"]))
+        return found
+
+    def answer(self, pending: PendingConfirmation | PendingUpload, option: str = "Approve", params_input: dict | None = None) -> None:
         answer = self.http.patch(
             f"{self.base_url}/api/v2/dags/{pending.dag_id}/dagRuns/{pending.dag_run_id}/taskInstances/"
             f"{pending.task_id}/{pending.map_index}/hitlDetails",

@@ -283,6 +283,35 @@ def record_payment_obligation(batch: Mapping, resources: Resources | None = None
         return des_work.record_payment_obligation(r.engine, gateway, batch["store_run_id"], batch["contracts"], senders=r.alert_senders())
 
 
+def plan_file_batches(store_run_id: int, batch_size: int, resources: Resources | None = None) -> list[dict]:
+    """The file channel's work in batches of contracts (months that go by the insurer's upload)."""
+    from oks.pipeline import file_channel
+
+    r = _resources(resources)
+    _owned(r, store_run_id)
+    batches = [{"store_run_id": store_run_id, **b} for b in file_channel.plan_file_batches(r.engine, store_run_id, batch_size)]
+    return _mappable(batches, "file batches", " (or raise des_batch_size)")
+
+
+def write_insurer_files(batch: Mapping, resources: Resources | None = None) -> list[int]:
+    """Write the batch's insurer files into the outbox and record their obligations; the obligation ids."""
+    from oks.pipeline import file_channel
+
+    r = _resources(resources)
+    _owned(r, batch["store_run_id"])
+    return file_channel.write_insurer_files(r.engine, batch["store_run_id"], batch["contracts"], outbox=r.home / "outbox",
+                                            senders=r.alert_senders())  # fmt: skip
+
+
+def plan_upload_confirmations(store_run_id: int, resources: Resources | None = None) -> list[dict]:
+    """One upload confirmation per contract whose files wait in the outbox."""
+    from oks.pipeline import file_channel
+
+    r = _resources(resources)
+    requests = file_channel.plan_upload_confirmations(r.engine, store_run_id, outbox=r.home / "outbox")
+    return _mappable(requests, "uploads to confirm", "")
+
+
 def reconcile_run(store_run_id: int, resources: Resources | None = None) -> dict:
     from oks.pipeline import reconcile
     from oks.store.runs import is_dry_run
@@ -292,7 +321,7 @@ def reconcile_run(store_run_id: int, resources: Resources | None = None) -> dict
     if is_dry_run(r.engine, store_run_id):
         return _summary(reconcile.reconcile_run(r.engine, store_run_id))
     with r.des_gateway() as gateway:
-        return _summary(reconcile.reconcile_run(r.engine, store_run_id, gateway=gateway))
+        return _summary(reconcile.reconcile_run(r.engine, store_run_id, gateway=gateway, outbox=r.home / "outbox"))
 
 
 def publish_report(store_run_id: int, resources: Resources | None = None) -> dict:

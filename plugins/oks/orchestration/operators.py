@@ -26,7 +26,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from oks.rules.vocabulary import ObligationState
 
 __all__ = ["ConfirmBankTransferOperator", "DecideCorrectionOperator", "TransferNotConfirmed", "TransferReportedNotMade",
-           "NoTransferConfirmation"]
+           "NoTransferConfirmation", "ConfirmUploadOperator", "UploadNotMade"]
 
 
 def _is_paid(obligation_id: int) -> bool:
@@ -204,3 +204,51 @@ class DecideCorrectionOperator(ApprovalOperator):
 def _sent(done: dict) -> dict:
     # Amounts and ids only: what goes to XCom carries nothing personal.
     return {k: done.get(k) for k in ("correction_id", "des_payment_id", "obligation_id", "to_pay", "over_paid", "wage_paid_on", "sent_now")}
+
+
+class UploadNotMade(AirflowFailException):
+    """Operations answered that the files could not be uploaded: fails at once (no retry), pages on-call."""
+
+
+class ConfirmUploadOperator(ApprovalOperator):
+    """Wait for operations to upload a file-channel contract's files of the month to the insurer's
+    portal (docs/channels.md). Approve: the files are sent (the ledger says so). Reject: the month is
+    not with the insurer — the task fails and pages on-call. Confirmed meanwhile with
+    ``oks confirm-upload``: nothing is asked."""
+
+    def __init__(self, *, contract_no: str, period: str, **kwargs: Any) -> None:
+        kwargs.setdefault("fail_on_reject", True)
+        kwargs.setdefault("assigned_users", approvers())
+        super().__init__(**kwargs)
+        self.contract_no, self.period = contract_no, period
+
+    def _waiting(self) -> int:
+        from oks.orchestration.resources import store_engine
+        from oks.store.channels import files_to_upload
+
+        with store_engine().connect() as conn:
+            return len(files_to_upload(conn, contract_no=self.contract_no, period=self.period))
+
+    def execute(self, context):
+        if not self._waiting():
+            self.log.info("The files of %s %s are confirmed uploaded already: nothing to ask.", self.contract_no, self.period)
+            return {"chosen_options": [self.APPROVE], "already_confirmed": True}
+        return super().execute(context)
+
+    def execute_complete(self, context, event: dict[str, Any]) -> Any:
+        from airflow.providers.standard.exceptions import HITLRejectException, HITLTimeoutError
+
+        from oks.orchestration.resources import store_engine
+        from oks.store.channels import confirm_upload
+
+        if "error" in event and event.get("error_type") == "timeout" and not self._waiting():
+            return {"chosen_options": [self.APPROVE], "already_confirmed": True}
+        try:
+            result = super().execute_complete(context, event)
+        except (HITLRejectException, HITLTimeoutError):
+            raise UploadNotMade(f"{self.contract_no} {self.period}: the insurer's files were not uploaded — upload them now, "
+                                "or the month is not paid on time") from None  # fmt: skip
+        with store_engine().begin() as conn:
+            confirmed = confirm_upload(conn, contract_no=self.contract_no, period=self.period)
+        self.log.info("%s %s: %d file(s) confirmed uploaded by %s.", self.contract_no, self.period, confirmed, _responder(result))
+        return {"chosen_options": result["chosen_options"], "contract_no": self.contract_no, "files": confirmed}

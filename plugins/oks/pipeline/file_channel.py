@@ -33,7 +33,7 @@ from oks.store.channels import ChannelRefused, channel_of, record_file_list, rec
 from oks.store.enrolments import EventSpec, apply_events
 from oks.store.schema import contracts, employers, runs
 
-__all__ = ["outbox_folder", "write_contract_files", "write_insurer_files"]
+__all__ = ["outbox_folder", "write_contract_files", "write_insurer_files", "plan_file_batches", "plan_upload_confirmations"]
 
 # Payroll id and why the person is in the plan (the contribution's reason), per TCKN of the contract's run.
 _LINES = sa.text(
@@ -138,3 +138,40 @@ def write_contract_files(engine: Engine, run_id: int, contract_no: str, *, outbo
             pending = [r.enrolment_id for r in people_rows if r.state == "pending"]
             apply_events(conn, [EventSpec(e, "SUBMIT", "payroll", f"file:{path.name}", today) for e in pending])
     return written
+
+
+def plan_file_batches(engine: Engine, run_id: int, batch_size: int) -> list[dict]:
+    """The contracts whose month goes by file and has work, in batches; none for a dry run."""
+    from oks.pipeline.submission import contracts_with_work
+    from oks.store.runs import is_dry_run
+
+    if is_dry_run(engine, run_id):
+        return []
+    numbers = contracts_with_work(engine, run_id, channel="file")
+    size = max(1, batch_size)
+    batches = [numbers[i : i + size] for i in range(0, len(numbers), size)]
+    return [{"contracts": b, "label": b[0] if len(b) == 1 else f"{b[0]} … {b[-1]} ({len(b)})"} for b in batches]
+
+
+def plan_upload_confirmations(engine: Engine, run_id: int, *, outbox: Path) -> list[dict[str, object]]:
+    """One upload confirmation per contract of the run with files waiting: which files, where, to whom."""
+    from oks.store.channels import files_to_upload
+
+    with engine.connect() as conn:
+        waiting = files_to_upload(conn, run_id=run_id)
+        insurers = dict(conn.execute(sa.select(contracts.c.contract_no, contracts.c.insurer)).all()) if waiting else {}
+    by_contract: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for row in waiting:
+        by_contract[(row.contract_no, row.period)].append(row.file_name)
+    requests: list[dict[str, object]] = []
+    for (contract_no, period), names in sorted(by_contract.items()):
+        folder = outbox_folder(outbox, contract_no, period)
+        listed = "\n".join(f"- `{folder / name}`" for name in names)
+        requests.append({
+            "contract_no": contract_no, "period": period,
+            "subject": f"Upload {len(names)} file(s) of {contract_no} ({period}) to {insurers.get(contract_no, 'the insurer')}'s portal",
+            "body": f"Upload these files to the insurer's corporate portal, then approve:\n\n{listed}\n\n"
+                    "Reject if they cannot be uploaded: on-call is paged, and the month is not with the insurer. "
+                    f"A shell may answer instead: `oks confirm-upload --contract {contract_no} --period {period} --by <who>`.",
+        })  # fmt: skip
+    return requests

@@ -15,7 +15,7 @@ from oks.rules.channels import Channel, default_channel, payment_refusal, switch
 from oks.store.schema import channel_switches, contracts, des_requests
 
 __all__ = ["FILE_PAYMENT", "ChannelRefused", "Switch", "payment_holder", "channel_of", "channels_of", "switch_channel", "record_file_payment",
-           "FILE_PERSONNEL_LIST", "record_file_list"]
+           "FILE_PERSONNEL_LIST", "record_file_list", "files_to_upload", "confirm_upload"]
 
 FILE_PAYMENT = "file_payment"
 FILE_PERSONNEL_LIST = "file_personnel_list"
@@ -132,3 +132,32 @@ def record_file_list(conn: Connection, *, contract_no: str, period: str, file_na
         sa.insert(des_requests).values(kind=FILE_PERSONNEL_LIST, contract_no=contract_no, period=period, idempotency_key=key,
                                        content_hash=content_hash, des_id=file_name, state="recorded", run_id=run_id)
     ).inserted_primary_key[0]  # fmt: skip
+
+
+_FILE_KINDS = (FILE_PAYMENT, FILE_PERSONNEL_LIST)
+
+
+def files_to_upload(conn: Connection, *, run_id: int | None = None, contract_no: str | None = None, period: str | None = None) -> list[sa.Row]:
+    """Files written to the outbox and not yet confirmed uploaded (contract, period, kind, payment
+    kind, file name), of a run or of a contract's month."""
+    where = [des_requests.c.kind.in_(_FILE_KINDS), des_requests.c.state == "recorded"]
+    if run_id is not None:
+        where.append(des_requests.c.run_id == run_id)
+    if contract_no is not None:
+        where += [des_requests.c.contract_no == contract_no, des_requests.c.period == period]
+    return list(conn.execute(
+        sa.select(des_requests.c.contract_no, des_requests.c.period, des_requests.c.kind, des_requests.c.payment_kind,
+                  des_requests.c.des_id.label("file_name"))
+        .where(*where).order_by(des_requests.c.contract_no, des_requests.c.period, des_requests.c.id)
+    ))  # fmt: skip
+
+
+def confirm_upload(conn: Connection, *, contract_no: str, period: str) -> int:
+    """Operations uploaded the contract's files of the month to the insurer's portal: they are sent.
+    The number of files confirmed (0: none was waiting)."""
+    return conn.execute(
+        sa.update(des_requests)
+        .where(des_requests.c.kind.in_(_FILE_KINDS), des_requests.c.state == "recorded", des_requests.c.contract_no == contract_no,
+               des_requests.c.period == period)
+        .values(state="sent", updated_at=sa.func.current_timestamp())
+    ).rowcount  # fmt: skip

@@ -181,6 +181,27 @@ def _cmd_channel(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_confirm_upload(args: argparse.Namespace) -> int:
+    import logging
+
+    from oks.store import open_store
+    from oks.store.channels import confirm_upload
+
+    engine = open_store(args.store)
+    try:
+        with engine.begin() as conn:
+            confirmed = confirm_upload(conn, contract_no=args.contract, period=args.period)
+    finally:
+        engine.dispose()
+    if not confirmed:
+        print(f"no file of {args.contract} {args.period} waits for its upload")
+        return 1
+    logging.getLogger("oks.channels").warning("%s %s: %d file(s) confirmed uploaded by %s", args.contract, args.period, confirmed, args.by)
+    print(f"{args.contract} {args.period}: {confirmed} file(s) confirmed uploaded by {args.by}; the Airflow approval, if open, "
+          "completes by itself at its deadline or when answered")  # fmt: skip
+    return 0
+
+
 _REQUEST_KINDS = {"opt-out": "OPT_OUT", "pause": "PAUSE", "resume": "RESUME", "leave": "LEAVE"}
 
 
@@ -294,6 +315,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--reason", metavar="WHY", help="switch: why (recorded)")
     p.add_argument("--store", help=store_help)
     p.set_defaults(handler=_cmd_channel)
+
+    p = commands.add_parser("confirm-upload", help="record that a file-channel contract's files of a month were uploaded to the insurer's portal")
+    p.add_argument("--contract", required=True, metavar="CONTRACT_NO")
+    p.add_argument("--period", required=True, metavar="YYYY-MM")
+    p.add_argument("--by", required=True, metavar="WHO")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(handler=_cmd_confirm_upload)
 
     p = commands.add_parser("refunds", help="refunds owed to employees (deducted after an opt-out), soonest due first")
     p.add_argument("--all", action="store_true", help="include paid ones")
