@@ -163,3 +163,30 @@ def test_an_operator_switches_a_month_to_the_file_channel_recorded_and_refused_o
     uploaded = oks("confirm-upload", "--contract", CONTRACT, "--period", "2026-10", "--by", "ops", "--store", store)
     assert uploaded.returncode == 0 and "1 file(s) confirmed uploaded by ops" in uploaded.stdout
     assert oks("confirm-upload", "--contract", CONTRACT, "--period", "2026-10", "--by", "ops", "--store", store).returncode == 1
+
+
+def test_a_file_channel_insurers_policy_numbers_are_imported_by_row(tmp_path):
+    from oks.pipeline.assess import assess_eligibility
+    from oks.pipeline.contribute import compute_contributions
+    from oks.pipeline.file_channel import write_insurer_files
+    from oks.store import open_store
+    from tests.payroll_files import CONTRACT, contract, person
+    from tests.pipeline.months import run_month
+
+    store = f"sqlite:///{tmp_path / 'store.sqlite'}"
+    engine = open_store(store)
+    rows = [person(1), person(2)]
+    run_id = run_month(engine, tmp_path, rows, [contract(insurer="VAKIF")])
+    assess_eligibility(engine, run_id)
+    compute_contributions(engine, run_id)
+    write_insurer_files(engine, run_id, [CONTRACT], outbox=tmp_path / "outbox")
+    answer = tmp_path / "vakif-answer.csv"
+    answer.write_text(f"TC Kimlik No;Poliçe No\n{rows[0]['tckn']};VK-1\n{rows[1]['tckn']};\n12345678901;VK-3\n", encoding="utf-8")
+
+    result = oks("import-policies", str(answer), "--contract", CONTRACT, "--by", "ops", "--store", store)
+
+    assert result.returncode == 1, result.stderr
+    assert "row 2: not imported: policy_no: empty" in result.stdout  # data rows counted from 1, as in the quarantine
+    assert "row 3: not imported: TCKN 123******01: check digits do not match" in result.stdout
+    assert f"{CONTRACT}: 1 policy number(s) recorded by ops, 0 already on file, 2 refused" in result.stdout
+    assert rows[0]["tckn"] not in result.stdout and "12345678901" not in result.stdout

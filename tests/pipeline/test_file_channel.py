@@ -70,3 +70,24 @@ def test_a_month_that_goes_by_des_or_that_des_paid_gets_no_file(store, gateway, 
     with store.begin() as conn, pytest.raises(ChannelRefused, match="already held by DES"):
         switch_channel(conn, contract_no=CONTRACT, period="2026-10", to="file", by="ops", reason="DES down")
     assert not (tmp_path / "outbox").exists()
+
+
+def test_the_insurers_answer_file_enrols_the_people_once_and_refuses_a_stranger_by_row(store, tmp_path):
+    from oks.pipeline.file_channel import PolicyAnswer, record_policy_numbers
+    from oks.pipeline.submission import personnel_list
+
+    rows = [person(1), person(2)]
+    run_id = _contributed(store, tmp_path, "VAKIF", rows)
+    write_contract_files(store, run_id, CONTRACT, outbox=tmp_path / "outbox")
+    answers = [PolicyAnswer(2, rows[0]["tckn"], "VK-000001"), PolicyAnswer(3, rows[1]["tckn"], "VK-000002"),
+               PolicyAnswer(4, "10000000146", "VK-000003")]  # fmt: skip
+
+    first = record_policy_numbers(store, CONTRACT, answers)
+    assert (first["enrolled"], first["already"]) == (2, 0)
+    assert first["refused"] == [(4, "100******46 has no enrolment under contract AG-2026-001")]
+    assert record_policy_numbers(store, CONTRACT, answers[:2])["already"] == 2  # imported again: nothing changes
+    with store.connect() as conn:
+        assert sorted(conn.execute(sa.select(enrolments.c.state, enrolments.c.policy_no)).all()) == [
+            ("enrolled", "VK-000001"), ("enrolled", "VK-000002")]  # fmt: skip
+        _, listed = personnel_list(conn, run_id, CONTRACT, "2026-10")
+    assert listed == []  # answered: not listed again next time

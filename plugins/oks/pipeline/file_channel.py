@@ -15,6 +15,7 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -33,7 +34,8 @@ from oks.store.channels import ChannelRefused, channel_of, record_file_list, rec
 from oks.store.enrolments import EventSpec, apply_events
 from oks.store.schema import contracts, employers, runs
 
-__all__ = ["outbox_folder", "write_contract_files", "write_insurer_files", "plan_file_batches", "plan_upload_confirmations"]
+__all__ = ["outbox_folder", "write_contract_files", "write_insurer_files", "plan_file_batches", "plan_upload_confirmations",
+           "PolicyAnswer", "record_policy_numbers"]
 
 # Payroll id and why the person is in the plan (the contribution's reason), per TCKN of the contract's run.
 _LINES = sa.text(
@@ -175,3 +177,36 @@ def plan_upload_confirmations(engine: Engine, run_id: int, *, outbox: Path) -> l
                     f"A shell may answer instead: `oks confirm-upload --contract {contract_no} --period {period} --by <who>`.",
         })  # fmt: skip
     return requests
+
+
+@dataclass(frozen=True)
+class PolicyAnswer:
+    row_no: int
+    tckn: str
+    policy_no: str
+
+
+def record_policy_numbers(engine: Engine, contract_no: str, answers: Sequence[PolicyAnswer]) -> dict[str, object]:
+    """The insurer's answer to a file-channel personnel list — each person's policy number, entered by
+    operations or read from the insurer's answer file — applied as the insurer's ENROL, once. A TCKN
+    the contract does not wait for is refused by row (masked), never guessed."""
+    from oks.privacy import mask_tckn
+    from oks.store.enrolments import enrolments_by_tckn
+    from oks.store.schema import enrolments
+
+    today = datetime.now(ISTANBUL).date()
+    refused: list[tuple[int, str]] = []
+    with engine.begin() as conn:
+        waiting = enrolments_by_tckn(conn, contract_no, enrolments.c.state.in_(("pending", "submitted")))
+        known = enrolments_by_tckn(conn, contract_no)
+        specs = []
+        for a in answers:
+            if a.tckn in waiting:
+                specs.append(EventSpec(waiting[a.tckn], "ENROL", "insurer", f"file-answer:{contract_no}:{a.tckn}", today, policy_no=a.policy_no))
+            elif a.tckn not in known:
+                refused.append((a.row_no, f"{mask_tckn(a.tckn)} has no enrolment under contract {contract_no}"))
+        outcome = apply_events(conn, specs)
+    rows = {f"file-answer:{contract_no}:{a.tckn}": a.row_no for a in answers}
+    refused += [(rows[spec.event_key], f"not applied: {why}") for spec, why in outcome.refused]
+    enrolled = sum(1 for event in outcome.applied if event.changed)
+    return {"contract_no": contract_no, "enrolled": enrolled, "already": len(answers) - enrolled - len(refused), "refused": refused}

@@ -202,6 +202,46 @@ def _cmd_confirm_upload(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_import_policies(args: argparse.Namespace) -> int:
+    from oks.payroll.columns import Column
+    from oks.payroll.parsing import CellError, parse_cell
+    from oks.payroll.sources import PayrollStructureError, open_source
+    from oks.pipeline.file_channel import PolicyAnswer, record_policy_numbers
+    from oks.rules.identity import InvalidIdentifier, normalize_tckn
+    from oks.store import open_store
+
+    spec = (
+        Column("tckn", "text", True, "TC Kimlik No", "the person", personal=True),
+        Column("policy_no", "text", True, "Poliçe No", "the policy number the insurer gave"),
+    )
+    answers, refused = [], []
+    try:
+        for row_no, raw in open_source(args.file, spec=spec).rows():
+            try:
+                tckn, policy_no = normalize_tckn(parse_cell(spec[0], raw.get("tckn"))), parse_cell(spec[1], raw.get("policy_no"))
+            except (InvalidIdentifier, CellError) as exc:
+                refused.append((row_no, getattr(exc, "message", None) or str(exc)))
+                continue
+            if not policy_no:
+                refused.append((row_no, "policy_no: empty"))
+                continue
+            answers.append(PolicyAnswer(row_no, tckn, policy_no))
+    except PayrollStructureError as exc:
+        print(f"not imported: {exc}")
+        return 2
+    engine = open_store(args.store)
+    try:
+        result = record_policy_numbers(engine, args.contract, answers)
+    finally:
+        engine.dispose()
+    refused += result["refused"]  # type: ignore[arg-type]
+    for row_no, why in sorted(refused):
+        print(f"row {row_no}: not imported: {why}")
+    print(f"{args.contract}: {result['enrolled']} policy number(s) recorded by {args.by}, {result['already']} already on file, "
+          f"{len(refused)} refused")  # fmt: skip
+    return 1 if refused else 0
+
+
 _REQUEST_KINDS = {"opt-out": "OPT_OUT", "pause": "PAUSE", "resume": "RESUME", "leave": "LEAVE"}
 
 
@@ -322,6 +362,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--by", required=True, metavar="WHO")
     p.add_argument("--store", help=store_help)
     p.set_defaults(handler=_cmd_confirm_upload)
+
+    p = commands.add_parser(
+        "import-policies", help="a file-channel insurer's answer: each person's policy number (CSV or XLSX)",
+        description="Headers TC Kimlik No and Poliçe No (or tckn, policy_no). Each person waiting under the contract is "
+        "enrolled with that policy number, once; a TCKN the contract does not know is refused by row.",
+    )  # fmt: skip
+    p.add_argument("file", metavar="FILE")
+    p.add_argument("--contract", required=True, metavar="CONTRACT_NO")
+    p.add_argument("--by", required=True, metavar="WHO")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(handler=_cmd_import_policies)
 
     p = commands.add_parser("refunds", help="refunds owed to employees (deducted after an opt-out), soonest due first")
     p.add_argument("--all", action="store_true", help="include paid ones")
