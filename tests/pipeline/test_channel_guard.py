@@ -89,3 +89,30 @@ def test_a_switch_is_refused_with_the_reason(store, tmp_path, insurer, to, by, r
             switch_channel(conn, contract_no=CONTRACT, period="2026-10", to=to, by=by, reason=reason)
         with pytest.raises(ChannelRefused, match="no contract NOPE"):
             channel_of(conn, "NOPE", "2026-10")
+
+
+@pytest.mark.parametrize(
+    ("insurer", "configured", "channel", "refusal"),
+    [
+        ("AGESA", None, "des", None),
+        ("AGESA", "file", "file", None),  # an employer that uploads to AgeSA's portal on purpose
+        ("AGESA", "FILE", "file", None),
+        ("VAKIF", None, "file", None),
+        ("VAKIF", "des", None, "row 1, channel: VAKIF does not take OKS data through DES"),
+        ("AGESA", "fax", None, "row 1, channel: 'fax' is not des or file"),
+    ],
+)
+def test_the_contract_master_may_name_a_contracts_channel(store, tmp_path, insurer, configured, channel, refusal):
+    from oks.payroll.sources import PayrollStructureError
+
+    rows, master = [person(1)], [contract(insurer=insurer, channel=configured)]
+    if refusal:
+        with pytest.raises(PayrollStructureError, match=refusal):
+            run_month(store, tmp_path, rows, master)
+        return
+    run_month(store, tmp_path, rows, master)
+    with store.begin() as conn:
+        assert channel_of(conn, CONTRACT, "2026-10") == channel
+        if channel == "file" and insurer == "AGESA":  # the operator may still move a month back to DES
+            switch_channel(conn, contract_no=CONTRACT, period="2026-10", to="des", by="ops", reason="the portal is down")
+            assert channel_of(conn, CONTRACT, "2026-10") == "des"

@@ -83,6 +83,7 @@ CONTRACT_COLUMNS: tuple[Column, ...] = (
     Column("collection_iban", "text", True, "Tahsilat IBAN", "insurer's collection IBAN the money is paid to"),
     Column("bank", "text", False, "Banka", "bank of the collection account"),
     Column("branch", "text", False, "Şube", "branch of the collection account"),
+    Column("channel", "text", False, "Kanal", "des / file: how the contract's months reach the insurer; empty: DES for the DES insurers, the insurer's file upload for any other"),
 )
 
 REQUIRED = tuple(c.name for c in PAYROLL_COLUMNS if c.required)

@@ -84,6 +84,7 @@ class Contract:
     bank: str
     branch: str
     wage_paid_on: date  # this period's pay day for the staff on this contract (not a master field)
+    channel: str | None = None  # empty in the master: the insurer's channel (DES for the DES insurers)
 
 
 @dataclass(frozen=True)

@@ -312,6 +312,21 @@ def _contract_identifiers(row_no: int, typed: dict) -> list[str]:
     return problems
 
 
+def _contract_channel(row_no: int, typed: dict) -> list[str]:
+    """The contract's channel, when the master names one: des or file, and des only for an insurer DES reaches."""
+    from oks.rules.channels import CHANNELS, DES_INSURERS
+
+    channel = typed.get("channel")
+    if channel is None:
+        return []
+    typed["channel"] = channel = str(channel).lower()
+    if channel not in CHANNELS:
+        return [f"row {row_no}, channel: {channel!r} is not des or file"]
+    if channel == "des" and str(typed.get("insurer") or "").upper() not in DES_INSURERS:
+        return [f"row {row_no}, channel: {typed.get('insurer')} does not take OKS data through DES"]
+    return []
+
+
 def read_contracts(source: PayrollSource, *, period: str | None = None) -> list[dict]:
     """The contract master, typed. Unlike payroll rows, a bad contract row stops the run: it is
     configuration, and guessing would send money to the wrong place. With ``period``, the terms are
@@ -335,6 +350,7 @@ def read_contracts(source: PayrollSource, *, period: str | None = None) -> list[
             typed[column.name] = value
         problems += _contract_terms(row_no, typed, statutory)
         problems += _contract_identifiers(row_no, typed)
+        problems += _contract_channel(row_no, typed)
         contracts.append(typed)
     if problems:
         shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")

@@ -52,26 +52,30 @@ def payment_holder(conn: Connection, contract_no: str, period: str, payment_kind
 
 
 def _contract(conn: Connection, contract_no: str):
-    row = conn.execute(sa.select(contracts.c.id, contracts.c.insurer).where(contracts.c.contract_no == contract_no)).one_or_none()
+    row = conn.execute(
+        sa.select(contracts.c.id, contracts.c.insurer, contracts.c.channel).where(contracts.c.contract_no == contract_no)
+    ).one_or_none()
     if row is None:
         raise ChannelRefused(f"no contract {contract_no} in the store")
     return row
 
 
 def channel_of(conn: Connection, contract_no: str, period: str) -> Channel:
-    """The latest operator switch of the contract's month, else the insurer's default channel."""
+    """The latest operator switch of the contract's month, else the contract master's channel, else the
+    insurer's default."""
     contract = _contract(conn, contract_no)
     switched = conn.execute(
         sa.select(channel_switches.c.channel)
         .where(channel_switches.c.contract_id == contract.id, channel_switches.c.period == period)
         .order_by(channel_switches.c.id.desc()).limit(1)
     ).scalar_one_or_none()  # fmt: skip
-    return switched or default_channel(contract.insurer)  # type: ignore[return-value]
+    return switched or contract.channel or default_channel(contract.insurer)  # type: ignore[return-value]
 
 
 def channels_of(conn: Connection, contract_nos: list[str], period: str) -> dict[str, Channel]:
     """:func:`channel_of` for many contracts in two queries (a bureau's month has thousands)."""
-    insurers = dict(conn.execute(sa.select(contracts.c.contract_no, contracts.c.insurer)).all()) if contract_nos else {}
+    configured = {r.contract_no: r.channel or default_channel(r.insurer)
+                  for r in conn.execute(sa.select(contracts.c.contract_no, contracts.c.insurer, contracts.c.channel))}  # fmt: skip
     switched: dict[str, str] = {}
     for contract_no, channel in conn.execute(
         sa.select(contracts.c.contract_no, channel_switches.c.channel)
@@ -79,7 +83,7 @@ def channels_of(conn: Connection, contract_nos: list[str], period: str) -> dict[
         .where(channel_switches.c.period == period).order_by(channel_switches.c.id)
     ):  # fmt: skip
         switched[contract_no] = channel  # the latest wins
-    return {n: switched.get(n) or default_channel(insurers[n]) for n in contract_nos}  # type: ignore[misc]
+    return {n: switched.get(n) or configured[n] for n in contract_nos}  # type: ignore[misc]
 
 
 def switch_channel(conn: Connection, *, contract_no: str, period: str, to: str, by: str, reason: str) -> Switch:

@@ -94,6 +94,7 @@ def upsert_contracts(conn: Connection, rows: Iterable[dict]) -> tuple[int, list[
                 "collection_iban": row["collection_iban"],
                 "bank": row.get("bank"),
                 "branch": row.get("branch"),
+                "channel": row.get("channel"),
             }
         )
     if values:

@@ -67,6 +67,7 @@ contracts = sa.Table(
     sa.Column("branch", sa.String(100)),
     sa.Column("des_registered_at", sa.DateTime(timezone=True)),
     sa.Column("ws_credentials_conn_id", sa.String(250)),
+    sa.Column("channel", sa.String(8)),  # des | file from the contract master; None: by insurer (docs/channels.md)
     *_timestamps(),
 )
 
