@@ -18,20 +18,13 @@ from oks.des.ledger import Ledger
 from oks.pipeline import submission
 from oks.pipeline.deadline_watch import Sender, announce_payment_instructions
 from oks.pipeline.obligations import record_payment_obligations
-from oks.store.runs import is_dry_run
 
 __all__ = ["plan_des_batches", "submit_personnel", "record_personnel_results", "submit_payment", "record_payment_obligation"]
 
 
 def plan_des_batches(engine: Engine, run_id: int, batch_size: int) -> list[dict]:
-    """The contracts whose month goes by DES and has work, in batches of ``batch_size``, each labelled
-    with its contract numbers for the UI; none for a dry run."""
-    if is_dry_run(engine, run_id):
-        return []
-    numbers = submission.contracts_with_work(engine, run_id, channel="des")
-    size = max(1, batch_size)
-    batches = [numbers[i : i + size] for i in range(0, len(numbers), size)]
-    return [{"contracts": b, "label": b[0] if len(b) == 1 else f"{b[0]} … {b[-1]} ({len(b)})"} for b in batches]
+    """The contracts whose month goes by DES and has work, in batches of ``batch_size``; none for a dry run."""
+    return submission.contract_batches(engine, run_id, "des", batch_size)
 
 
 def _ledger_ids(engine: Engine, kind: str, run_id: int, contract_no: str) -> list[str]:

@@ -144,15 +144,9 @@ def write_contract_files(engine: Engine, run_id: int, contract_no: str, *, outbo
 
 def plan_file_batches(engine: Engine, run_id: int, batch_size: int) -> list[dict]:
     """The contracts whose month goes by file and has work, in batches; none for a dry run."""
-    from oks.pipeline.submission import contracts_with_work
-    from oks.store.runs import is_dry_run
+    from oks.pipeline.submission import contract_batches
 
-    if is_dry_run(engine, run_id):
-        return []
-    numbers = contracts_with_work(engine, run_id, channel="file")
-    size = max(1, batch_size)
-    batches = [numbers[i : i + size] for i in range(0, len(numbers), size)]
-    return [{"contracts": b, "label": b[0] if len(b) == 1 else f"{b[0]} … {b[-1]} ({len(b)})"} for b in batches]
+    return contract_batches(engine, run_id, "file", batch_size)
 
 
 def plan_upload_confirmations(engine: Engine, run_id: int, *, outbox: Path) -> list[dict[str, object]]:

@@ -41,6 +41,7 @@ __all__ = [
     "DES_INSURERS",
     "record_digest",
     "contracts_with_work",
+    "contract_batches",
     "register_contracts",
     "personnel_list",
     "payment_items",
@@ -82,6 +83,18 @@ def contracts_with_work(engine: Engine, run_id: int, channel: Channel | None = N
         period, _ = _run(conn, run_id)
         by = channels_of(conn, numbers, period)
     return [n for n in numbers if by[n] == channel]
+
+
+def contract_batches(engine: Engine, run_id: int, channel: Channel, batch_size: int) -> list[dict]:
+    """The contracts with work whose month goes by ``channel``, in batches of ``batch_size``, each
+    labelled with its contract numbers for the UI; none for a dry run."""
+    with engine.connect() as conn:
+        if _run(conn, run_id).dry_run:
+            return []
+    numbers = contracts_with_work(engine, run_id, channel=channel)
+    size = max(1, batch_size)
+    batches = [numbers[i : i + size] for i in range(0, len(numbers), size)]
+    return [{"contracts": b, "label": b[0] if len(b) == 1 else f"{b[0]} … {b[-1]} ({len(b)})"} for b in batches]
 
 
 def register_contracts(
