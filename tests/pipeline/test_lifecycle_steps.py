@@ -226,3 +226,17 @@ def test_people_who_ended_their_plan_while_employed_are_enrolled_again_on_notice
         sync_insurer_status(store, gateway)
         assess = assess_eligibility(store, run_id, reenrolment_years=1)
     assert assess["by_reason"].get("contributed:reenrolled_after_interval") == 1
+
+
+def test_a_joiner_who_left_and_whose_enrolment_the_insurer_refused_is_one_rejection_not_two(store, gateway, sim, tmp_path, caplog):
+    people = [person(1), person(2, hire_date=date(2026, 10, 5), exit_date=date(2026, 10, 20))]
+    sim.load_register(register_file(tmp_path, people, mismatch={"P00002"}))
+
+    with caplog.at_level("WARNING", logger="oks.pipeline.submission"):
+        _, listed, answered, _ = _month(store, gateway, tmp_path, people, OCT, "oct")
+
+    assert (listed.get("enrol"), listed.get("exit")) == (2, 1)
+    assert (answered.get("enrolled"), answered.get("rejected"), answered.get("exit_of_refused_enrol")) == (1, 1, 1)
+    assert "exit_refused" not in answered
+    assert not [r for r in caplog.records if "refused the EXIT" in r.getMessage()]
+    assert _states(store)[people[1]["tckn"]][:2] == ("rejected", "IDENTITY_MISMATCH")

@@ -360,6 +360,11 @@ def record_personnel_results(engine: Engine, gateway: DesGateway, run_id: int, c
             code = result.error.code if result.error else "REJECTED"
             specs.append(EventSpec(enrolment, "REJECT", "insurer", key, today, reason=code))
             rejected[enrolment] = (code, result.tckn, result.error.message if result.error else "")
+        elif result.status == "REJECTED" and result.action == "EXIT" and enrolment in rejected:
+            # A joiner who left within the month and whose ENROL the insurer refused: there was no policy
+            # to close. The refusal that matters (the ENROL's) is quarantined; this one is no news.
+            statuses["REJECTED"] -= 1  # one person rejected, counted once
+            statuses["exit_of_refused_enrol"] += 1
         elif result.status == "REJECTED":
             statuses[f"{result.action.lower()}_refused"] += 1
             log.warning("list %s: the insurer refused the %s of %s: %s", list_id, result.action, mask_tckn(result.tckn),
