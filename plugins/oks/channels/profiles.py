@@ -24,12 +24,17 @@ from typing import Literal
 
 from oks.channels.record import FIELDS, PERSONNEL_EVENTS
 
-__all__ = ["FileKind", "FileLayout", "InsurerProfile", "ProfileError", "load_profile", "profile_folders", "SHIPPED"]
+__all__ = ["FileKind", "FileLayout", "InsurerProfile", "ProfileError", "load_profile", "profile_folders", "safe_name", "SHIPPED"]
 
 SHIPPED = Path(__file__).resolve().parent / "profiles"
 FileKind = Literal["personnel", "contribution"]
 _FILE_NAME_FIELDS = {"insurer", "contract_no", "period", "kind"}
 _SAFE_FILE_NAME = re.compile(r"[A-Za-z0-9_.{}-]+")
+
+
+def safe_name(text: str) -> str:
+    """``text`` as one file or folder name: a contract number with '/' must not become a folder."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", text)
 
 
 class ProfileError(ValueError):
@@ -66,7 +71,7 @@ class InsurerProfile:
     def file_name_for(self, *, contract_no: str, period: str, kind: FileKind, part: str | None = None) -> str:
         """The file's name; ``part`` tells two files of one kind apart (a supplementary payment's own file)."""
         name = self.file_name.format(insurer=self.insurer, contract_no=contract_no, period=period, kind=kind if part is None else f"{kind}-{part}")
-        return re.sub(r"[^A-Za-z0-9_.-]", "_", name)  # a contract number with '/' must not become a folder
+        return safe_name(name)
 
 
 def profile_folders() -> list[Path]:

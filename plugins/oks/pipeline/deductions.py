@@ -42,7 +42,7 @@ _ROWS = sa.text(
     FROM contributions k
     JOIN payroll_lines p ON p.id = k.payroll_line_id
     LEFT JOIN enrolments en ON en.id = k.enrolment_id
-    LEFT JOIN contracts c ON c.contract_no = p.contract_no
+    LEFT JOIN contracts c ON c.id = k.contract_id
     WHERE k.run_id = :run_id
     ORDER BY p.row_no
     """

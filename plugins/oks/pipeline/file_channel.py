@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,15 +23,16 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from oks.channels.files import write_file
-from oks.channels.profiles import load_profile
+from oks.channels.profiles import load_profile, safe_name
 from oks.channels.record import SubmissionRecord
 from oks.pipeline.deadline_watch import Sender, announce_payment_instructions
 from oks.pipeline.obligations import record_payment_obligations
-from oks.pipeline.submission import payment_items, personnel_list
+from oks.pipeline.submission import contract_batches, payment_items, personnel_list
+from oks.privacy import mask_tckn
 from oks.rules.calendar import ISTANBUL
-from oks.store.channels import ChannelRefused, channel_of, record_file_list, record_file_payment
-from oks.store.enrolments import EventSpec, apply_events
-from oks.store.schema import contracts, employers, runs
+from oks.store.channels import ChannelRefused, channel_of, files_to_upload, record_file_list, record_file_payment
+from oks.store.enrolments import EventSpec, apply_events, enrolments_by_tckn
+from oks.store.schema import contracts, employers, enrolments, runs
 
 __all__ = ["outbox_folder", "write_contract_files", "write_insurer_files", "plan_file_batches", "plan_upload_confirmations",
            "PolicyAnswer", "record_policy_numbers"]
@@ -59,7 +59,7 @@ def _digest(records: list[SubmissionRecord]) -> str:
 
 def outbox_folder(outbox: Path, contract_no: str, period: str) -> Path:
     """Where a contract's files of a period are written (a contract number with '/' stays one folder)."""
-    return outbox / re.sub(r"[^A-Za-z0-9_.-]", "_", contract_no) / period
+    return outbox / safe_name(contract_no) / period
 
 
 def write_insurer_files(engine: Engine, run_id: int, contracts: Sequence[str], *, outbox: Path,
@@ -144,15 +144,11 @@ def write_contract_files(engine: Engine, run_id: int, contract_no: str, *, outbo
 
 def plan_file_batches(engine: Engine, run_id: int, batch_size: int) -> list[dict]:
     """The contracts whose month goes by file and has work, in batches; none for a dry run."""
-    from oks.pipeline.submission import contract_batches
-
     return contract_batches(engine, run_id, "file", batch_size)
 
 
 def plan_upload_confirmations(engine: Engine, run_id: int, *, outbox: Path) -> list[dict[str, object]]:
     """One upload confirmation per contract of the run with files waiting: which files, where, to whom."""
-    from oks.store.channels import files_to_upload
-
     with engine.connect() as conn:
         waiting = files_to_upload(conn, run_id=run_id)
         insurers = dict(conn.execute(sa.select(contracts.c.contract_no, contracts.c.insurer)).all()) if waiting else {}
@@ -184,10 +180,6 @@ def record_policy_numbers(engine: Engine, contract_no: str, answers: Sequence[Po
     """The insurer's answer to a file-channel personnel list — each person's policy number, entered by
     operations or read from the insurer's answer file — applied as the insurer's ENROL, once. A TCKN
     the contract does not wait for is refused by row (masked), never guessed."""
-    from oks.privacy import mask_tckn
-    from oks.store.enrolments import enrolments_by_tckn
-    from oks.store.schema import enrolments
-
     today = datetime.now(ISTANBUL).date()
     refused: list[tuple[int, str]] = []
     with engine.begin() as conn:
