@@ -92,7 +92,8 @@ def test_the_xlsx_file_holds_text_cells_so_excel_never_turns_an_id_into_a_number
         ("VAKIF", "Katkı Payı Tutarı", "1350.00", "not an amount written as 1.234,56"),  # the other convention: refused
         ("VAKIF", "Katkı Payı Tutarı", "1.350", "not an amount"),  # thousands or decimals? never guessed
         ("GENERIC", "amount", "1,350.00", "not an amount written as 1234.56"),
-        ("GENERIC", "deduction_date", "30.11.2026", "does not match format"),
+        ("GENERIC", "deduction_date", "30.11.2026", "not a date written as 2026-12-31"),
+        ("GENERIC", "amount", "17291716060", "not an amount"),  # a TCKN in the wrong column: refused, not echoed
     ],
 )
 def test_a_cell_not_in_the_profiles_spelling_is_refused_naming_row_and_column(tmp_path, insurer, column, cell, why):
@@ -113,8 +114,9 @@ def test_a_cell_not_in_the_profiles_spelling_is_refused_naming_row_and_column(tm
         headers = [c.value for c in book.active[1]]
         book.active.cell(3, headers.index(column) + 1).value = cell
         book.save(path)
-    with pytest.raises(FileReadError, match=f"row 3, column '{column}': .*{why}"):
+    with pytest.raises(FileReadError, match=f"row 3, column '{column}': .*{why}") as refused:
         read_file(path, profile, "contribution")
+    assert cell not in str(refused.value)  # the cell itself is never echoed
 
 
 @settings(max_examples=80, deadline=None)

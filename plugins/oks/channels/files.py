@@ -112,18 +112,25 @@ def _typed(field: str, text: str, profile: InsurerProfile, amount: re.Pattern[st
     if text == "":
         return None
     kind = FIELD_KINDS[field]
+    # The messages never echo the cell: a misaligned answer file may hold a TCKN or a name anywhere.
     if kind == "date":
-        return datetime.strptime(text, profile.date_format).date()
+        try:
+            return datetime.strptime(text, profile.date_format).date()
+        except ValueError:
+            raise ValueError(f"not a date written as {date(2026, 12, 31).strftime(profile.date_format)}") from None
     if kind == "money":
         if not amount.fullmatch(text):
-            raise ValueError(f"{text!r} is not an amount written as {format_amount(Decimal('1234.56'), profile)}")
+            raise ValueError(f"not an amount written as {format_amount(Decimal('1234.56'), profile)}")
         return Decimal(text.replace(profile.thousands_separator or "\0", "").replace(profile.decimal_separator, "."))
     if kind == "rate":
-        return Decimal(text.replace(profile.decimal_separator, "."))
+        try:
+            return Decimal(text.replace(profile.decimal_separator, "."))
+        except InvalidOperation:
+            raise ValueError("not a rate") from None
     if field == "event_code":
         codes = {name: code for code, name in profile.event_names.items()} | {"CONTRIBUTION": "CONTRIBUTION"}
         if text not in codes:
-            raise ValueError(f"{text!r} is none of the profile's events ({', '.join(sorted(codes))})")
+            raise ValueError(f"none of the profile's events ({', '.join(sorted(codes))})")
         return codes[text]
     return text
 
