@@ -6,7 +6,7 @@ Every answer the ``client`` fixture receives is checked against openapi.yaml (te
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -134,7 +134,7 @@ def test_a_payment_in_batches_is_one_payment_whose_total_is_the_sum(client, cont
 def test_payment_items_are_checked_against_policies(client, contract, sim):
     policies = enrol(client, contract.contract_no, people(4))
     t = sorted(policies)
-    sim.event(contract.contract_no, "OPTED_OUT", t[1])
+    sim.event(contract.contract_no, "OPTED_OUT", t[1], effective_on=WAGE_DAY.isoformat())  # no deduction from that wage
     items = [
         PaymentItem(tckn=t[0], policy_no=policies[t[0]], amount=Decimal("100.00")),
         PaymentItem(tckn=t[1], policy_no=policies[t[1]], amount=Decimal("200.00")),  # opted out
@@ -149,6 +149,22 @@ def test_payment_items_are_checked_against_policies(client, contract, sim):
     assert (page.total, page.accepted_total) == (Decimal("1000.50"), Decimal("500.00"))
     codes = sorted(r.error.code for r in page.items if r.error)
     assert codes == ["DUPLICATE_ITEM", "POLICY_INACTIVE", "POLICY_NOT_FOUND"]
+
+
+@pytest.mark.parametrize(("stop", "effective", "status"), [
+    ("OPTED_OUT", WAGE_DAY + timedelta(days=1), "ACCEPTED"), ("OPTED_OUT", WAGE_DAY, "REJECTED"),
+    ("PAUSED", WAGE_DAY + timedelta(days=1), "ACCEPTED"), ("PAUSED", WAGE_DAY - timedelta(days=1), "REJECTED"),
+])  # fmt: skip
+def test_the_insurer_takes_the_deduction_of_a_wage_paid_before_a_stop_took_effect(client, contract, sim, stop, effective, status):
+    policies = enrol(client, contract.contract_no, people(1))
+    (tckn_, policy_no), = policies.items()
+    sim.event(contract.contract_no, stop, tckn_, effective_on=effective.isoformat())
+    submission = client.submit_payment(contract.contract_no, PERIOD, "REGULAR", WAGE_DAY,
+                                       [PaymentItem(tckn=tckn_, policy_no=policy_no, amount=Decimal("100.00"))])  # fmt: skip
+    client.send_payment_to_insurer(submission.payment_id)
+    wait_until(lambda: client.read_payment(submission.payment_id).state in ("TRANSFERRED", "REJECTED"), what="the insurer's answer")
+    (item,) = client.read_payment(submission.payment_id).items
+    assert item.status == status
 
 
 def test_a_payment_nobody_can_take_is_rejected_and_frees_the_period(client, contract, sim):
@@ -173,7 +189,7 @@ def test_supplementary_payments_may_repeat_regular_ones_may_not(client, contract
     with pytest.raises(PaymentConflict) as conflict:
         client.submit_payment(contract.contract_no, PERIOD, "REGULAR", WAGE_DAY, other)
     assert conflict.value.existing_payment_id == regular.payment_id
-    assert "A person must decide" in str(conflict.value)
+    assert "Nothing was sent" in str(conflict.value) and "cancelled on DES" in str(conflict.value)
     assert [p["kind"] for p in sim.state()["payments"]] == ["REGULAR", "SUPPLEMENTARY", "SUPPLEMENTARY"]
 
 

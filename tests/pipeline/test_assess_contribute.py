@@ -51,15 +51,27 @@ def _asked(kind: str, on: date, months: int | None = None) -> dict:
         ({"enrolment_state": "paused", "paused_until": date(2026, 11, 30)}, "inactive", "paused", False),
         ({"enrolment_state": "paused", "paused_until": date(2026, 10, 29)}, "contributed", "pause_ended", False),
         ({"enrolment_state": "rejected", "enrolment_reason": "IDENTITY_MISMATCH"}, "rejected", "IDENTITY_MISMATCH", False),
-        # Requests made at the employer, not yet decided by the insurer: from the next wage (paid 30 October).
+        # Requests made at the employer, not yet decided by the insurer: from their day (the wage is paid 30 October).
         ({"enrolment_state": "enrolled", **_asked("OPT_OUT", date(2026, 10, 12))}, "inactive", "opt_out_requested", False),
-        ({"enrolment_state": "enrolled", **_asked("OPT_OUT", date(2026, 10, 30))}, "contributed", "enrolment_enrolled", False),
+        ({"enrolment_state": "enrolled", **_asked("OPT_OUT", date(2026, 10, 30))}, "inactive", "opt_out_requested", False),
+        ({"enrolment_state": "enrolled", **_asked("OPT_OUT", date(2026, 10, 31))}, "contributed", "enrolment_enrolled", False),
         ({"enrolment_state": "enrolled", **_asked("LEAVE", date(2026, 9, 1))}, "inactive", "leave_requested", False),
         ({"enrolment_state": "enrolled", **_asked("PAUSE", date(2026, 10, 1), 1)}, "inactive", "pause_requested", False),
         ({"enrolment_state": "enrolled", **_asked("PAUSE", date(2026, 8, 1), 2)}, "contributed", "enrolment_enrolled", False),
         ({"enrolment_state": "paused", "paused_until": date(2026, 12, 1), **_asked("RESUME", date(2026, 10, 2))}, "contributed",
          "resume_requested", False),  # fmt: skip
         ({"enrolment_state": "submitted", **_asked("OPT_OUT", date(2026, 10, 2))}, "inactive", "opt_out_requested", False),
+        # The period decided again after its first attempt: by the state in force for the wage (docs/rules.md §6).
+        ({"enrolment_state": "left", "enrolment_reason": "left_employment", "ended_on": date(2026, 10, 14),
+          "state_since": date(2026, 10, 14), "state_before": "enrolled", "period_starts_on": date(2026, 10, 1)},
+         "contributed", "enrolment_enrolled", False),  # the leaver's last month, though its EXIT has gone
+        ({"enrolment_state": "opted_out", "ended_on": date(2026, 11, 2), "state_since": date(2026, 11, 2), "state_before": "enrolled",
+          "period_starts_on": date(2026, 10, 1)}, "contributed", "enrolment_enrolled", False),  # an opt-out after the wage
+        ({"enrolment_state": "opted_out", "ended_on": date(2026, 10, 20), "state_since": date(2026, 10, 20), "state_before": "enrolled",
+          "period_starts_on": date(2026, 10, 1)}, "inactive", "opted_out", False),  # before it
+        ({"enrolment_state": "left", "enrolment_reason": "left_employment", "ended_on": date(2026, 10, 14), "hire_date": date(2026, 10, 20),
+          "state_since": date(2026, 10, 14), "state_before": "enrolled", "period_starts_on": date(2026, 10, 1)},
+         "contributed", "rehired", False),  # left and hired again within the month: a joiner  # fmt: skip
         # After the end: a leaver hired again is a joiner; someone who left the plan while employed is re-enrolled
         # on a notice, or once the interval (3 years by default) has passed — once.
         ({"enrolment_state": "left", "enrolment_reason": "left_employment", "ended_on": date(2025, 6, 30),

@@ -168,3 +168,57 @@ def test_operations_review_and_approve_a_correction_with_the_oks_command(store, 
     assert des_payments(sim) == [("REGULAR", D("4500")), ("SUPPLEMENTARY", D("30")), ("SUPPLEMENTARY", D("300"))]
     outbox = (tmp_path / "home" / "alerts" / "outbox.jsonl").read_text(encoding="utf-8")
     assert "[OKS PAY] correction 30.00 TL to AGESA" in outbox and "DUZELTME" in outbox
+
+
+class _Crash(BaseException):
+    """Not an Exception: nothing in the pipeline may catch it, as nothing catches a power cut."""
+
+
+def _crash_on_payment_answer(response, *args, **kwargs):
+    if response.request.method == "POST" and response.request.path_url.endswith("/payments") and response.status_code == 201:
+        raise _Crash("died on receiving DES's answer to the payment")
+    return response
+
+
+def test_a_payment_an_attempt_created_and_died_before_recording_becomes_the_held_month_payroll_changes_are_a_correction(
+        store, gateway, sim, tmp_path):  # fmt: skip
+    rows = october()[:3]
+    sim.load_register(register_file(tmp_path, rows))
+    gateway.session.hooks["response"].append(_crash_on_payment_answer)
+    with pytest.raises(_Crash):
+        month(store, gateway, tmp_path, rows)
+    gateway.session.hooks["response"].remove(_crash_on_payment_answer)
+    [created] = sim.state()["payments"]  # DES holds it; the ledger never heard
+    # Payroll corrects a PEK, then the month runs again: DES refuses a second REGULAR payment for the month.
+    run_id, payments = month(store, gateway, tmp_path, october({2: D("51000.00")})[:3])
+    assert [p["payment_id"] for p in sim.state()["payments"]] == [created["payment_id"]]  # never paid twice
+    assert payments["regular"]["payment_id"] == created["payment_id"] and payments["regular"]["correction"]
+    (correction,) = open_corrections(store)
+    assert (correction["to_pay"], correction["over_paid"], correction["people"], correction["state"]) == (D("30"), D("0"), 1, "proposed")
+    assert reconcile_run(store, run_id, gateway=gateway)["corrections_pending"] == [correction["id"]]
+    assert run_state(store, run_id).state == "pending_approval"
+    approve_correction(store, gateway, correction["id"], approved_by="ops", wage_paid_on=WAGES)
+    assert des_payments(sim) == [("REGULAR", D("4500")), ("SUPPLEMENTARY", D("30"))]
+
+
+def test_a_payment_nobody_here_sent_stops_the_month_saying_so(store, gateway, sim, tmp_path, settings):
+    from oks.des.client import DesClient
+    from oks.des.errors import PaymentConflict
+    from oks.des.models import PaymentItem
+    from oks.orchestration.runbook import advice_for
+
+    rows = october()[:3]
+    sim.load_register(register_file(tmp_path, rows))
+    month(store, gateway, tmp_path, rows)  # October, the people enrolled
+    policies = {policy["tckn"]: policy["policy_no"] for policy in sim.policies(CONTRACT)}
+    with DesClient(settings) as elsewhere:  # another system, no ledger: one person only
+        tckn, policy_no = next(iter(policies.items()))
+        other = elsewhere.submit_payment(CONTRACT, "2026-11", "REGULAR", date(2026, 11, 30),
+                                         [PaymentItem(tckn=tckn, policy_no=policy_no, amount=D("100.00"))])  # fmt: skip
+    with pytest.raises(PaymentConflict) as stopped:
+        gateway.submit_payment(CONTRACT, "2026-11", "REGULAR", date(2026, 11, 30),
+                               [PaymentItem(tckn=t, policy_no=p, amount=D("1350.00")) for t, p in policies.items()])  # fmt: skip
+    assert stopped.value.lost_attempt_key is None and other.payment_id in str(stopped.value)
+    assert "no attempt in this project's ledger sent" in str(stopped.value)
+    advice = advice_for(stopped.value)
+    assert "cancelled on DES" in advice.what_to_do and "oks corrections --people" not in advice.what_to_do

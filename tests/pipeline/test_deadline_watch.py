@@ -101,3 +101,62 @@ def test_payment_instructions_go_out_once_per_obligation_and_amount(store, tmp_p
     assert announce_payment_instructions(store, instructions, {"email": send})["already_sent"] == 1
     assert got[0].level == "info" and got[0].subject.startswith("[OKS PAY] 1,200.00 TL to AGESA by 02.11.2026")
     assert "TR330006100519786457841326" in got[0].body and "OKS AG-2026-001 2026-10 DUZENLI" in got[0].body
+
+
+def _die_after_claiming():
+    """The process claims an alert for sending and dies before the send (the kill is a BaseException)."""
+
+    class Killed(BaseException):
+        pass
+
+    def send(alert):
+        raise Killed
+
+    return Killed, send
+
+
+@pytest.mark.parametrize("later", ["re-run", "watch"])
+def test_an_instruction_claimed_by_a_process_that_died_is_sent_once_its_lease_has_passed(store, tmp_path, later):
+    import time_machine
+
+    from oks.pipeline.deadline_watch import CLAIM_LEASE, announce_payment_instructions
+
+    run_id = month(store, tmp_path, [person(1, pek=Decimal("40000"))])
+    instructions = record_payment_obligations(store, run_id)
+    killed, dying = _die_after_claiming()
+    start = datetime(2026, 10, 30, 10, 0, tzinfo=ISTANBUL)
+    with time_machine.travel(start, tick=False), pytest.raises(killed):
+        announce_payment_instructions(store, instructions, {"email": dying})
+    got, send = collector()
+
+    def later_attempt():
+        if later == "re-run":
+            return announce_payment_instructions(store, instructions, {"email": send})["sent"]
+        return watch_deadlines(store, now=datetime(2026, 10, 30, 10, 5, tzinfo=ISTANBUL), senders={"email": send})["redelivered"]
+
+    with time_machine.travel(start + CLAIM_LEASE / 2, tick=False):  # perhaps still sending: left alone
+        assert later_attempt() == 0
+    with time_machine.travel(start + CLAIM_LEASE * 2, tick=False):  # the claim is stale: sent, under its key
+        assert later_attempt() == 1
+    with time_machine.travel(start + CLAIM_LEASE * 3, tick=False):
+        assert later_attempt() == 0  # and only once
+    (sent,) = [a for a in got if a.level == "info"]  # the watch also warns of the deadline
+    assert sent.subject.startswith("[OKS PAY] 1,200.00 TL to AGESA")
+    assert sent.dedupe_key == f"instruction:{instructions[0].obligation_id}:{instructions[0].amount}"
+
+
+def test_a_watch_sends_again_what_a_failed_channel_missed_but_not_what_was_paid_since(store, tmp_path):
+    from oks.pipeline.deadline_watch import announce_payment_instructions
+
+    run_id = month(store, tmp_path, [person(1, pek=Decimal("40000")), person(2, pek=Decimal("40000"), wage_paid_on=date(2026, 10, 29))])
+    instructions = record_payment_obligations(store, run_id)
+
+    def broken(alert):
+        raise ConnectionError("mail server down")
+
+    assert announce_payment_instructions(store, instructions, {"email": broken})["failed"] >= 1
+    confirm_payment(store, obligation_id=instructions[0].obligation_id, confirmed_by="ops")  # one was paid meanwhile
+    got, send = collector()
+    summary = watch_deadlines(store, now=datetime(2026, 10, 29, 10, 0, tzinfo=ISTANBUL), senders={"email": send})
+    assert summary["redelivered"] == len(instructions) - 1
+    assert {a.obligation_id for a in got if a.level == "info"} == {i.obligation_id for i in instructions[1:]}

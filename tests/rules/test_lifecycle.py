@@ -8,7 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oks.rules.lifecycle import EventKind, IllegalTransition, add_months, opt_out_window_ends_on, transition
+from oks.rules.lifecycle import (
+    ENDED_STATES,
+    EventKind,
+    IllegalTransition,
+    add_months,
+    deduction_after_request,
+    opt_out_window_ends_on,
+    state_for_wage,
+    stops_wage,
+    transition,
+)
 from oks.store.schema import ENROLMENT_STATES
 from tests.rules.lifecycle_cases import ARGS, LEGAL, ON
 
@@ -83,3 +93,67 @@ def test_add_months_lands_in_the_right_month_never_later_day(d, months):
     later = add_months(d, months)
     assert (later.year * 12 + later.month) - (d.year * 12 + d.month) == months
     assert later.day <= d.day
+
+
+WAGE = date(2026, 11, 30)
+NOV = date(2026, 11, 1)
+
+
+@pytest.mark.parametrize(
+    ("stop_on", "stops"),
+    [(date(2026, 11, 29), True), (WAGE, True), (date(2026, 12, 1), False)],  # the day before, the wage day, the day after
+)
+def test_a_stop_stops_the_deduction_of_a_wage_paid_on_its_day_or_later(stop_on, stops):
+    assert stops_wage(stop_on, WAGE) is stops
+
+
+@pytest.mark.parametrize(
+    ("kind", "requested_on", "months", "wage", "effect"),
+    [
+        ("OPT_OUT", date(2026, 11, 10), None, WAGE, "opt_out_requested"),
+        ("OPT_OUT", WAGE, None, WAGE, "opt_out_requested"),  # asked on the wage day: no deduction from it
+        ("OPT_OUT", date(2026, 12, 1), None, WAGE, None),  # asked after the wage: it keeps its deduction
+        ("LEAVE", date(2026, 11, 10), None, WAGE, "leave_requested"),
+        ("PAUSE", date(2026, 10, 15), 1, WAGE, None),  # a month's pause from 15 October is over by 30 November
+        ("PAUSE", date(2026, 10, 15), 2, WAGE, "pause_requested"),
+        ("PAUSE", WAGE, 2, WAGE, "pause_requested"),
+        ("RESUME", date(2026, 11, 10), None, WAGE, "resume_requested"),
+        ("RESUME", date(2026, 12, 1), None, WAGE, None),
+    ],
+)
+def test_a_request_at_the_employer_stops_or_restarts_deductions_from_its_day(kind, requested_on, months, wage, effect):
+    assert deduction_after_request(kind, requested_on, months, wage) == effect
+
+
+@pytest.mark.parametrize(
+    ("state", "reason", "entered_on", "before", "governs"),
+    [
+        # A leaver's exit month is paid, though the EXIT went out on the period's first attempt.
+        ("left", "left_employment", date(2026, 11, 14), "enrolled", "enrolled"),
+        ("left", "left_employment", date(2026, 11, 1), "enrolled", "enrolled"),
+        ("left", "left_employment", date(2026, 12, 3), "enrolled", "enrolled"),  # an exit reported after the period
+        ("left", "left_employment", date(2026, 10, 31), "enrolled", "left"),  # left before the period: nothing
+        ("left", "left_employment", date(2026, 11, 14), "paused", "paused"),  # the state before the exit, whatever it was
+        # Other stops govern the wages paid on their day and after, not before.
+        ("opted_out", "opted_out_in_window", date(2026, 12, 2), "enrolled", "enrolled"),
+        ("opted_out", "opted_out_in_window", WAGE, "enrolled", "opted_out"),
+        ("opted_out", "opted_out_in_window", date(2026, 11, 10), "enrolled", "opted_out"),
+        ("paused", None, date(2026, 12, 1), "enrolled", "enrolled"),
+        ("paused", None, date(2026, 11, 15), "enrolled", "paused"),
+        ("left", "opt_out_after_window", date(2026, 12, 5), "enrolled", "enrolled"),
+        ("left", "cancelled_by_insurer", date(2026, 11, 20), "submitted", "left"),
+        # Live states, and ended ones without their history, are what they say.
+        ("enrolled", None, date(2026, 12, 1), "submitted", "enrolled"),
+        ("opted_out", "opted_out_in_window", None, None, "opted_out"),
+    ],
+)
+def test_the_state_in_force_for_a_wage_decides_it_not_what_a_later_event_left(state, reason, entered_on, before, governs):
+    assert state_for_wage(state, reason=reason, entered_on=entered_on, state_before=before, wage_paid_on=WAGE,
+                          period_starts_on=NOV) == governs  # fmt: skip
+
+
+@given(st.sampled_from(sorted(ENDED_STATES)), st.dates(date(2026, 1, 1), date(2027, 12, 31)), st.dates(date(2026, 1, 1), date(2027, 12, 31)))
+def test_a_stop_never_governs_a_wage_paid_before_it_took_effect(state, entered_on, wage):
+    governs = state_for_wage(state, reason="opted_out_in_window", entered_on=entered_on, state_before="enrolled", wage_paid_on=wage,
+                             period_starts_on=wage.replace(day=1))  # fmt: skip
+    assert (governs == state) == stops_wage(entered_on, wage)

@@ -20,7 +20,7 @@ from urllib.parse import quote
 from oks.des.errors import DesApiError, DesUnavailable, LedgerConflict, PaymentConflict
 from oks.des.gateway import iter_payment_items, iter_personnel_results
 from oks.des.keys import batch_key, content_hash, idempotency_key
-from oks.des.ledger import ADOPTED, COMPLETED, CONFLICT, FAILED, SENT, Ledger, LedgerEntry, LedgerRecord
+from oks.des.ledger import ADOPTED, COMPLETED, CONFLICT, FAILED, RECORDED, SENT, Ledger, LedgerEntry, LedgerRecord
 from oks.des.models import (
     ITEMS,
     PEOPLE,
@@ -308,6 +308,16 @@ class DesClient:
             existing = str(exc.details["payment_id"])
             difference = self._payment_difference(existing, items, total, wage_paid_on)
             if difference is not None:
+                lost = self._lost_attempt(existing, contract_no, period, kind)
+                if lost is not None and self.ledger:
+                    # DES holds what an earlier attempt sent and never heard back about (it died in
+                    # between): that attempt's row now names it, so the month's payment is known as held.
+                    self.ledger.accepted(lost.idempotency_key, existing, attempts=0)
+                    message = (f"DUPLICATE_PERIOD: DES holds {existing}, created by an earlier attempt that died before "
+                               f"recording it, which differs ({difference})")  # fmt: skip
+                    self.ledger.failed(key, attempts=exc.attempts, error=message)
+                    log.warning("DES: payment for contract %s, %s: %s", contract_no, period, message)
+                    raise PaymentConflict(contract_no, period, existing, difference, lost_attempt_key=lost.idempotency_key) from None
                 message = f"DUPLICATE_PERIOD: DES holds {existing}, which differs ({difference})"
                 if self.ledger:
                     self.ledger.failed(key, attempts=exc.attempts, error=message, state=CONFLICT)
@@ -331,6 +341,22 @@ class DesClient:
             kind, contract_no, period, len(items), total, count, payment_id, " (re-attached)" if reattached else "",
         )
         return PaymentSubmission(payment_id=payment_id, reattached=reattached, **submission)
+
+    def _lost_attempt(self, payment_id: str, contract_no: str, period: str, kind: str) -> LedgerRecord | None:
+        """The ledger row of the earlier attempt that created DES's payment ``payment_id`` and died before
+        hearing the answer (recorded, no DES id), proven by content: the payment DES holds hashes to
+        exactly what that row was recorded for. None when no such attempt exists — someone else made it."""
+        if not self.ledger:
+            return None
+        unanswered = [r for r in self.ledger.find(contract_no, period=period, kind="payment")
+                      if r.payment_kind == kind and r.state == RECORDED and r.des_id is None]  # fmt: skip
+        if not unanswered:
+            return None
+        first = self.read_payment(payment_id)
+        held = sorted((PaymentItem(tckn=i.tckn, policy_no=i.policy_no, amount=i.amount)
+                       for i in iter_payment_items(self, payment_id, first=first)), key=lambda i: (i.tckn, i.policy_no))  # fmt: skip
+        digest = content_hash("payment", period, first.kind, first.wage_paid_on.isoformat(), ITEMS.dump_json(held))
+        return next((r for r in unanswered if r.content_hash == digest), None)
 
     def _payment_difference(self, payment_id: str, items: list[PaymentItem], total: Decimal, wage_paid_on: date) -> str | None:
         """None when DES's payment ``payment_id`` is complete and holds exactly ``items``; else how it differs."""

@@ -57,18 +57,30 @@ class DesAuthError(DesApiError):
 
 
 class PaymentConflict(DesError):
-    """DES already holds another REGULAR payment for this contract and period, with other content."""
+    """DES already holds another REGULAR payment for this contract and period, with other content.
 
-    def __init__(self, contract_no: str, period: str, existing_payment_id: str, difference: str) -> None:
+    ``lost_attempt_key``: the payment was created by an earlier attempt of this project that died before
+    recording DES's answer (the ledger row of that key now names it) — the month's payment is known, and
+    this run's difference goes the way of any held payment's: a correction proposed for approval. Without
+    it, nothing here ever sent that payment: it was made on DES by hand or by another system."""
+
+    def __init__(self, contract_no: str, period: str, existing_payment_id: str, difference: str, *,
+                 lost_attempt_key: str | None = None) -> None:  # fmt: skip
         self.contract_no = contract_no
         self.period = period
         self.existing_payment_id = existing_payment_id
         self.difference = difference
-        super().__init__(
-            f"contract {contract_no}, period {period}: DES already holds REGULAR payment {existing_payment_id} "
-            f"and it differs from this one ({difference}). Nothing was sent. A person must decide: pay the "
-            "difference as a SUPPLEMENTARY payment, or have the existing payment cancelled on DES and run again."
-        )
+        self.lost_attempt_key = lost_attempt_key
+        if lost_attempt_key:
+            what = (f"contract {contract_no}, period {period}: DES holds REGULAR payment {existing_payment_id}, created by an "
+                    f"earlier attempt that died before recording DES's answer; it differs from this run's ({difference}). "
+                    "Nothing new was sent: the difference is proposed as a correction (oks corrections).")  # fmt: skip
+        else:
+            what = (f"contract {contract_no}, period {period}: DES holds REGULAR payment {existing_payment_id}, which no "
+                    f"attempt in this project's ledger sent (made on DES by hand, or by another system), and it differs from this "
+                    f"run's ({difference}). Nothing was sent. Do not pay by hand: find who made {existing_payment_id}; "
+                    "have it cancelled on DES (a rejected payment frees the month), then clear the task.")  # fmt: skip
+        super().__init__(what)
 
 
 class LedgerConflict(DesError):

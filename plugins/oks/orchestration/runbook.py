@@ -38,8 +38,11 @@ _DES_AUTH = Advice(
 )
 _DES_CONFLICT = Advice(
     "DES holds another payment for the month",
-    "STOP: DES already holds a payment of this kind for the contract and month with other content. Do not pay by "
-    "hand. Compare with `oks corrections --people` (a re-run's difference is proposed there), decide, then clear.",
+    "STOP: DES already holds this month's payment of this kind for the contract, with other content, and no attempt "
+    "of this project sent it (made on DES by hand or by another system; the error names the payment). Nothing was "
+    "sent. Do not pay by hand: find who made it, have it cancelled on DES (a rejected payment frees the month), then "
+    "clear the task. A payment an attempt of this project created and died before recording is recognised by its "
+    "content and never stops here: its difference is proposed as a correction.",
 )
 _KEYS = Advice(
     "idempotency key reused for other content",

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from oks.rules.eligibility import AgeReference, assess_employee, employer_in_scope_from
-from oks.rules.lifecycle import REENROLMENT_YEARS, deduction_after_request, reenrolment_due_on
+from oks.rules.lifecycle import REENROLMENT_YEARS, deduction_after_request, reenrolment_due_on, state_for_wage
 from oks.rules.vocabulary import Outcome
 from oks.store.bulk import bulk_insert, refresh_statistics
 from oks.store.enrolments import EventSpec, apply_events
@@ -67,13 +67,23 @@ def decide(
     reenrolled_before: bool = False,
     reenrolment_notice: date | None = None,
     reenrolment_years: int = REENROLMENT_YEARS,
+    state_since: date | None = None,
+    state_before: str | None = None,
+    period_starts_on: date | None = None,
 ) -> Decision:
     """The outcome of one payroll line.
 
-    An existing enrolment decides by its state — the age test is made once, at inclusion, so an
-    enrolled employee who turns 45 stays enrolled. Without one, the employee is assessed with the
-    inclusion date the law gives: the later of the hire date and the employer's in-scope date.
+    An existing enrolment decides by its state in force for this wage (``state_since``, the day its
+    current state took effect, and ``state_before``, where it came from: :func:`state_for_wage`) — so a
+    period decided again decides as it did, whatever its first attempt sent since. The age test is made
+    once, at inclusion, so an enrolled employee who turns 45 stays enrolled. Without an enrolment, the
+    employee is assessed with the inclusion date the law gives: the later of the hire date and the
+    employer's in-scope date.
     """
+    rehired = enrolment_reason == "left_employment" and hire_date is not None and ended_on is not None and hire_date > ended_on
+    if enrolment_state is not None and period_starts_on is not None and not rehired:
+        enrolment_state = state_for_wage(enrolment_state, reason=enrolment_reason, entered_on=state_since, state_before=state_before,
+                                         wage_paid_on=wage_paid_on, period_starts_on=period_starts_on)  # fmt: skip
     if enrolment_state is not None:
         if request_kind is not None and requested_on is not None and enrolment_state in ("pending", "submitted", "enrolled", "paused"):
             # A request made at the employer the insurer has not decided yet: deductions follow it from the next wage.
@@ -152,7 +162,13 @@ _LINES = sa.text(
                 THEN EXISTS (SELECT 1 FROM enrolment_events ev WHERE ev.enrolment_id = en.id AND ev.kind = 'RE_ENROL'
                              AND ev.event_key LIKE 'reenrol:interval:%')
                 ELSE false END AS reenrolled_before,
-           notice.notified_on AS reenrolment_notice
+           notice.notified_on AS reenrolment_notice,
+           en.state_since,
+           CASE WHEN en.state IN ('opted_out', 'left', 'paused')
+                THEN (SELECT ev.from_state FROM enrolment_events ev
+                      WHERE ev.enrolment_id = en.id AND ev.to_state = en.state AND ev.from_state <> ev.to_state
+                      ORDER BY ev.id DESC LIMIT 1)
+                END AS state_before
     FROM payroll_lines p
     JOIN employers er ON er.vkn = p.employer_vkn
     JOIN employees e ON e.employer_id = er.id AND e.tckn = p.tckn
@@ -194,6 +210,8 @@ _LINES = sa.text(
     sa.column("ended_on", sa.Date),
     sa.column("reenrolled_before", sa.Boolean),
     sa.column("reenrolment_notice", sa.Date),
+    sa.column("state_since", sa.Date),
+    sa.column("state_before", sa.String),
 )
 
 
@@ -241,6 +259,9 @@ def assess_eligibility(
                     reenrolled_before=bool(line.reenrolled_before),
                     reenrolment_notice=line.reenrolment_notice,
                     reenrolment_years=reenrolment_years,
+                    state_since=line.state_since,
+                    state_before=line.state_before,
+                    period_starts_on=_period_start(line.period),
                 )
                 outcomes[decision.outcome] += 1
                 reasons[f"{decision.outcome}:{decision.reason}"] += 1
@@ -283,6 +304,10 @@ def assess_eligibility(
     summary = {"run_id": run_id, "lines": sum(outcomes.values()), **dict(outcomes), "by_reason": dict(reasons)}
     log.info("assessed run %s: %s", run_id, dict(outcomes))
     return summary
+
+
+def _period_start(period: str) -> date:
+    return date(int(period[:4]), int(period[5:7]), 1)
 
 
 def _check_every_valid_line_decided(conn, run_id: int, decided: int) -> None:

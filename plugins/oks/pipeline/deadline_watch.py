@@ -12,7 +12,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -21,12 +22,12 @@ from sqlalchemy.exc import IntegrityError
 from oks.privacy import mask_iban, mask_name, mask_tckn
 from oks.rules.alert_schedule import AlertPolicy, alerts_due
 from oks.rules.calendar import Deadline, in_istanbul, istanbul_text
-from oks.rules.vocabulary import AlertLevel
+from oks.rules.vocabulary import AlertLevel, ObligationState
 from oks.store.obligations import owed_query
 from oks.store.refunds import open_refunds
-from oks.store.schema import alerts, payment_obligations
+from oks.store.schema import alerts, payment_obligations, refund_obligations
 
-__all__ = ["OutgoingAlert", "AlertDeliveryError", "watch_deadlines", "deliver", "announce_payment_instructions", "announce_correction"]
+__all__ = ["OutgoingAlert", "AlertDeliveryError", "CLAIM_LEASE", "watch_deadlines", "deliver", "redeliver_unsent", "announce_payment_instructions", "announce_correction"]
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +82,10 @@ def watch_deadlines(
          f"opt-out of {r.opted_out_on} (contract {r.contract_no})", None, r.id)
         for r in refunds
     ]  # fmt: skip
-    sent = skipped = 0
-    failures: list[str] = []
+    # First what an earlier run claimed and never sent (it died in between, or its channel failed).
+    again = redeliver_unsent(engine, senders)
+    sent, skipped = again["redelivered"], 0
+    failures: list[str] = list(again["failures"])
     for deadline, owed_key, lead, what, obligation_id, refund_id in owed:
         for planned in alerts_due(obligation_key=owed_key, deadline=deadline, paid=False, now=now, what=what, policy=policy):
             level = f"DRILL {planned.level.upper()}" if drill else planned.level.upper()
@@ -95,34 +98,76 @@ def watch_deadlines(
             delivered, already, failed = deliver(engine, alert, senders)
             sent, skipped, failures = sent + delivered, skipped + already, failures + failed
     summary = {"obligations_open": len(open_obligations), "refunds_open": len(refunds), "sent": sent, "already_sent": skipped,
-               "failed": len(failures), "as_of": istanbul_text(now), "drill": drill}  # fmt: skip
+               "redelivered": again["redelivered"], "failed": len(failures), "as_of": istanbul_text(now), "drill": drill}  # fmt: skip
     if failures:
         raise AlertDeliveryError(f"{len(failures)} alert(s) not delivered, will retry: " + "; ".join(failures[:5]))
     return summary
 
 
-def deliver(engine: Engine, alert: OutgoingAlert, senders: Mapping[str, Sender]) -> tuple[int, int, list[str]]:
+CLAIM_LEASE = timedelta(minutes=5)
+"""How long a claimed alert may stay unsent before it counts as lost with its process: far longer than
+any channel takes to answer (the webhook's timeout is 10 s), far shorter than the watch's 15 minutes."""
+
+
+def deliver(engine: Engine, alert: OutgoingAlert, senders: Mapping[str, Sender], *, lease: timedelta = CLAIM_LEASE) -> tuple[int, int, list[str]]:
     """Send ``alert`` on every channel that has not had it yet: (sent, already sent, failures).
 
-    Each channel claims the alert under ``<dedupe key>:<channel>`` before sending and releases the
-    claim if the send fails, so the next attempt retries exactly the channels that missed it."""
+    Each channel claims the alert under ``<dedupe key>:<channel>`` before sending and records it sent
+    after; a send that fails releases the claim, so the next attempt retries exactly the channels that
+    missed it. A claim left unsent by a process that died in between expires after ``lease`` and is
+    claimed again: an alert is delivered at least once, under the same dedupe key, never lost."""
     sent = skipped = 0
     failures: list[str] = []
     for channel, send in senders.items():
         key = f"{alert.dedupe_key}:{channel}"
-        if not _claim(engine, key, alert, channel):
+        if not _claim(engine, key, alert, channel, lease):
             skipped += 1
             continue
-        try:
-            send(alert)
-        except Exception as exc:  # noqa: BLE001 - any channel failure: release and report
-            _release(engine, key)
-            failures.append(f"{channel}: {key}: {type(exc).__name__}: {exc}")
-            log.error("alert %s not delivered on %s: %s", key, channel, exc)
-        else:
-            sent += 1
-            log.info("alert %s sent on %s", key, channel)
+        ok, failure = _send(engine, key, alert, channel, send)
+        sent += ok
+        failures += [failure] if failure else []
     return sent, skipped, failures
+
+
+def _send(engine: Engine, key: str, alert: OutgoingAlert, channel: str, send: Sender) -> tuple[int, str | None]:
+    try:
+        send(alert)
+    except Exception as exc:  # noqa: BLE001 - any channel failure: release and report
+        _release(engine, key)
+        log.error("alert %s not delivered on %s: %s", key, channel, exc)
+        return 0, f"{channel}: {key}: {type(exc).__name__}: {exc}"
+    _sent(engine, key)
+    log.info("alert %s sent on %s", key, channel)
+    return 1, None
+
+
+def redeliver_unsent(engine: Engine, senders: Mapping[str, Sender], *, lease: timedelta = CLAIM_LEASE) -> dict[str, Any]:
+    """Send again every alert claimed and never sent — its process died between the claim and the
+    send, or the send failed — on the channels configured now, as it was claimed (level, subject, text,
+    dedupe key). Payment instructions are among them: nothing else would send one again."""
+    cutoff = datetime.now(UTC) - lease
+    settled = sa.or_(
+        sa.exists().where(payment_obligations.c.id == alerts.c.obligation_id, payment_obligations.c.state == ObligationState.PAID),
+        sa.exists().where(refund_obligations.c.id == alerts.c.refund_id, refund_obligations.c.state == "paid"),
+    )  # paid since: what the alert asked for is done
+    with engine.connect() as conn:
+        unsent = conn.execute(
+            sa.select(alerts).where(alerts.c.sent_at.is_(None), sa.or_(alerts.c.claimed_at.is_(None), alerts.c.claimed_at < cutoff),
+                                    ~settled)
+            .order_by(alerts.c.id)
+        ).all()  # fmt: skip
+    sent = 0
+    failures: list[str] = []
+    for row in unsent:
+        send = senders.get(row.channel)
+        if send is None or not _claim_again(engine, row.dedupe_key, lease):
+            continue
+        alert = OutgoingAlert(row.level, row.subject or row.message.split(". ", 1)[0][:200], row.message,
+                              row.dedupe_key.removesuffix(f":{row.channel}"), row.obligation_id, row.refund_id)  # fmt: skip
+        ok, failure = _send(engine, row.dedupe_key, alert, row.channel, send)
+        sent += ok
+        failures += [failure] if failure else []
+    return {"redelivered": sent, "failed": len(failures), "failures": failures}
 
 
 def announce_payment_instructions(engine: Engine, instructions, senders: Mapping[str, Sender]) -> dict[str, int]:
@@ -151,7 +196,7 @@ def announce_correction(engine: Engine, obligation_id: int, senders: Mapping[str
     return {"sent": delivered, "already_sent": already, "failed": len(failures)}
 
 
-def _claim(engine: Engine, key: str, alert: OutgoingAlert, channel: str) -> bool:
+def _claim(engine: Engine, key: str, alert: OutgoingAlert, channel: str, lease: timedelta) -> bool:
     try:
         with engine.begin() as conn:
             conn.execute(
@@ -161,14 +206,37 @@ def _claim(engine: Engine, key: str, alert: OutgoingAlert, channel: str) -> bool
                     refund_id=alert.refund_id,
                     level=alert.level,
                     channel=channel,
+                    subject=alert.subject[:300],
                     message=alert.body[:2000],
+                    claimed_at=datetime.now(UTC),
+                    sent_at=None,
                 )
             )
     except IntegrityError:
-        return False
+        return _claim_again(engine, key, lease)
     return True
 
 
-def _release(engine: Engine, key: str) -> None:
+def _claim_again(engine: Engine, key: str, lease: timedelta) -> bool:
+    """Take over a claim that was released, or whose lease has passed unsent; False when it was sent,
+    or another process holds it now (one conditional UPDATE: only one of two racing processes wins)."""
+    now = datetime.now(UTC)
     with engine.begin() as conn:
-        conn.execute(sa.delete(alerts).where(alerts.c.dedupe_key == key))
+        taken = conn.execute(
+            sa.update(alerts)
+            .where(alerts.c.dedupe_key == key, alerts.c.sent_at.is_(None),
+                   sa.or_(alerts.c.claimed_at.is_(None), alerts.c.claimed_at < now - lease))
+            .values(claimed_at=now)
+        )  # fmt: skip
+    return taken.rowcount == 1
+
+
+def _sent(engine: Engine, key: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(sa.update(alerts).where(alerts.c.dedupe_key == key).values(sent_at=datetime.now(UTC)))
+
+
+def _release(engine: Engine, key: str) -> None:
+    """A send that failed: the claim is given up at once, so the next attempt sends it."""
+    with engine.begin() as conn:
+        conn.execute(sa.update(alerts).where(alerts.c.dedupe_key == key, alerts.c.sent_at.is_(None)).values(claimed_at=None))

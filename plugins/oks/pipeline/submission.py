@@ -23,6 +23,7 @@ from typing import cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from oks.des.errors import PaymentConflict
 from oks.des.gateway import DesGateway, iter_payment_items, iter_personnel_results
 from oks.des.models import Action, ContractRegistration, PaymentItem, PaymentKind, Person, WsCredentials
 from oks.pipeline.corrections import compare_with_held, held_payment
@@ -437,25 +438,37 @@ def submit_payments(engine: Engine, gateway: DesGateway, run_id: int, contract_n
             continue
         held = held_payment(engine, gateway, contract_no, period, kind.upper())
         if held is not None:
-            # DES already holds this month's payment of the kind: never a second one. Equal content
-            # re-attaches; other content becomes a correction for operations to approve.
-            due = [(_as_stored("tckn", r.tckn), r.policy_no, r.amount) for r in items]
-            correction = compare_with_held(engine, run_id=run_id, contract_no=contract_no, period=period, payment_kind=kind,
-                                           held=held, due=due)  # fmt: skip
-            if held.state == "RECEIVED":  # created, never forwarded (a crash in between): forward it now
-                gateway.send_payment_to_insurer(held.payment_id)
-            payments[kind] = {"payment_id": held.payment_id, "total": str(held.total), "items": len(held.paid),
-                              "reattached": True, "adopted": False, "correction": correction}  # fmt: skip
+            payments[kind] = _against_held(engine, gateway, run_id, contract_no, period, kind, held, items)
             continue
-        submission = gateway.submit_payment(
-            contract_no, period, cast(PaymentKind, kind.upper()), min(r.wage_paid_on for r in items),
-            [PaymentItem(tckn=_as_stored("tckn", r.tckn), policy_no=r.policy_no, amount=r.amount) for r in items],
-            run_id=run_id,
-        )  # fmt: skip
+        try:
+            submission = gateway.submit_payment(
+                contract_no, period, cast(PaymentKind, kind.upper()), min(r.wage_paid_on for r in items),
+                [PaymentItem(tckn=_as_stored("tckn", r.tckn), policy_no=r.policy_no, amount=r.amount) for r in items],
+                run_id=run_id,
+            )  # fmt: skip
+        except PaymentConflict as conflict:
+            held = held_payment(engine, gateway, contract_no, period, kind.upper()) if conflict.lost_attempt_key else None
+            if held is None:
+                raise
+            # An earlier attempt created the month's payment and died before recording it; payroll has
+            # changed since. Now known as held: the difference is a correction, as for any held payment.
+            payments[kind] = _against_held(engine, gateway, run_id, contract_no, period, kind, held, items)
+            continue
         gateway.send_payment_to_insurer(submission.payment_id)
         payments[kind] = {"payment_id": submission.payment_id, "total": str(submission.total), "items": submission.items,
                           "reattached": submission.reattached, "adopted": submission.adopted}  # fmt: skip
     return {"contract_no": contract_no, "payments": payments}
+
+
+def _against_held(engine: Engine, gateway: DesGateway, run_id: int, contract_no: str, period: str, kind: str, held, items) -> dict:
+    """DES already holds this month's payment of the kind: never a second one. Equal content re-attaches;
+    other content becomes a correction for operations to approve."""
+    due = [(_as_stored("tckn", r.tckn), r.policy_no, r.amount) for r in items]
+    correction = compare_with_held(engine, run_id=run_id, contract_no=contract_no, period=period, payment_kind=kind, held=held, due=due)
+    if held.state == "RECEIVED":  # created, never forwarded (a crash in between): forward it now
+        gateway.send_payment_to_insurer(held.payment_id)
+    return {"payment_id": held.payment_id, "total": str(held.total), "items": len(held.paid), "reattached": True, "adopted": False,
+            "correction": correction}  # fmt: skip
 
 
 def _notify_first_contributions(engine: Engine, contract_no: str, payment_id: str, *, accepted: set[str]) -> None:

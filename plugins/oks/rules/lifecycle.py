@@ -32,8 +32,11 @@ __all__ = [
     "opt_out_window_ends_on",
     "transition",
     "ACTIVE_STATES",
+    "ENDED_STATES",
     "REQUEST_STOPS",
+    "stops_wage",
     "deduction_after_request",
+    "state_for_wage",
     "REENROLMENT_YEARS",
     "reenrolment_due_on",
 ]
@@ -181,18 +184,55 @@ REQUEST_STOPS = {"OPT_OUT": "opt_out_requested", "LEAVE": "leave_requested", "PA
 """Requests made at the employer that stop deductions, and the reason a stopped line carries."""
 
 
+def stops_wage(stop_on: date, wage_paid_on: date) -> bool:
+    """Whether a stop (an opt-out, a pause, a leave of the plan, or a request for one) dated ``stop_on``
+    stops the deduction from a wage paid on ``wage_paid_on``: from the day it is made, no deduction may be
+    taken ("ara verme talebini ilettiğinde … kesinti yapılamaz", BES Yönetmeliği 22/H; likewise cayma) —
+    so a wage paid on that very day has none; a wage paid before it keeps its deduction. The one
+    comparison every stop uses: the refunds owed after an opt-out (oks.store.enrolments.refunds_owed) and
+    the simulated insurer compare the same way."""
+    return wage_paid_on >= stop_on
+
+
 def deduction_after_request(kind: str, requested_on: date, months: int | None, wage_paid_on: date) -> str | None:
     """What a request the employee made at the employer, not yet decided by the insurer, does to the
     deduction from a wage: the reason it stops it (opt out and leave for good, a pause for its months),
-    ``"resume_requested"`` when it restarts a paused one, None when the wage is not touched — deductions
-    change from the next wage: a wage paid on the day of the request or before keeps its deduction."""
-    if wage_paid_on <= requested_on:
+    ``"resume_requested"`` when it restarts a paused one, None when the wage is not touched: a wage paid
+    before the day of the request (:func:`stops_wage`)."""
+    if not stops_wage(requested_on, wage_paid_on):
         return None
     if kind == "PAUSE":
         return REQUEST_STOPS[kind] if months and wage_paid_on <= add_months(requested_on, months) else None
     if kind == "RESUME":
         return "resume_requested"
     return REQUEST_STOPS.get(kind)
+
+
+ENDED_STATES = frozenset({"opted_out", "left", "paused"})
+"""States an event of the insurer or of payroll ends (or suspends) deductions with, from a date."""
+
+
+def state_for_wage(state: str, *, reason: str | None, entered_on: date | None, state_before: str | None, wage_paid_on: date,
+                   period_starts_on: date) -> str:  # fmt: skip
+    """The enrolment state that decides a wage's deduction: the state in force for that wage, not the
+    state a later event left the enrolment in. A run decides a period again and again (re-runs, re-runs
+    after a crash, after a payroll fix); what an earlier attempt of the period sent must not change it.
+
+    - A leaver's exit month is paid (docs/rules.md §6): an EXIT effective in the period — or after it —
+      never removes that period's contribution, though the EXIT itself went out on the first attempt.
+    - An opt-out, a pause, a cancellation or a leave effective after the wage day does not stop that
+      wage's deduction (:func:`stops_wage`); the insurer's notice of it arriving after the first attempt
+      changes nothing for the period.
+
+    ``entered_on`` is the day the current state took effect (the enrolment's ``state_since``),
+    ``state_before`` the state the event that led into it came from."""
+    if state not in ENDED_STATES or entered_on is None or state_before is None:
+        return state
+    if state == "left" and reason == "left_employment" and entered_on >= period_starts_on:
+        return state_before
+    if not stops_wage(entered_on, wage_paid_on):
+        return state_before
+    return state
 
 
 REENROLMENT_YEARS = 3

@@ -87,11 +87,26 @@ def _alembic_config(connection):
     return config
 
 
+# One number for "the OKS store's schema is being changed" among PostgreSQL's advisory locks (any
+# 64-bit number the deployment does not use otherwise: "OKS" in ASCII).
+MIGRATION_LOCK = 0x4F4B53
+
+
+def _one_migration_at_a_time(connection) -> None:
+    """Two workers or two deployments starting together migrate one empty database at once: without
+    a lock both create the same types and tables and the second crashes (UniqueViolation on
+    pg_type). The lock is the transaction's: the second waits, then finds the schema current. SQLite
+    serialises writers by itself (the file lock, under busy_timeout)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+
+
 def migrate(engine: Engine, revision: str = "head") -> None:
-    """Upgrade the store's schema to ``revision`` (Alembic)."""
+    """Upgrade the store's schema to ``revision`` (Alembic), one process at a time."""
     from alembic import command
 
     with engine.begin() as connection:
+        _one_migration_at_a_time(connection)
         command.upgrade(_alembic_config(connection), revision)
 
 
@@ -99,6 +114,7 @@ def downgrade(engine: Engine, revision: str = "base") -> None:
     from alembic import command
 
     with engine.begin() as connection:
+        _one_migration_at_a_time(connection)
         command.downgrade(_alembic_config(connection), revision)
 
 

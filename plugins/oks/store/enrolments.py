@@ -253,7 +253,7 @@ def current_state(conn: Connection, enrolment_id: int) -> str:
 
 
 def refunds_owed(conn: Connection, *, run_id: int | None = None, enrolment_ids: Sequence[int] | None = None) -> list[sa.Row]:
-    """Deductions made from wages paid after an effective opt-out: owed back to the employee.
+    """Deductions made from wages paid on or after the day of an effective opt-out: owed back to the employee.
 
     One row per contribution: enrolment, employee, period, kind, amount, wage paid on, opted out on.
     """
@@ -274,7 +274,7 @@ def refunds_owed(conn: Connection, *, run_id: int | None = None, enrolment_ids: 
             enrolments.c.state == "opted_out",
             contributions.c.outcome == Outcome.CONTRIBUTED,
             contributions.c.amount > 0,
-            payroll_lines.c.wage_paid_on > enrolments.c.opted_out_on,
+            payroll_lines.c.wage_paid_on >= enrolments.c.opted_out_on,  # as oks.rules.lifecycle.stops_wage
         )
         .order_by(contributions.c.id)
     )

@@ -2,7 +2,8 @@
 effective opt-out (docs/rules.md §6), due ten business days after the opt-out became known.
 
 Recorded set-based from :func:`oks.store.enrolments.refunds_owed` (the contributions concerned), each
-once (the contribution is unique); confirmed paid by operations, which stops the deadline watch.
+deduction once — known by enrolment, period, kind and wage day, since a re-run of the month replaces its
+contribution rows (the refund's link to its contribution then becomes empty; the refund stays owed); confirmed paid by operations, which stops the deadline watch.
 """
 
 from __future__ import annotations
@@ -31,15 +32,22 @@ def record_refunds(conn: Connection, *, known_on: date, enrolment_ids: Sequence[
     opt-outs just learnt), or of every opted-out enrolment; the number recorded."""
     if enrolment_ids is not None and not enrolment_ids:
         return 0
-    have = set(conn.execute(sa.select(refund_obligations.c.contribution_id)).scalars())
+    # Known by the deduction it is about — its contribution row is replaced when the month runs again.
+    have = {tuple(r) for r in conn.execute(sa.select(refund_obligations.c.enrolment_id, refund_obligations.c.period,
+                                                      refund_obligations.c.payment_kind, refund_obligations.c.wage_paid_on))}  # fmt: skip
     deadline = refund_deadline(known_on)
-    rows = [
-        {"contribution_id": r.contribution_id, "enrolment_id": r.enrolment_id, "period": r.period, "payment_kind": r.payment_kind,
-         "amount": r.amount, "reason": REASON, "wage_paid_on": r.wage_paid_on, "opted_out_on": r.opted_out_on, "known_on": known_on,
-         "due_on": deadline.due_on, "cutoff": deadline.cutoff}
-        for r in refunds_owed(conn, enrolment_ids=enrolment_ids)
-        if r.contribution_id not in have
-    ]  # fmt: skip
+    owed: dict[tuple, dict] = {}
+    for r in refunds_owed(conn, enrolment_ids=enrolment_ids):
+        key = (r.enrolment_id, r.period, r.payment_kind, r.wage_paid_on)
+        if key in have:
+            continue
+        if key in owed:  # two lines of one wage: one deduction, one refund
+            owed[key]["amount"] += r.amount
+            continue
+        owed[key] = {"contribution_id": r.contribution_id, "enrolment_id": r.enrolment_id, "period": r.period,
+                     "payment_kind": r.payment_kind, "amount": r.amount, "reason": REASON, "wage_paid_on": r.wage_paid_on,
+                     "opted_out_on": r.opted_out_on, "known_on": known_on, "due_on": deadline.due_on, "cutoff": deadline.cutoff}  # fmt: skip
+    rows = list(owed.values())
     if rows:
         conn.execute(sa.insert(refund_obligations), rows)
     return len(rows)

@@ -439,7 +439,9 @@ refund_obligations = sa.Table(
     "refund_obligations",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("contribution_id", sa.Integer, sa.ForeignKey("contributions.id"), nullable=False, unique=True),
+    # The contribution it came from, while it stands: a re-run of the month replaces the month's
+    # contributions, and the refund — a deduction already made — stays owed, known by what it is about.
+    sa.Column("contribution_id", sa.Integer, sa.ForeignKey("contributions.id", ondelete="SET NULL"), unique=True),
     sa.Column("enrolment_id", sa.Integer, sa.ForeignKey("enrolments.id"), nullable=False),
     sa.Column("period", sa.String(7), nullable=False),
     sa.Column("payment_kind", sa.String(16), nullable=False),
@@ -456,6 +458,7 @@ refund_obligations = sa.Table(
     sa.Column("bank_reference", sa.String(80)),
     *_timestamps(),
     sa.CheckConstraint("state IN ('due', 'paid')", name="state"),
+    sa.UniqueConstraint("enrolment_id", "period", "payment_kind", "wage_paid_on", name="uq_refund_obligations_deduction"),
 )
 
 alerts = sa.Table(
@@ -468,7 +471,12 @@ alerts = sa.Table(
     sa.Column("level", sa.String(12), nullable=False),  # warn | page | overdue
     sa.Column("channel", sa.String(40), nullable=False),
     sa.Column("message", sa.String(2000), nullable=False),
-    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=False, server_default=_now()),
+    sa.Column("subject", sa.String(300)),
+    # Claimed before it is sent, sent_at once the channel took it: a claim without sent_at whose lease
+    # has passed belongs to a process that died in between, and is claimed and sent again.
+    sa.Column("claimed_at", sa.DateTime(timezone=True)),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_alerts_unsent", "sent_at", "claimed_at"),
 )
 
 des_event_cursors = sa.Table(

@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS list_people (
 CREATE TABLE IF NOT EXISTS policies (
     contract_no TEXT NOT NULL, tckn TEXT NOT NULL, policy_no TEXT NOT NULL UNIQUE, state TEXT NOT NULL,
     enrolled_at REAL NOT NULL, first_name TEXT, last_name TEXT, birth_date TEXT, mobile TEXT, email TEXT,
-    iban TEXT, fund_kind TEXT, hire_date TEXT, exit_date TEXT, paused_until TEXT, PRIMARY KEY (contract_no, tckn)
+    iban TEXT, fund_kind TEXT, hire_date TEXT, exit_date TEXT, paused_until TEXT, stopped_on TEXT, PRIMARY KEY (contract_no, tckn)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS requests (
     request_id TEXT PRIMARY KEY, contract_no TEXT NOT NULL, tckn TEXT NOT NULL, policy_no TEXT NOT NULL,
@@ -85,7 +85,8 @@ BUSINESS_TABLES = (
 # Columns added after a simulator file may already exist: its state survives upgrades too.
 _ADDED_COLUMNS = {
     "list_people": ("exit_date",),
-    "policies": ("first_name", "last_name", "birth_date", "mobile", "email", "iban", "fund_kind", "hire_date", "exit_date", "paused_until"),
+    "policies": ("first_name", "last_name", "birth_date", "mobile", "email", "iban", "fund_kind", "hire_date", "exit_date", "paused_until",
+                 "stopped_on"),
 }
 
 

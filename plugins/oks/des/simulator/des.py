@@ -37,6 +37,7 @@ from oks.des.simulator.schemas import (
     TokenRequest,
     WsCredentials,
 )
+from oks.rules.lifecycle import stops_wage
 
 # A batch holds at most 5,000 people, so batch_no * STRIDE + position orders a list by batch and
 # position even when batches arrive out of order.
@@ -523,7 +524,7 @@ class Des:
             "ON CONFLICT (contract_no, tckn) DO UPDATE SET policy_no = excluded.policy_no, state = excluded.state, "
             "enrolled_at = excluded.enrolled_at, first_name = excluded.first_name, last_name = excluded.last_name, "
             "birth_date = excluded.birth_date, mobile = excluded.mobile, email = excluded.email, iban = excluded.iban, "
-            "fund_kind = excluded.fund_kind, hire_date = excluded.hire_date, exit_date = NULL",
+            "fund_kind = excluded.fund_kind, hire_date = excluded.hire_date, exit_date = NULL, stopped_on = NULL, paused_until = NULL",
             enrolled,
         )
         conn.executemany(
@@ -731,10 +732,10 @@ class Des:
             return False
         payment_id, contract_no = row[0], row[1]
         policies = {
-            r[0]: (r[1], r[2], r[3])
-            for r in conn.execute("SELECT tckn, policy_no, state, exit_date FROM policies WHERE contract_no = ?", (contract_no,))
+            r[0]: (r[1], r[2], r[3], r[4])
+            for r in conn.execute("SELECT tckn, policy_no, state, exit_date, stopped_on FROM policies WHERE contract_no = ?", (contract_no,))
         }
-        period = row[2]
+        period, wage_paid_on = row[2], date.fromisoformat(row[4])
         results: list[tuple[Any, ...]] = []
         seen: set[str] = set()
         accepted, accepted_count = 0, 0
@@ -747,8 +748,11 @@ class Des:
                 error = "DUPLICATE_ITEM"
             elif policy is None or policy[0] != policy_no:
                 error = "POLICY_NOT_FOUND"
-            elif policy[1] != "ACTIVE" and not (policy[1] == "LEFT" and policy[2] and policy[2][:7] >= period):
-                # A leaver's contributions are due up to the month of the exit, the last wage included.
+            elif policy[1] != "ACTIVE" and not (policy[1] == "LEFT" and policy[2] and policy[2][:7] >= period) and not (
+                policy[3] and not stops_wage(date.fromisoformat(policy[3]), wage_paid_on)
+            ):
+                # A leaver's contributions are due up to the month of the exit, the last wage included; a wage
+                # paid before an opt-out, a pause or a cancellation took effect keeps its deduction.
                 error = "POLICY_INACTIVE"
             seen.add(tckn)
             if error:
@@ -816,8 +820,10 @@ class Des:
         """A status event from the insurer, and the policy's state after it; the event's id. A pause runs for
         its months (the law's longest, three, when nobody said), then the insurer resumes it by itself."""
         paused_until = _plus_months(effective_on, months or 3) if kind == "PAUSED" else None
-        conn.execute("UPDATE policies SET state = ?, paused_until = ? WHERE contract_no = ? AND tckn = ?",
-                     (EVENT_POLICY_STATE[kind], paused_until, contract_no, tckn))  # fmt: skip
+        # The day a stop took effect: contributions of wages paid before it are still the policy's.
+        stopped_on = None if EVENT_POLICY_STATE[kind] == "ACTIVE" else effective_on
+        conn.execute("UPDATE policies SET state = ?, paused_until = ?, stopped_on = ? WHERE contract_no = ? AND tckn = ?",
+                     (EVENT_POLICY_STATE[kind], paused_until, stopped_on, contract_no, tckn))  # fmt: skip
         seq = conn.execute(
             "INSERT INTO events (contract_no, type, tckn, policy_no, effective_on, notified_on, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (contract_no, kind, tckn, policy_no, effective_on, notified_on, self.clock()),
