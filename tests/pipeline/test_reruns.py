@@ -290,3 +290,18 @@ def test_law_running_a_month_again_changes_no_money(sim, tmp_path_factory, reque
         assert first["corrections"] == 0 and first["runs"][-1] == ("2026-11", "reconciled")
     finally:
         store.dispose()
+
+
+def test_a_month_stopped_by_a_des_outage_past_the_retry_budget_then_run_again_pays_everyone_once(store, sim, tmp_path, month_files,
+                                                                                                 ready_for_november):  # fmt: skip
+    from oks.des.errors import DesUnavailable
+
+    sim.faults(error_rate=1.0, path_contains="/payments")  # the lists go through; every payment call fails
+    with _on(NOV_WAGE), gateway_for(store, sim.url) as gateway, pytest.raises(DesUnavailable):
+        run_period(store, gateway, month_files["2026-11"], senders={"outbox": outbox_sender(ready_for_november)}, work_dir=tmp_path)
+    sim.clear_faults()
+    assert not [p for p in sim.state()["payments"] if p["period"] == "2026-11"]
+    second = _november_again(store, sim, tmp_path, month_files, ready_for_november, 10)
+    third = _november_again(store, sim, tmp_path, month_files, ready_for_november, 20)
+    _settled(second)  # the leavers' last month among it, though their EXIT went out on the first attempt
+    assert third == second
