@@ -40,6 +40,12 @@ def _asked(kind: str, on: date, months: int | None = None) -> dict:
         ({"citizenship": "FOREIGN"}, "not_eligible", "citizenship", False),
         ({"sgk_status": "4b"}, "not_eligible", "sgk_status", False),
         ({"employer_headcount": 3}, "not_eligible", "employer_not_in_scope", False),
+        # scope never drops silently: no headcount where scope depends on it is refused, never read as 0
+        ({"employer_headcount": None}, "not_eligible", "employer_headcount_missing", False),
+        ({"employer_headcount": None, "employer_sector": "central_government"}, "contributed", "eligible", True),
+        ({"employer_headcount": None, "employer_in_scope_since": date(2026, 9, 30)}, "contributed", "eligible", True),
+        # once in scope, always in scope: shrunk below five
+        ({"employer_headcount": 3, "employer_in_scope_since": date(2026, 9, 30)}, "contributed", "eligible", True),
         # a new employer that reached five in 2026 is in scope only from 2027
         ({"employer_headcount": 8, "employer_first_reached_five_on": date(2026, 2, 1)}, "not_eligible", "employer_not_in_scope", False),
         # hired 2018-12-26 at an employer in scope since 2017: reference date 2017-01-01, so 45 on 2017-01-02 is fine

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from oks.store.schema import contributions, quarantine
 from tests.payroll_files import contract, person, write_contracts_csv, write_csv
 from tests.pipeline.des_steps import register_file
+from tests.pipeline.lifecycle_months import on
 from tests.pipeline.whole_month import MonthFiles, gateway_for, outbox_sender, run_period
 
 WAGE = date(2026, 11, 30)
@@ -29,3 +30,72 @@ def test_a_person_without_an_iban_is_quarantined_with_the_reason_and_never_sent(
     assert "insurer pays refunds and exits to it" in held[0].message and rows[1]["tckn"] not in held[0].message
     assert contributed == 11
     assert rows[1]["tckn"] not in {p["tckn"] for p in sim.policies()}  # never sent to the insurer
+
+
+# --- scope never drops silently (docs/rules.md §2) -----------------------------------------------------------
+
+OTHER = "1234567808"  # a second employer of the bureau
+
+
+def _month_of(store, sim, tmp_path, rows, contract_rows, period, wage_day):
+    key = f"{period}-{len(rows)}"
+    month = MonthFiles(write_csv(tmp_path / f"payroll-{key}.csv", rows), write_contracts_csv(tmp_path / f"contracts-{key}.csv", contract_rows),
+                       period)  # fmt: skip
+    with on(wage_day), gateway_for(store, sim.url) as gateway:
+        return run_period(store, gateway, month, senders={"outbox": outbox_sender(tmp_path / "outbox.jsonl")}, work_dir=tmp_path)
+
+
+def _outcomes(store, run_id) -> dict[str, tuple[str, str]]:
+    from oks.store.schema import employees
+
+    with store.connect() as conn:
+        return dict((t, (o, r)) for t, o, r in conn.execute(
+            sa.select(employees.c.tckn, contributions.c.outcome, contributions.c.reason)
+            .join(employees, employees.c.id == contributions.c.employee_id).where(contributions.c.run_id == run_id)))  # fmt: skip
+
+
+def test_an_employer_without_a_headcount_is_quarantined_by_name_never_read_as_zero(store, sim, tmp_path):
+    ours = [person(n, period="2026-11", wage_paid_on=WAGE) for n in range(1, 11)]
+    theirs = [person(n, period="2026-11", wage_paid_on=WAGE, employer_vkn=OTHER, employer_name="Başka Lojistik Ltd.", employer_headcount=None,
+                     contract_no="AG-2026-777") for n in (11, 12)]  # fmt: skip
+    sim.load_register(register_file(tmp_path, [*ours, *theirs]))
+    contracts = [contract(), contract(contract_no="AG-2026-777", employer_vkn=OTHER)]
+    run_id = _month_of(store, sim, tmp_path, [*ours, *theirs], contracts, "2026-11", WAGE)
+    outcomes = _outcomes(store, run_id)
+    assert {outcomes[r["tckn"]] for r in theirs} == {("not_eligible", "employer_headcount_missing")}
+    assert {outcomes[r["tckn"]][0] for r in ours} == {"contributed"}
+    with store.connect() as conn:
+        held = conn.execute(sa.select(quarantine.c.row_no, quarantine.c.field, quarantine.c.message)
+                            .where(quarantine.c.run_id == run_id, quarantine.c.stage == "assess")).all()  # fmt: skip
+    assert [(r.row_no, r.field) for r in held] == [(11, "employer_headcount"), (12, "employer_headcount")]
+    assert all(OTHER in r.message and "Başka Lojistik" in r.message and "Çalışan Sayısı" in r.message for r in held)
+    assert not any(theirs[0]["tckn"] in r.message for r in held)
+
+
+def test_an_employer_once_in_scope_stays_in_when_it_shrinks_and_one_that_reaches_five_waits_for_january(store, sim, tmp_path):
+    from oks.store.schema import employers
+
+    shrinking = [person(n, period="2026-10", wage_paid_on=date(2026, 10, 30), employer_headcount=7) for n in range(1, 11)]
+    growing = [person(n, period="2026-10", wage_paid_on=date(2026, 10, 30), employer_vkn=OTHER, employer_name="Başka Lojistik Ltd.",
+                      employer_headcount=4, contract_no="AG-2026-777") for n in (11, 12)]  # fmt: skip
+    sim.load_register(register_file(tmp_path, [*shrinking, *growing]))
+    contracts = [contract(), contract(contract_no="AG-2026-777", employer_vkn=OTHER)]
+    october = _outcomes(store, _month_of(store, sim, tmp_path, [*shrinking, *growing], contracts, "2026-10", date(2026, 10, 30)))
+    assert {october[r["tckn"]][0] for r in shrinking} == {"contributed"}
+    assert {october[r["tckn"]] for r in growing} == {("not_eligible", "employer_not_in_scope")}
+    # November: the first employer is down to three; the second has reached six.
+    nov = [{**r, "period": "2026-11", "wage_paid_on": WAGE, "employer_headcount": 3} for r in shrinking[:3]]
+    nov += [{**r, "period": "2026-11", "wage_paid_on": WAGE, "employer_headcount": 6} for r in growing]
+    new_hire = person(13, period="2026-11", wage_paid_on=WAGE, employer_headcount=3, hire_date=date(2026, 11, 2))
+    sim.load_register(register_file(tmp_path, [*shrinking, *growing, new_hire]))
+    november = _outcomes(store, _month_of(store, sim, tmp_path, [*nov, new_hire], contracts, "2026-11", WAGE))
+    assert {november[r["tckn"]][0] for r in shrinking[:3]} == {"contributed"}
+    assert november[new_hire["tckn"]][0] == "contributed"  # a new hire of an employer in scope since October: enrolled
+    assert {november[r["tckn"]] for r in growing} == {("not_eligible", "employer_not_in_scope")}  # from next January's first wage
+    with store.connect() as conn:
+        facts = dict((v, (f, s)) for v, f, s in conn.execute(sa.select(employers.c.vkn, employers.c.first_reached_five_on, employers.c.in_scope_since)))
+    assert facts[OTHER] == (date(2026, 11, 1), None)  # reached five in November, from payroll history
+    assert facts["1234567890"][1] == date(2026, 10, 30)  # in scope since October's wage
+    january = [{**r, "period": "2027-01", "wage_paid_on": date(2027, 1, 29), "employer_headcount": 6} for r in growing]
+    later = _outcomes(store, _month_of(store, sim, tmp_path, january, contracts, "2027-01", date(2027, 1, 29)))
+    assert {later[r["tckn"]][0] for r in growing} == {"contributed"}

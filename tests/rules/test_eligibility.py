@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from oks.rules.eligibility import AgeReference, age_reference_date, assess_employee, employer_in_scope_from
+from oks.rules.eligibility import AgeReference, age_reference_date, assess_employee, employer_in_scope_from, headcount_decides_scope
 
 # --- employers ----------------------------------------------------------------------------------
 
@@ -180,3 +180,32 @@ def test_a_younger_person_is_never_less_eligible(born_a, born_b, inclusion_date,
     common = dict(citizenship="TR", sgk_status="4a", inclusion_date=inclusion_date, age_reference=rule)
     if assess_employee(birth_date=older, **common).eligible:
         assert assess_employee(birth_date=younger, **common).eligible
+
+
+@pytest.mark.parametrize(
+    ("headcount", "first_reached_five_on", "in_scope_since", "in_scope_from"),
+    [
+        (3, None, date(2026, 10, 30), date(2026, 10, 30)),  # shrunk below five: still in scope
+        (0, None, date(2024, 3, 29), date(2024, 3, 29)),
+        (120, None, date(2026, 10, 30), date(2017, 7, 1)),  # its tier's date when earlier
+        (6, date(2026, 11, 1), None, date(2027, 1, 1)),  # reached five in 2026: from next year's first wage
+        (3, date(2026, 11, 1), date(2027, 1, 29), date(2027, 1, 1)),  # in since January, shrunk in March: the law's date stands
+        (3, None, None, None),
+    ],
+)
+def test_once_in_scope_an_employer_stays_in_scope(headcount, first_reached_five_on, in_scope_since, in_scope_from):
+    assert employer_in_scope_from(headcount, "private", first_reached_five_on, in_scope_since) == in_scope_from
+
+
+@pytest.mark.parametrize(
+    ("sector", "first_reached_five_on", "in_scope_since", "decides"),
+    [
+        ("private", None, None, True),
+        ("private", date(2026, 11, 1), None, False),
+        ("private", None, date(2026, 10, 30), False),
+        ("central_government", None, None, False),
+        ("local_government", None, None, False),
+    ],
+)
+def test_a_headcount_is_needed_only_where_it_decides_the_scope(sector, first_reached_five_on, in_scope_since, decides):
+    assert headcount_decides_scope(sector, first_reached_five_on, in_scope_since) is decides

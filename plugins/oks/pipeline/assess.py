@@ -22,14 +22,19 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from oks.rules.eligibility import AgeReference, assess_employee, employer_in_scope_from
+from oks.rules.eligibility import AgeReference, assess_employee, employer_in_scope_from, headcount_decides_scope
 from oks.rules.lifecycle import REENROLMENT_YEARS, deduction_after_request, reenrolment_due_on, state_for_wage
 from oks.rules.vocabulary import Outcome
 from oks.store.bulk import bulk_insert, refresh_statistics
 from oks.store.enrolments import EventSpec, apply_events
-from oks.store.schema import contributions, reenrolment_notices
+from oks.store.schema import contributions, employers, quarantine, reenrolment_notices
+from oks.store.snapshot import insert_quarantine
 
-__all__ = ["Decision", "decide", "assess_eligibility"]
+__all__ = ["Decision", "decide", "assess_eligibility", "HEADCOUNT_MISSING"]
+
+HEADCOUNT_MISSING = "employer_headcount_missing"
+"""A line refused because its employer's scope depends on a headcount payroll never gave: quarantined,
+naming the employer."""
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +61,7 @@ def decide(
     employer_sector: str,
     employer_first_reached_five_on: date | None,
     enrolment_state: str | None,
+    employer_in_scope_since: date | None = None,
     enrolment_reason: str | None = None,
     paused_until: date | None = None,
     changed_since_rejection: bool = False,
@@ -108,9 +114,11 @@ def decide(
             return Decision(Outcome.REJECTED, enrolment_reason or "rejected_by_insurer")
         raise ValueError(f"unknown enrolment state {enrolment_state!r}")
 
-    in_scope_from = employer_in_scope_from(
-        employer_headcount or 0, employer_sector or "private", employer_first_reached_five_on
-    )
+    sector = employer_sector or "private"
+    if employer_headcount is None and headcount_decides_scope(sector, employer_first_reached_five_on, employer_in_scope_since):
+        # Never read as 0: that would silently put every employee of the employer out of scope.
+        return Decision(Outcome.NOT_ELIGIBLE, HEADCOUNT_MISSING)
+    in_scope_from = employer_in_scope_from(employer_headcount or 0, sector, employer_first_reached_five_on, employer_in_scope_since)
     if in_scope_from is None or in_scope_from > wage_paid_on:
         return Decision(Outcome.NOT_ELIGIBLE, "employer_not_in_scope")
     inclusion_date = max(d for d in (hire_date, in_scope_from) if d is not None)
@@ -150,7 +158,8 @@ _LINES = sa.text(
     """
     SELECT p.id AS line_id, p.period, p.payment_kind, p.wage_paid_on, p.hire_date, p.birth_date,
            p.citizenship, p.sgk_status, p.has_oks_certificate, p.voluntary,
-           er.headcount, er.sector, er.first_reached_five_on,
+           er.headcount, er.sector, er.first_reached_five_on, er.id AS employer_id, er.in_scope_since, er.vkn AS employer_vkn,
+           er.name AS employer_name, p.row_no, p.payroll_id,
            e.id AS employee_id, c.id AS contract_id,
            en.id AS enrolment_id, en.state AS enrolment_state, en.reason AS enrolment_reason, en.paused_until,
            EXISTS (SELECT 1 FROM employee_history h
@@ -197,6 +206,12 @@ _LINES = sa.text(
     sa.column("headcount", sa.Integer),
     sa.column("sector", sa.String),
     sa.column("first_reached_five_on", sa.Date),
+    sa.column("employer_id", sa.Integer),
+    sa.column("in_scope_since", sa.Date),
+    sa.column("employer_vkn", sa.String),
+    sa.column("employer_name", sa.String),
+    sa.column("row_no", sa.Integer),
+    sa.column("payroll_id", sa.String),
     sa.column("employee_id", sa.Integer),
     sa.column("contract_id", sa.Integer),
     sa.column("enrolment_state", sa.String),
@@ -229,10 +244,14 @@ def assess_eligibility(
     with engine.begin() as conn:
         refresh_statistics(conn, "employees", "enrolments", "contributions")
         conn.execute(sa.delete(contributions).where(contributions.c.run_id == run_id))
+        # This step's own refusals of an earlier attempt: decided again below.
+        conn.execute(sa.delete(quarantine).where(quarantine.c.run_id == run_id, quarantine.c.stage == "assess"))
         _ASSESSED.create(conn)
         result = conn.execute(_LINES.execution_options(yield_per=chunk_size), {"run_id": run_id})
         resubmits: dict[int, date] = {}  # rejected enrolments payroll has corrected since: few
         reenrols: dict[int, tuple[str, date]] = {}  # ended enrolments enrolled again: few
+        in_scope: dict[int, date | None] = {}  # per employer first found in scope this run: its earliest wage day in scope
+        refused: list = []  # lines whose employer's scope needs a headcount payroll never gave: few
         for chunk in result.partitions(chunk_size):
             decided = []
             for line in chunk:
@@ -247,6 +266,7 @@ def assess_eligibility(
                     employer_headcount=line.headcount,
                     employer_sector=line.sector,
                     employer_first_reached_five_on=line.first_reached_five_on,
+                    employer_in_scope_since=line.in_scope_since,
                     enrolment_state=line.enrolment_state,
                     enrolment_reason=line.enrolment_reason,
                     paused_until=line.paused_until,
@@ -279,6 +299,10 @@ def assess_eligibility(
                         "enrol": decision.enrol,
                     }
                 )
+                if decision.reason == HEADCOUNT_MISSING:
+                    refused.append(line)
+                if line.in_scope_since is None and line.headcount is not None:
+                    _note_in_scope(in_scope, line)
                 if decision.resubmit:
                     resubmits[line.enrolment_id] = line.wage_paid_on
                 if decision.reenrol:
@@ -300,10 +324,39 @@ def assess_eligibility(
             conn.execute(sa.update(reenrolment_notices).where(reenrolment_notices.c.enrolment_id.in_(notices),
                                                               reenrolment_notices.c.applied_run_id.is_(None))
                          .values(applied_run_id=run_id, updated_at=sa.func.current_timestamp()))  # fmt: skip
+        for employer_id, since in in_scope.items():
+            if since is not None:  # once in scope, always in scope (docs/rules.md §2)
+                conn.execute(sa.update(employers).where(employers.c.id == employer_id, employers.c.in_scope_since.is_(None))
+                             .values(in_scope_since=since))  # fmt: skip
         _check_every_valid_line_decided(conn, run_id, sum(outcomes.values()))
+        _quarantine_without_headcount(conn, run_id, refused)  # after the count: its lines are decided (not eligible) too
     summary = {"run_id": run_id, "lines": sum(outcomes.values()), **dict(outcomes), "by_reason": dict(reasons)}
     log.info("assessed run %s: %s", run_id, dict(outcomes))
     return summary
+
+
+def _note_in_scope(in_scope: dict[int, date | None], line) -> None:
+    """The employer's earliest wage day of the run on which it is in scope by its headcount."""
+    starts = employer_in_scope_from(line.headcount, line.sector or "private", line.first_reached_five_on)
+    if starts is not None and starts <= line.wage_paid_on:
+        known = in_scope.get(line.employer_id)
+        in_scope[line.employer_id] = line.wage_paid_on if known is None else min(known, line.wage_paid_on)
+    else:
+        in_scope.setdefault(line.employer_id, None)
+
+
+def _quarantine_without_headcount(conn, run_id: int, lines: list) -> None:
+    """Lines refused for want of their employer's headcount: quarantined, naming the employer (no person)."""
+    insert_quarantine(conn, [
+        {"run_id": run_id, "row_no": line.row_no, "payroll_id": line.payroll_id, "stage": "assess", "field": "employer_headcount",
+         "rule": HEADCOUNT_MISSING,
+         "message": f"employer {line.employer_vkn} ({line.employer_name})"[:300] + ": no headcount (Çalışan Sayısı) this month or "
+                    "before, and whether it is in scope of automatic enrolment depends on it — add it to payroll and run the month again"}
+        for line in lines
+    ])  # fmt: skip
+    if lines:
+        log.warning("run %s: %d line(s) of %d employer(s) refused: no headcount to decide the employer's scope by", run_id, len(lines),
+                    len({line.employer_id for line in lines}))  # fmt: skip
 
 
 def _period_start(period: str) -> date:

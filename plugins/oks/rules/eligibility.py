@@ -12,6 +12,7 @@ __all__ = [
     "AGE_LIMIT_YEARS",
     "REFERENCE_SWITCH",
     "employer_in_scope_from",
+    "headcount_decides_scope",
     "age_reference_date",
     "assess_employee",
 ]
@@ -42,6 +43,7 @@ def employer_in_scope_from(
     headcount: int,
     sector: str = "private",
     first_reached_five_on: date | None = None,
+    in_scope_since: date | None = None,
 ) -> date | None:
     """The date from which an employer must enrol its staff, or ``None`` if it is not obliged.
 
@@ -50,8 +52,16 @@ def employer_in_scope_from(
     their size. ``first_reached_five_on`` is the date an employer first had five or more staff
     (its workplace registration, or the first monthly document with 5+): one that got there after
     the phase-in ended (2019-01-01) must enrol at the first wage payment of the following calendar
-    year, whatever its headcount now — once in scope, an employer stays in scope.
+    year, whatever its headcount now — once in scope, an employer stays in scope: ``in_scope_since``,
+    the first wage day it was found in scope, keeps it in whatever its headcount has become.
     """
+    found = _in_scope_from(headcount, sector, first_reached_five_on)
+    if in_scope_since is not None and (found is None or in_scope_since < found):
+        return in_scope_since
+    return found
+
+
+def _in_scope_from(headcount: int, sector: str, first_reached_five_on: date | None) -> date | None:
     if isinstance(headcount, bool) or not isinstance(headcount, int):
         raise TypeError(f"headcount must be a whole number, got {type(headcount).__name__}")
     if headcount < 0:
@@ -69,6 +79,13 @@ def employer_in_scope_from(
         # Had five or more before the phase-in ended and has shrunk since: still in scope.
         return _LAST_PHASE
     return None
+
+
+def headcount_decides_scope(sector: str, first_reached_five_on: date | None = None, in_scope_since: date | None = None) -> bool:
+    """Whether an employer's scope depends on its headcount: a private employer neither known to be in
+    scope already nor known when it reached five. Where it does, a missing headcount is refused, never
+    read as zero (which would put every employee out of scope without a word)."""
+    return sector not in _PUBLIC_FROM and first_reached_five_on is None and in_scope_since is None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,12 +9,13 @@ staff writes no history.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from oks.store.schema import contracts, employers
+from oks.store.schema import contracts, employers, runs
 
 __all__ = ["upsert_employers", "rename_employer", "upsert_contracts", "upsert_employees", "TRACKED_EMPLOYEE_FIELDS"]
 
@@ -51,12 +52,21 @@ def upsert_employers(conn: Connection, run_id: int) -> int:
             ON CONFLICT (vkn) DO UPDATE SET
                 sector = excluded.sector,
                 headcount = COALESCE(excluded.headcount, employers.headcount),
+                -- Payroll history: five or more this month after fewer before is the day it first reached five.
+                first_reached_five_on = CASE
+                    WHEN employers.first_reached_five_on IS NULL AND employers.headcount < 5 AND excluded.headcount >= 5
+                    THEN :period_starts_on ELSE employers.first_reached_five_on END,
                 updated_at = CURRENT_TIMESTAMP
             """
-        ),
-        {"run_id": run_id},
+        ).bindparams(sa.bindparam("period_starts_on", type_=sa.Date)),
+        {"run_id": run_id, "period_starts_on": _period_start(conn, run_id)},
     )
     return result.rowcount
+
+
+def _period_start(conn: Connection, run_id: int) -> date:
+    period = conn.execute(sa.select(runs.c.period).where(runs.c.id == run_id)).scalar_one()
+    return date(int(period[:4]), int(period[5:7]), 1)
 
 
 def rename_employer(conn: Connection, vkn: str, name: str) -> str | None:

@@ -46,6 +46,8 @@ employers = sa.Table(
     sa.Column("sector", sa.String(24), nullable=False, server_default="private"),
     sa.Column("headcount", sa.Integer),
     sa.Column("first_reached_five_on", sa.Date),
+    # The first wage day the employer was found in scope: once in scope, always in scope.
+    sa.Column("in_scope_since", sa.Date),
     *_timestamps(),
 )
 
