@@ -99,3 +99,31 @@ def test_an_employer_once_in_scope_stays_in_when_it_shrinks_and_one_that_reaches
     january = [{**r, "period": "2027-01", "wage_paid_on": date(2027, 1, 29), "employer_headcount": 6} for r in growing]
     later = _outcomes(store, _month_of(store, sim, tmp_path, january, contracts, "2027-01", date(2027, 1, 29)))
     assert {later[r["tckn"]][0] for r in growing} == {"contributed"}
+
+
+# --- every stop stops the deduction (docs/rules.md §6) ------------------------------------------------------
+
+
+def test_a_pause_asked_on_the_wage_day_after_the_deduction_was_made_is_refunded_counted_from_the_request(store, sim, tmp_path):
+    from oks.pipeline.status_sync import sync_insurer_status
+    from oks.rules.calendar import refund_deadline
+    from oks.store.refunds import open_refunds
+    from oks.store.requests import record_request
+
+    staff = [person(n, period="2026-11", wage_paid_on=WAGE) for n in range(1, 11)]
+    sim.load_register(register_file(tmp_path, staff))
+    _month_of(store, sim, tmp_path, [{**r, "period": "2026-10", "wage_paid_on": date(2026, 10, 30)} for r in staff], [contract()], "2026-10",
+              date(2026, 10, 30))  # fmt: skip
+    november = _month_of(store, sim, tmp_path, staff, [contract()], "2026-11", date(2026, 11, 27))  # run before the wage day
+    assert _outcomes(store, november)[staff[0]["tckn"]][0] == "contributed"
+    with on(WAGE), store.begin() as conn:  # asked on the wage day itself: no deduction may be taken from that wage
+        record_request(conn, contract_no="AG-2026-001", tckn=staff[0]["tckn"], kind="PAUSE", requested_on=WAGE, months=2, by="ops")
+    december = [{**r, "period": "2026-12", "wage_paid_on": date(2026, 12, 31)} for r in staff]
+    _month_of(store, sim, tmp_path, december, [contract()], "2026-12", date(2026, 12, 4))  # forwards the request
+    sim.process()
+    with on(date(2026, 12, 4)), gateway_for(store, sim.url) as gateway:
+        sync_insurer_status(store, gateway)  # the insurer's PAUSED, effective the day asked
+    with store.connect() as conn:
+        (refund,) = open_refunds(conn)
+    assert (refund.tckn, refund.period, refund.wage_paid_on, refund.reason) == (staff[0]["tckn"], "2026-11", WAGE, "deducted_after_pause")
+    assert refund.due_on == refund_deadline(WAGE).due_on  # ten business days from the request, not from when we heard

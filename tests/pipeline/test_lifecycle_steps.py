@@ -160,7 +160,7 @@ def test_an_opt_out_that_reaches_back_over_a_deduction_becomes_a_refund_owed_esc
     assert nov[opts_out] == "inactive"  # no November deduction
     assert (refund.tckn, refund.period, refund.amount, refund.wage_paid_on, refund.opted_out_on) == (
         opts_out, "2026-10", Decimal("1350"), date(2026, 10, 30), date(2026, 10, 15))  # 3% of 45,031.00, kuruş dropped
-    assert refund.due_on == refund_deadline(refund.known_on).due_on and refund.state == "due"
+    assert refund.due_on == refund_deadline(refund.opted_out_on).due_on and refund.state == "due"  # counted from the stop
 
     page = publish_report(store, run_id, out_dir=tmp_path / "report")
     html = (tmp_path / "report" / "report.html").read_text(encoding="utf-8")

@@ -20,6 +20,8 @@ LEGAL = {
     ("enrolled", "NOTIFY"): "enrolled",
     ("enrolled", "UPDATE"): "enrolled",
     ("paused", "UPDATE"): "paused",
+    ("pending", "OPT_OUT"): "opted_out",  # the insurer's own word, before its policy number reached us
+    ("submitted", "OPT_OUT"): "opted_out",
     ("enrolled", "OPT_OUT"): "opted_out",
     ("paused", "OPT_OUT"): "opted_out",
     ("enrolled", "PAUSE"): "paused",

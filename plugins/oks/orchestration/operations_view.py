@@ -168,9 +168,9 @@ def people_page(engine, *, now: datetime | None = None, said: str | None = None)
     ]  # fmt: skip
     body = (
         f"<h2>Refunds owed to employees</h2><p>Open {owed:,.2f} TL; <span class='overdue'>{overdue} overdue</span>. Deducted from "
-        "wages paid after an effective opt-out; due ten business days after the opt-out became known. Confirm with "
+        "wages paid on or after the day an opt-out, a pause or a leave took effect; due ten business days after it. Confirm with "
         "<code>oks confirm-refund --refund ID --by WHO</code>.</p>"
-        + _table(["#", "person", "IBAN", "contract", "deducted for", "wage paid", "opted out", "amount (TL)", "due", "state", "paid"], refund_rows)
+        + _table(["#", "person", "IBAN", "contract", "deducted for", "wage paid", "stopped on", "amount (TL)", "due", "state", "paid"], refund_rows)
         + "<h2>Requests made at the employer</h2><p>Recorded here or with <code>oks request</code>; deductions follow them from "
         "the next wage; the next run forwards each to the insurer once, and its decision comes back as a status event.</p>"
         + (f"<p><b>{_e(said)}</b></p>" if said else "") + _REQUEST_FORM

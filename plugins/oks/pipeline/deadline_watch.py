@@ -24,7 +24,7 @@ from oks.rules.alert_schedule import AlertPolicy, alerts_due
 from oks.rules.calendar import Deadline, in_istanbul, istanbul_text
 from oks.rules.vocabulary import AlertLevel, ObligationState
 from oks.store.obligations import owed_query
-from oks.store.refunds import open_refunds
+from oks.store.refunds import STOPS, open_refunds
 from oks.store.schema import alerts, payment_obligations, refund_obligations
 
 __all__ = ["OutgoingAlert", "AlertDeliveryError", "CLAIM_LEASE", "watch_deadlines", "deliver", "redeliver_unsent", "announce_payment_instructions", "announce_correction"]
@@ -79,7 +79,7 @@ def watch_deadlines(
         (Deadline(r.known_on, r.due_on, r.cutoff), f"refund:{r.id}", f"refund #{r.id} {r.period}",
          f"refund of {r.amount:,.2f} TL to {mask_name(f'{r.first_name} {r.last_name}')} (TCKN {mask_tckn(r.tckn)}, IBAN "
          f"{mask_iban(r.iban) if r.iban else 'not on file'}), deducted from the {r.period} wage of {r.wage_paid_on} after the "
-         f"opt-out of {r.opted_out_on} (contract {r.contract_no})", None, r.id)
+         f"{STOPS.get(r.reason, 'stop')} of {r.opted_out_on} (contract {r.contract_no})", None, r.id)
         for r in refunds
     ]  # fmt: skip
     # First what an earlier run claimed and never sent (it died in between, or its channel failed).

@@ -252,10 +252,10 @@ def _refunds_section(refunds) -> str:
     total = sum((r.amount for r in refunds), Decimal("0"))
     return (
         f"<h2 id=refunds>Refunds owed to employees ({len(refunds)}, {total:,.2f} TL)</h2>"
-        "<p class=warn>Deducted from wages paid after the person's effective opt-out (cayma): pay each back within ten "
+        "<p class=warn>Deducted from wages paid on or after the day the person's opt-out (cayma), pause or leave took effect: pay each back within ten "
         "business days, then <code>oks confirm-refund --refund ID --by WHO</code>. The deadline watch escalates them like payments.</p>"
         "<table><tr><th>refund</th><th>person</th><th>TCKN</th><th>contract</th><th>deducted for</th><th>wage paid</th>"
-        f"<th>opted out</th><th>amount (TL)</th><th>due</th></tr>{rows}</table>"
+        f"<th>stopped on</th><th>amount (TL)</th><th>due</th></tr>{rows}</table>"
     )
 
 

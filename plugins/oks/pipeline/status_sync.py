@@ -21,7 +21,7 @@ from oks.des.gateway import DesGateway
 from oks.des.models import EmployerRequest
 from oks.privacy import mask_tckn
 from oks.rules.calendar import ISTANBUL
-from oks.rules.lifecycle import MAX_PAUSE_MONTHS, add_months
+from oks.rules.lifecycle import ENDED_STATES, MAX_PAUSE_MONTHS, add_months
 from oks.store.enrolments import EventSpec, apply_events, enrolments_by_tckn
 from oks.store.refunds import record_refunds
 from oks.store.requests import mark_request, open_requests
@@ -54,7 +54,7 @@ def sync_insurer_status(engine: Engine, gateway: DesGateway, *, contract_nos: Se
         numbers = list(conn.execute(query).scalars())
         cursors = dict(conn.execute(sa.select(des_event_cursors.c.contract_no, des_event_cursors.c.cursor)).all())
     counts: Counter[str] = Counter()
-    opted_out: set[int] = set()  # opt-outs inside the window learnt now: deductions they reach back over are owed
+    opted_out: set[int] = set()  # stops learnt now (opt-out, pause, leave): deductions they reach back over are owed
     for contract_no in numbers:
         try:
             _forward_requests(engine, gateway, contract_no, counts)
@@ -89,7 +89,8 @@ def sync_insurer_status(engine: Engine, gateway: DesGateway, *, contract_nos: Se
             with engine.begin() as conn:
                 outcome = apply_events(conn, specs)
                 _store_cursor(conn, contract_no, page.next_cursor)
-            opted_out.update(a.enrolment_id for a in outcome.applied if a.refund_due)
+            # Every stop that took effect may reach back over deductions already made (docs/rules.md §6).
+            opted_out.update(a.enrolment_id for a in outcome.applied if a.to_state in ENDED_STATES and a.from_state != a.to_state)
             counts["applied"] += len(outcome.applied)
             counts["already_applied"] += outcome.already_applied
             counts["not_applied"] += len(outcome.refused)
@@ -99,7 +100,7 @@ def sync_insurer_status(engine: Engine, gateway: DesGateway, *, contract_nos: Se
                 break
             cursor = page.next_cursor
     with engine.begin() as conn:
-        # An opt-out learnt only now may reach back over deductions already made: owed to the employee.
+        # A stop learnt only now may reach back over deductions already made: owed to the employee.
         counts["refunds_recorded"] = record_refunds(conn, known_on=datetime.now(ISTANBUL).date(), enrolment_ids=sorted(opted_out))
     return {"contracts": len(numbers), **{k.lower(): v for k, v in counts.items()}}
 

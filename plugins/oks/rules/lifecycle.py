@@ -72,7 +72,9 @@ _RULES: dict[EventKind, tuple[frozenset[str], str]] = {
     EventKind.RESUBMIT: (frozenset({"rejected"}), "pending"),
     EventKind.NOTIFY: (frozenset({"enrolled"}), "enrolled"),
     EventKind.UPDATE: (frozenset({"enrolled", "paused"}), _SAME),  # the insurer took a changed record; the state stays
-    EventKind.OPT_OUT: (frozenset({"enrolled", "paused"}), "opted_out"),
+    # From pending and submitted too: an employee may opt out at the insurer before its answer reached us,
+    # and the insurer is the authority on its own events.
+    EventKind.OPT_OUT: (frozenset({"pending", "submitted", "enrolled", "paused"}), "opted_out"),
     EventKind.PAUSE: (frozenset({"enrolled", "paused"}), "paused"),  # from paused: a renewal
     EventKind.RESUME: (frozenset({"paused"}), "enrolled"),
     EventKind.LEAVE: (frozenset({"enrolled", "paused"}), "left"),

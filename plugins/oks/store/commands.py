@@ -93,7 +93,7 @@ def _cmd_employer_rename(args: argparse.Namespace) -> int:
 def _cmd_refunds(args: argparse.Namespace) -> int:
     from oks.privacy import mask_name, mask_tckn
     from oks.store import open_store
-    from oks.store.refunds import open_refunds
+    from oks.store.refunds import STOPS, open_refunds
 
     engine = open_store(args.store)
     with engine.connect() as conn:
@@ -104,7 +104,7 @@ def _cmd_refunds(args: argparse.Namespace) -> int:
     for r in rows:
         person = mask_name(f"{r.first_name} {r.last_name}")
         print(f"#{r.id:<5} {r.state:<5} due {r.due_on:%Y-%m-%d} {r.amount:>12,.2f} TL  to {person} (TCKN {mask_tckn(r.tckn)})  "
-              f"{r.contract_no} {r.period} {r.payment_kind}, wage of {r.wage_paid_on}, opted out {r.opted_out_on}")  # fmt: skip
+              f"{r.contract_no} {r.period} {r.payment_kind}, wage of {r.wage_paid_on}, {STOPS.get(r.reason, 'stop')} of {r.opted_out_on}")  # fmt: skip
     return 0
 
 
@@ -374,7 +374,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--store", help=store_help)
     p.set_defaults(handler=_cmd_import_policies)
 
-    p = commands.add_parser("refunds", help="refunds owed to employees (deducted after an opt-out), soonest due first")
+    p = commands.add_parser("refunds", help="refunds owed to employees (deducted after an opt-out, a pause or a leave), soonest due first")
     p.add_argument("--all", action="store_true", help="include paid ones")
     p.add_argument("--store", help=store_help)
     p.set_defaults(handler=_cmd_refunds)

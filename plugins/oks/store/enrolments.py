@@ -253,9 +253,12 @@ def current_state(conn: Connection, enrolment_id: int) -> str:
 
 
 def refunds_owed(conn: Connection, *, run_id: int | None = None, enrolment_ids: Sequence[int] | None = None) -> list[sa.Row]:
-    """Deductions made from wages paid on or after the day of an effective opt-out: owed back to the employee.
+    """Deductions made from wages paid on or after the day a stop took effect — an opt-out, a pause, a
+    leave of the plan or a cancellation, not the exit of a leaver (whose exit month is paid): owed back
+    to the employee (docs/rules.md §6).
 
-    One row per contribution: enrolment, employee, period, kind, amount, wage paid on, opted out on.
+    One row per contribution: enrolment, employee, period, kind, amount, wage paid on, the stop's state
+    and reason, and the day it took effect (``opted_out_on``, the refund's column, for every stop).
     """
     query = (
         sa.select(
@@ -266,22 +269,25 @@ def refunds_owed(conn: Connection, *, run_id: int | None = None, enrolment_ids: 
             contributions.c.payment_kind,
             contributions.c.amount,
             payroll_lines.c.wage_paid_on,
-            enrolments.c.opted_out_on,
+            enrolments.c.state,
+            enrolments.c.state_since.label("opted_out_on"),
         )
         .join(enrolments, enrolments.c.id == contributions.c.enrolment_id)
         .join(payroll_lines, payroll_lines.c.id == contributions.c.payroll_line_id)
         .where(
-            enrolments.c.state == "opted_out",
+            enrolments.c.state.in_(("opted_out", "paused", "left")),
+            sa.or_(enrolments.c.state != "left", sa.func.coalesce(enrolments.c.reason, "") != "left_employment"),
+            enrolments.c.state_since.is_not(None),
             contributions.c.outcome == Outcome.CONTRIBUTED,
             contributions.c.amount > 0,
-            payroll_lines.c.wage_paid_on >= enrolments.c.opted_out_on,  # as oks.rules.lifecycle.stops_wage
+            payroll_lines.c.wage_paid_on >= enrolments.c.state_since,  # as oks.rules.lifecycle.stops_wage
         )
         .order_by(contributions.c.id)
     )
     if run_id is not None:
         query = query.where(contributions.c.run_id == run_id)
     if enrolment_ids is not None:
-        # The enrolments an opt-out has just reached (from a few, not every month's every contribution).
+        # The enrolments a stop has just reached (from a few, not every month's every contribution).
         query = query.where(enrolments.c.id.in_(sorted(enrolment_ids)))
     return list(conn.execute(query))
 

@@ -18,9 +18,13 @@ from oks.rules.calendar import refund_deadline
 from oks.store.enrolments import refunds_owed
 from oks.store.schema import contracts, employees, enrolments, refund_obligations
 
-__all__ = ["REASON", "record_refunds", "open_refunds", "confirm_refund", "RefundNotFound"]
+__all__ = ["REASON", "REASONS", "record_refunds", "open_refunds", "confirm_refund", "RefundNotFound"]
 
 REASON = "deducted_after_opt_out"
+REASONS = {"opted_out": REASON, "paused": "deducted_after_pause", "left": "deducted_after_leaving_the_plan"}
+"""Why a deduction is owed back, by the stop that took effect before its wage."""
+STOPS = {REASONS[state]: words for state, words in (("opted_out", "opt-out"), ("paused", "pause"), ("left", "leave of the plan"))}
+"""A refund's reason as people say the stop it follows."""
 
 
 class RefundNotFound(LookupError):
@@ -35,7 +39,6 @@ def record_refunds(conn: Connection, *, known_on: date, enrolment_ids: Sequence[
     # Known by the deduction it is about — its contribution row is replaced when the month runs again.
     have = {tuple(r) for r in conn.execute(sa.select(refund_obligations.c.enrolment_id, refund_obligations.c.period,
                                                       refund_obligations.c.payment_kind, refund_obligations.c.wage_paid_on))}  # fmt: skip
-    deadline = refund_deadline(known_on)
     owed: dict[tuple, dict] = {}
     for r in refunds_owed(conn, enrolment_ids=enrolment_ids):
         key = (r.enrolment_id, r.period, r.payment_kind, r.wage_paid_on)
@@ -44,8 +47,10 @@ def record_refunds(conn: Connection, *, known_on: date, enrolment_ids: Sequence[
         if key in owed:  # two lines of one wage: one deduction, one refund
             owed[key]["amount"] += r.amount
             continue
+        # Counted from the stop: from its day on, nothing could be deducted (docs/rules.md §6).
+        deadline = refund_deadline(r.opted_out_on)
         owed[key] = {"contribution_id": r.contribution_id, "enrolment_id": r.enrolment_id, "period": r.period,
-                     "payment_kind": r.payment_kind, "amount": r.amount, "reason": REASON, "wage_paid_on": r.wage_paid_on,
+                     "payment_kind": r.payment_kind, "amount": r.amount, "reason": REASONS[r.state], "wage_paid_on": r.wage_paid_on,
                      "opted_out_on": r.opted_out_on, "known_on": known_on, "due_on": deadline.due_on, "cutoff": deadline.cutoff}  # fmt: skip
     rows = list(owed.values())
     if rows:
