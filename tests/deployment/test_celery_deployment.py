@@ -175,7 +175,7 @@ def test_a_month_on_celery_with_two_workers(deployment, celery_month):
 
     with open_store(deployment["store_url"]).connect() as conn:
         obligations = conn.execute(sa.select(payment_obligations.c.state)).scalars().all()
-    assert obligations and set(obligations) == {"paid"}
+    assert obligations and set(obligations) <= {"paid", "late"}  # every one confirmed (late: past its deadline today)
     print(f"celery month: ready {deployment['ready_s']:.0f} s, run {celery_month['wall_s']:.0f} s, {len(states)} task instances, "
           f"slots during a wait {slots}")
 

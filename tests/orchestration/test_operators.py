@@ -11,6 +11,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from oks.orchestration.operators import ConfirmBankTransferOperator
 from oks.pipeline.obligations import confirm_payment, record_payment_obligations
+from oks.rules.calendar import ISTANBUL
 from tests.payroll_files import person
 from tests.pipeline.months import month
 
@@ -58,14 +59,21 @@ def test_timeout_fails_without_retry_unless_paid_meanwhile(obligation):
     assert operator(obligation_id).execute_complete({}, timeout)["already_confirmed"] is True
 
 
-def test_approve_with_the_amount_owed_confirms_and_a_retry_asks_nobody(obligation):
+@pytest.mark.parametrize(("approved_at", "state", "days_late"), [
+    (datetime(2026, 11, 2, 10, 0, tzinfo=ISTANBUL), "paid", None),  # the due day (wages of 30 October)
+    (datetime(2026, 11, 4, 10, 0, tzinfo=ISTANBUL), "late", 2),  # two days after it: late, on record
+])  # fmt: skip
+def test_approve_with_the_amount_owed_confirms_and_a_retry_asks_nobody(obligation, approved_at, state, days_late):
+    import time_machine
+
     engine, obligation_id = obligation
     owed = obligation_row(engine, obligation_id).amount
     turkish = f"{owed:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".")  # 1.200,00
-    done = operator(obligation_id).execute_complete({}, answer("Approve", turkish, " TR-EFT-2026-000123 "))
+    with time_machine.travel(approved_at, tick=True):
+        done = operator(obligation_id).execute_complete({}, answer("Approve", turkish, " TR-EFT-2026-000123 "))
     assert done["chosen_options"] == ["Approve"]
     row = obligation_row(engine, obligation_id)
-    assert (row.state, row.confirmed_by, row.bank_reference) == ("paid", "airflow:ops", "TR-EFT-2026-000123")
+    assert (row.state, row.days_late, row.confirmed_by, row.bank_reference) == (state, days_late, "airflow:ops", "TR-EFT-2026-000123")
     assert operator(obligation_id).execute({})["already_confirmed"] is True  # a retry does not ask again
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import sqlalchemy as sa
 
@@ -127,3 +128,42 @@ def test_a_pause_asked_on_the_wage_day_after_the_deduction_was_made_is_refunded_
         (refund,) = open_refunds(conn)
     assert (refund.tckn, refund.period, refund.wage_paid_on, refund.reason) == (staff[0]["tckn"], "2026-11", WAGE, "deducted_after_pause")
     assert refund.due_on == refund_deadline(WAGE).due_on  # ten business days from the request, not from when we heard
+
+
+# --- lateness is a state, with its cost (docs/rules.md §5) --------------------------------------------------
+
+
+def test_a_transfer_confirmed_after_its_deadline_is_late_with_its_days_and_a_loss_claim(store, sim, tmp_path):
+    from datetime import datetime
+
+    from oks.pipeline.deadline_watch import watch_deadlines
+    from oks.pipeline.obligations import confirm_payment
+    from oks.rules.calendar import ISTANBUL
+    from oks.store.loss_claims import enter_return, loss_claims_query
+    from oks.store.obligations import owed
+    from tests.cli_runner import oks as run_oks
+
+    rows = [person(n, period="2026-10", wage_paid_on=date(2026, 10, 30)) for n in range(1, 11)]
+    sim.load_register(register_file(tmp_path, rows))
+    _month_of(store, sim, tmp_path, rows, [contract()], "2026-10", date(2026, 10, 30))
+    (obligation,) = owed(store)
+    assert obligation.due_on == date(2026, 11, 2)
+    overdue = []
+    watch_deadlines(store, now=datetime(2026, 11, 4, 9, 5, tzinfo=ISTANBUL), senders={"email": overdue.append})
+    assert [a.level for a in overdue if a.level == "overdue"] == ["overdue"]  # paged daily while overdue
+    confirm_payment(store, obligation_id=obligation.id, confirmed_by="ops", amount=obligation.amount, bank_reference="EFT-7",
+                    paid_at=datetime(2026, 11, 5, 11, 0, tzinfo=ISTANBUL))  # fmt: skip
+    (paid,) = owed(store, include_paid=True)
+    assert (paid.state, paid.days_late) == ("late", 3)
+    with store.connect() as conn:
+        (claim,) = conn.execute(loss_claims_query()).all()
+    assert (claim.obligation_id, claim.days_late, claim.amount, claim.loss, claim.state) == (obligation.id, 3, obligation.amount, None, "open")
+    after = []
+    watch_deadlines(store, now=datetime(2026, 11, 6, 9, 5, tzinfo=ISTANBUL), senders={"email": after.append})
+    assert after == []  # the page stops; the record stays
+    with store.begin() as conn:  # the insurer gives the fund's return over the three days: the loss follows, never guessed
+        assert enter_return(conn, claim.id, percent=Decimal("0.12"), source="insurer", by="ops") == (obligation.amount * Decimal("0.0012")).quantize(Decimal("0.01"))
+    listed = run_oks("obligations", "--all", "--store", store.url.render_as_string(hide_password=False))
+    assert "late" in listed.stdout and "paid 3 day(s) late: loss claim" in listed.stdout
+    claims = run_oks("loss-claims", "--store", store.url.render_as_string(hide_password=False))
+    assert f"obligation #{obligation.id}" in claims.stdout and "3 day(s) late" in claims.stdout and "return 0.12000% (insurer)" in claims.stdout

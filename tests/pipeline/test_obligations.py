@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 from decimal import Decimal
 
 import pytest
@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from oks.pipeline.assess import assess_eligibility
 from oks.pipeline.contribute import compute_contributions
 from oks.pipeline.obligations import ObligationConflict, confirm_payment, record_payment_obligations
+from oks.rules.calendar import ISTANBUL
 from oks.store.schema import payment_obligations
 from tests.payroll_files import contract, person
 from tests.pipeline.months import month, run_month
@@ -48,7 +49,8 @@ def test_rerun_keeps_the_obligation_and_a_paid_one_is_never_changed_silently(sto
 
     with pytest.raises(ValueError, match="does not match the 1,200.00 TL owed"):
         confirm_payment(store, obligation_id=first.obligation_id, confirmed_by="ops", amount=D("1000"))
-    assert confirm_payment(store, contract_no="AG-2026-001", period="2026-10", confirmed_by="ops", amount=D("1200")) == [
+    on_time = datetime(2026, 11, 2, 10, 0, tzinfo=ISTANBUL)  # the due day: paid, not late, whatever today is
+    assert confirm_payment(store, contract_no="AG-2026-001", period="2026-10", confirmed_by="ops", amount=D("1200"), paid_at=on_time) == [
         first.obligation_id
     ]
     assert confirm_payment(store, obligation_id=first.obligation_id, confirmed_by="ops") == [first.obligation_id]  # twice: harmless

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 from hypothesis import given
@@ -138,3 +138,26 @@ def test_a_refund_deadline_is_the_tenth_business_day_after_any_day(known_on):
     deadline = refund_deadline(known_on)
     between = [known_on + timedelta(days=n) for n in range(1, (deadline.due_on - known_on).days + 1)]
     assert is_business_day(deadline.due_on) and sum(map(is_business_day, between)) == 10
+
+
+@pytest.mark.parametrize(
+    ("paid_at", "days"),
+    [
+        (datetime(2026, 11, 2, 16, 59, tzinfo=ISTANBUL), 0),  # the due day, before the bank closes
+        (datetime(2026, 10, 30, 9, 0, tzinfo=ISTANBUL), 0),  # early
+        (datetime(2026, 11, 2, 17, 30, tzinfo=ISTANBUL), 1),  # the due day after closing: settles the next day
+        (datetime(2026, 11, 3, 10, 0, tzinfo=ISTANBUL), 1),
+        (datetime(2026, 11, 9, 10, 0, tzinfo=ISTANBUL), 7),  # calendar days, weekends included
+        (datetime(2026, 11, 2, 15, 0, tzinfo=UTC), 1),  # 18:00 in Istanbul
+    ],
+)
+def test_days_late_count_from_the_deadline_on_istanbuls_clock(paid_at, days):
+    deadline = payment_deadline(date(2026, 10, 30))  # wages Friday 30 October: due Monday 2 November
+    assert deadline.days_late(paid_at) == days
+
+
+def test_days_late_on_a_half_day_count_from_its_cutoff():
+    deadline = payment_deadline(date(2026, 5, 25))  # due Tuesday 26 May, Kurban arife: 12:00
+    assert (deadline.due_on, deadline.cutoff) == (date(2026, 5, 26), time(12, 0))
+    assert deadline.days_late(datetime(2026, 5, 26, 11, 30, tzinfo=ISTANBUL)) == 0
+    assert deadline.days_late(datetime(2026, 5, 26, 12, 30, tzinfo=ISTANBUL)) == 1

@@ -73,8 +73,8 @@ def test_each_legal_event_applies_once_and_replays_as_a_no_op(store, state, even
 def test_an_illegal_event_is_refused_and_changes_nothing(store):
     with store.begin() as conn:
         enrolment = new_enrolment(conn)
-        with pytest.raises(IllegalTransition, match=rf"enrolment {enrolment}: cannot OPT_OUT an enrolment that is pending"):
-            apply_event(conn, enrolment, "OPT_OUT", source="insurer", event_key="des:9", effective_on=date(2026, 10, 1))
+        with pytest.raises(IllegalTransition, match=rf"enrolment {enrolment}: cannot RESUME an enrolment that is pending"):
+            apply_event(conn, enrolment, "RESUME", source="insurer", event_key="des:9", effective_on=date(2026, 10, 1))
         assert state_of(conn, enrolment).state == "pending"
         assert conn.execute(sa.select(sa.func.count()).select_from(enrolment_events)).scalar_one() == 0
 

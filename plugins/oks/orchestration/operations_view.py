@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime
 
-from oks.rules.vocabulary import ObligationState
+from oks.rules.vocabulary import SETTLED, ObligationState
 
 __all__ = ["runs_page", "obligations_page", "people_page", "alerts_page"]
 
@@ -81,12 +81,14 @@ def obligations_page(engine, *, show: str = "open", employer: str | None = None,
     rows, open_total, overdue = [], 0, 0
     for o in found:
         due_at = Deadline(o.wage_paid_on, o.due_on, o.cutoff).due_at()
-        late = o.state != ObligationState.PAID and due_at.astimezone(UTC) < now
+        settled = o.state in SETTLED
+        late = not settled and due_at.astimezone(UTC) < now
         overdue += late
-        open_total += o.amount if o.state != ObligationState.PAID else 0
-        state = "OVERDUE" if late else o.state
-        cls = "overdue" if late else ("paid" if o.state == ObligationState.PAID else "")
-        paid = f"{_when(o.paid_at)} by {_e(o.confirmed_by)}" + (f" · ref {_e(o.bank_reference)}" if o.bank_reference else "") if o.state == ObligationState.PAID else "—"
+        open_total += o.amount if not settled else 0
+        # Paid after its deadline stays on record as late, with its days: the employee's loss is owed.
+        state = "OVERDUE" if late else (f"LATE {o.days_late} day(s)" if o.state == ObligationState.LATE else o.state)
+        cls = "overdue" if late or o.state == ObligationState.LATE else ("paid" if settled else "")
+        paid = f"{_when(o.paid_at)} by {_e(o.confirmed_by)}" + (f" · ref {_e(o.bank_reference)}" if o.bank_reference else "") if settled else "—"
         rows.append(
             f"<tr><td>#{o.id}</td><td>{_e(o.period)} {_e(o.payment_kind)}</td>"
             f"<td><a href='obligations?employer={_e(o.employer_vkn)}'>{_e(o.employer_name)}</a></td>"

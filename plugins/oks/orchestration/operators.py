@@ -23,7 +23,7 @@ from typing import Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from oks.rules.vocabulary import ObligationState
+from oks.rules.vocabulary import SETTLED
 
 __all__ = ["ConfirmBankTransferOperator", "DecideCorrectionOperator", "TransferNotConfirmed", "TransferReportedNotMade",
            "NoTransferConfirmation", "ConfirmUploadOperator", "UploadNotMade"]
@@ -33,7 +33,7 @@ def _is_paid(obligation_id: int) -> bool:
     from oks.orchestration.resources import store_engine
     from oks.store.obligations import obligation_state
 
-    return obligation_state(store_engine(), obligation_id) == ObligationState.PAID
+    return obligation_state(store_engine(), obligation_id) in SETTLED
 
 
 def approvers() -> list[dict] | None:

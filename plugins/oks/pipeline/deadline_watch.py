@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from oks.privacy import mask_iban, mask_name, mask_tckn
 from oks.rules.alert_schedule import AlertPolicy, alerts_due
 from oks.rules.calendar import Deadline, in_istanbul, istanbul_text
-from oks.rules.vocabulary import AlertLevel, ObligationState
+from oks.rules.vocabulary import SETTLED, AlertLevel
 from oks.store.obligations import owed_query
 from oks.store.refunds import STOPS, open_refunds
 from oks.store.schema import alerts, payment_obligations, refund_obligations
@@ -147,7 +147,7 @@ def redeliver_unsent(engine: Engine, senders: Mapping[str, Sender], *, lease: ti
     dedupe key). Payment instructions are among them: nothing else would send one again."""
     cutoff = datetime.now(UTC) - lease
     settled = sa.or_(
-        sa.exists().where(payment_obligations.c.id == alerts.c.obligation_id, payment_obligations.c.state == ObligationState.PAID),
+        sa.exists().where(payment_obligations.c.id == alerts.c.obligation_id, payment_obligations.c.state.in_(sorted(SETTLED))),
         sa.exists().where(refund_obligations.c.id == alerts.c.refund_id, refund_obligations.c.state == "paid"),
     )  # paid since: what the alert asked for is done
     with engine.connect() as conn:

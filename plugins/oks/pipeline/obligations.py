@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from oks.rules.calendar import Deadline, payment_deadline
-from oks.rules.vocabulary import ObligationState
+from oks.rules.vocabulary import SETTLED, ObligationState
 from oks.store.obligations import owed, owed_query
-from oks.store.schema import Money, contracts, payment_corrections, payment_obligations
+from oks.store.schema import Money, contracts, loss_claims, payment_corrections, payment_obligations
 
 __all__ = ["ObligationConflict", "PaymentInstruction", "record_payment_obligations", "confirm_payment", "reference_text", "owed_query",
            "approval_window", "approval_request", "plan_confirmations"]
@@ -146,7 +146,7 @@ def record_payment_obligations(
                 obligation_id = conn.execute(
                     sa.insert(payment_obligations).values(**key, **values, state="due").returning(payment_obligations.c.id)
                 ).scalar_one()
-            elif existing.state in (ObligationState.PAID, ObligationState.INSTRUCTED) and existing.amount != amount:
+            elif existing.state in (*SETTLED, ObligationState.INSTRUCTED) and existing.amount != amount:
                 raise ObligationConflict(
                     f"{total.contract_no} {total.period} {total.payment_kind} (wages {total.wage_paid_on}): "
                     f"obligation {existing.id} is {existing.state} for {existing.amount} TL but this run computes "
@@ -201,7 +201,8 @@ def confirm_payment(
     """
     if obligation_id is None and not (contract_no and period):
         raise ValueError("name the obligation: its id, or contract number and period")
-    query = sa.select(payment_obligations.c.id, payment_obligations.c.amount, payment_obligations.c.state)
+    query = sa.select(payment_obligations.c.id, payment_obligations.c.amount, payment_obligations.c.state,
+                      payment_obligations.c.wage_paid_on, payment_obligations.c.due_on, payment_obligations.c.cutoff)
     if obligation_id is not None:
         query = query.where(payment_obligations.c.id == obligation_id)
     else:
@@ -221,17 +222,22 @@ def confirm_payment(
         if amount is not None and Decimal(amount) != owed:
             raise ValueError(f"transfer of {Decimal(amount):,.2f} TL does not match the {owed:,.2f} TL owed")
         ids = [row.id for row in found]
-        conn.execute(
-            sa.update(payment_obligations)
-            .where(payment_obligations.c.id.in_(ids), payment_obligations.c.state != ObligationState.PAID)
-            .values(
-                state=ObligationState.PAID,
-                paid_at=paid_at or sa.func.current_timestamp(),
-                confirmed_by=confirmed_by,
-                bank_reference=(bank_reference or "").strip()[:64] or None,
-                updated_at=sa.func.current_timestamp(),
-            )
-        )
+        moment = paid_at or datetime.now(UTC)
+        for row in found:
+            if row.state in SETTLED:
+                continue  # confirming twice is harmless
+            # Paid against its deadline: after it, the obligation is late and the employee's loss is on record.
+            late = Deadline(row.wage_paid_on, row.due_on, row.cutoff).days_late(moment)
+            conn.execute(
+                sa.update(payment_obligations).where(payment_obligations.c.id == row.id).values(
+                    state=ObligationState.LATE if late else ObligationState.PAID, days_late=late or None, paid_at=moment,
+                    confirmed_by=confirmed_by, bank_reference=(bank_reference or "").strip()[:64] or None,
+                    updated_at=sa.func.current_timestamp(),
+                )
+            )  # fmt: skip
+            if late:
+                conn.execute(sa.insert(loss_claims).values(obligation_id=row.id, days_late=late, amount=row.amount))
+                log.warning("obligation %s paid %d day(s) late: a loss claim is recorded (oks loss-claims)", row.id, late)
     return ids
 
 

@@ -62,7 +62,7 @@ _QUARANTINE = sa.text(
 _OBLIGATIONS = sa.text(
     """
     SELECT c.contract_no, c.insurer, o.period, o.payment_kind, o.wage_paid_on, o.amount, o.due_on, o.cutoff,
-           o.state, o.collection_iban, o.reference
+           o.state, o.days_late, o.collection_iban, o.reference
     FROM payment_obligations o JOIN contracts c ON c.id = o.contract_id
     WHERE o.run_id = :run_id
     ORDER BY o.due_on, c.contract_no
@@ -310,7 +310,7 @@ def _page(run, table, masked_rows, obligations, refunds, insurer_totals, reasons
     obligation_rows = "".join(
         f"<tr><td>{e(o.contract_no)}</td><td>{e(o.insurer)}</td><td>{e(o.period)} {e(o.payment_kind)}</td>"
         f"<td>{o.wage_paid_on}</td><td class=n>{o.amount:,.2f}</td><td><b>{o.due_on}</b>"
-        f"{' before ' + o.cutoff.strftime('%H:%M') if o.cutoff else ''}</td><td>{e(o.state)}</td>"
+        f"{' before ' + o.cutoff.strftime('%H:%M') if o.cutoff else ''}</td><td>{e(o.state if o.state != 'late' else f'late, {o.days_late} day(s): loss claim')}</td>"
         f"<td>{e(o.collection_iban)}</td><td>{e(o.reference)}</td></tr>"
         for o in obligations
     )

@@ -101,6 +101,14 @@ class Deadline:
         the bank's last transfer time for the day)."""
         return datetime.combine(self.due_on, self.cutoff or closing, tzinfo=ISTANBUL)
 
+    def days_late(self, paid_at: datetime, closing: time = time(17, 0)) -> int:
+        """Calendar days the money reached the insurer after the deadline: 0 on time; paid on the due day
+        but after the cut-off or the bank's closing it settles the next day, one day late (4632 md. 5
+        counts the employee's loss over these days)."""
+        if in_istanbul(paid_at) <= self.due_at(closing):
+            return 0
+        return max(1, (in_istanbul(paid_at).date() - self.due_on).days)
+
     def skipped_days(self) -> list[tuple[date, str]]:
         """Days between the wage day and the due day that are not business days, with the reason."""
         skipped = []

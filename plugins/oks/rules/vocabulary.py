@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["Outcome", "ObligationState", "AlertLevel"]
+__all__ = ["Outcome", "ObligationState", "SETTLED", "AlertLevel"]
 
 
 class Outcome(enum.StrEnum):
@@ -26,7 +26,11 @@ class ObligationState(enum.StrEnum):
     DUE = "due"
     INSTRUCTED = "instructed"
     PAID = "paid"
-    LATE = "late"
+    LATE = "late"  # paid after its deadline: the days late and a loss claim are on record
+
+
+SETTLED = frozenset({ObligationState.PAID, ObligationState.LATE})
+"""Obligation states in which the money has reached the insurer (on time, or late)."""
 
 
 class AlertLevel(enum.StrEnum):

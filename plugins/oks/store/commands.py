@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:
@@ -25,7 +26,7 @@ def _cmd_obligations(args: argparse.Namespace) -> int:
         print(json.dumps([
             {"id": r.id, "contract_no": r.contract_no, "insurer": r.insurer, "period": r.period, "kind": r.payment_kind,
              "amount": str(r.amount), "due_on": r.due_on.isoformat(), "cutoff": r.cutoff.strftime("%H:%M") if r.cutoff else None,
-             "state": r.state, "reference": r.reference}
+             "state": r.state, "days_late": r.days_late, "reference": r.reference}
             for r in rows
         ]))  # fmt: skip
         return 0
@@ -34,7 +35,48 @@ def _cmd_obligations(args: argparse.Namespace) -> int:
         return 0
     for r in rows:
         by = f"{r.due_on:%Y-%m-%d}" + (f" {r.cutoff:%H:%M}" if r.cutoff else "")
-        print(f"#{r.id:<5} {r.state:<10} due {by:<17} {r.amount:>14,.2f} TL  {r.insurer:<8} {r.contract_no}  {r.period} {r.payment_kind}")
+        late = f"  paid {r.days_late} day(s) late: loss claim (oks loss-claims)" if r.state == "late" else ""
+        print(f"#{r.id:<5} {r.state:<10} due {by:<17} {r.amount:>14,.2f} TL  {r.insurer:<8} {r.contract_no}  {r.period} {r.payment_kind}{late}")
+    return 0
+
+
+def _cmd_loss_claims(args: argparse.Namespace) -> int:
+    from oks.store import open_store
+    from oks.store.loss_claims import loss_claims_query
+
+    engine = open_store(args.store)
+    with engine.connect() as conn:
+        rows = conn.execute(loss_claims_query(include_settled=args.all)).all()
+    engine.dispose()
+    if not rows:
+        print("no loss claims open" if not args.all else "no loss claims")
+    for r in rows:
+        known = f"return {r.fund_return_percent}% ({r.return_source}) → loss {r.loss:,.2f} TL" if r.loss is not None else "fund return not known yet"
+        print(f"#{r.id:<5} {r.state:<8} obligation #{r.obligation_id} {r.insurer} {r.contract_no} {r.period} {r.payment_kind}: "
+              f"{r.amount:,.2f} TL paid {r.days_late} day(s) late; {known}")  # fmt: skip
+    return 0
+
+
+def _cmd_loss_claim(args: argparse.Namespace) -> int:
+    from oks.store import open_store
+    from oks.store.loss_claims import LossClaimRefused, enter_return, parse_percent, settle_claim
+
+    engine = open_store(args.store)
+    try:
+        with engine.begin() as conn:
+            if args.action == "return":
+                if args.percent is None:
+                    raise LossClaimRefused("give the fund's return over the days late: --percent (e.g. 0,85)")
+                loss = enter_return(conn, args.claim, percent=parse_percent(args.percent), source=args.source, by=args.by)
+                print(f"loss claim #{args.claim}: loss {loss:,.2f} TL to make good")
+            else:
+                settle_claim(conn, args.claim, by=args.by)
+                print(f"loss claim #{args.claim}: settled")
+    except (LossClaimRefused, ValueError) as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
     return 0
 
 
@@ -385,6 +427,20 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--bank-reference", metavar="REF", help="the bank's reference of the transfer")
     p.add_argument("--store", help=store_help)
     p.set_defaults(handler=_cmd_confirm_refund)
+
+    p = commands.add_parser("loss-claims", help="late payments' loss claims: what the employer owes the employees for the days late")
+    p.add_argument("--all", action="store_true", help="include settled ones")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(handler=_cmd_loss_claims)
+
+    p = commands.add_parser("loss-claim", help="enter a late payment's fund return (the insurer's, or found by operations), or settle it")
+    p.add_argument("action", choices=("return", "settle"))
+    p.add_argument("claim", type=int, metavar="ID")
+    p.add_argument("--percent", metavar="N", help="the fund's return over the days late, in percent (0,85 or 0.85)")
+    p.add_argument("--source", choices=("insurer", "operator"), default="insurer")
+    p.add_argument("--by", required=True, metavar="WHO")
+    p.add_argument("--store", help=store_help)
+    p.set_defaults(handler=_cmd_loss_claim)
 
     p = commands.add_parser("obligations", help="list payment obligations: what to pay to which insurer, by when")
     p.add_argument("--all", action="store_true", help="include paid ones")

@@ -7,7 +7,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, Row
 
-from oks.rules.vocabulary import ObligationState
+from oks.rules.vocabulary import SETTLED
 from oks.store.schema import alerts, contracts, employers, payment_obligations
 
 __all__ = ["owed_query", "owed", "obligation_state", "obligation_amount", "recent_alerts"]
@@ -25,7 +25,7 @@ def owed_query(*where: sa.ColumnElement[bool], include_paid: bool = False) -> sa
         .order_by(payment_obligations.c.due_on, contracts.c.contract_no, payment_obligations.c.id)
     )  # fmt: skip
     if not include_paid:
-        query = query.where(payment_obligations.c.state != ObligationState.PAID)
+        query = query.where(payment_obligations.c.state.not_in(sorted(SETTLED)))
     return query.where(*where) if where else query
 
 

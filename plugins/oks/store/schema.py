@@ -355,6 +355,7 @@ payment_obligations = sa.Table(
     sa.Column("paid_at", sa.DateTime(timezone=True)),
     sa.Column("confirmed_by", sa.String(120)),
     sa.Column("bank_reference", sa.String(64)),  # the bank's reference of the transfer, as confirmed
+    sa.Column("days_late", sa.Integer),  # state late: calendar days from the due day to the day it was paid
     *_timestamps(),
     # One obligation per contract, period, kind and wage day — and one per approved correction (two
     # corrections of one month may be approved on the same day).
@@ -362,6 +363,24 @@ payment_obligations = sa.Table(
              sqlite_where=sa.text("correction_id IS NULL"), postgresql_where=sa.text("correction_id IS NULL")),
     sa.Index("uq_payment_obligations_correction_id", "correction_id", unique=True),
     sa.CheckConstraint(f"state IN {OBLIGATION_STATES!r}", name="state"),
+)
+
+# A late obligation's cost to the employee, which the employer must make good (4632 md. 5): the return
+# the fund would have earned over the days late comes from the insurer or operations, never guessed.
+loss_claims = sa.Table(
+    "loss_claims",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("obligation_id", sa.Integer, sa.ForeignKey("payment_obligations.id"), nullable=False, unique=True),
+    sa.Column("days_late", sa.Integer, nullable=False),
+    sa.Column("amount", Money, nullable=False),
+    sa.Column("fund_return_percent", sa.Numeric(9, 5)),
+    sa.Column("return_source", sa.String(12)),  # insurer | operator
+    sa.Column("loss", Money),
+    sa.Column("state", sa.String(8), nullable=False, server_default="open"),  # open | known | settled
+    sa.Column("entered_by", sa.String(120)),
+    *_timestamps(),
+    sa.CheckConstraint("state IN ('open', 'known', 'settled')", name="state"),
 )
 
 CORRECTION_STATES = ("proposed", "approved", "sent", "refused")
