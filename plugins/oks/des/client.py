@@ -59,6 +59,12 @@ def _compact(value: object) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
 
+
+def _payment_digest(period: str, kind: str, wage_paid_on: date, items: list[PaymentItem]) -> str:
+    """What a payment is, as its ledger row records it: period, kind, wage day and the items in (TCKN,
+    policy) order — the key's basis, and how a payment DES holds is recognised as one of ours."""
+    return content_hash("payment", period, kind, wage_paid_on.isoformat(), ITEMS.dump_json(items))
+
 class DesClient:
     """:class:`~oks.des.gateway.DesGateway` over HTTP. A context manager; share one per process."""
 
@@ -274,7 +280,7 @@ class DesClient:
         size = self.settings.batch_size
         encoded = [ITEMS.dump_json(items[i : i + size]) for i in range(0, len(items), size)]
         count = len(encoded)
-        whole = content_hash("payment", period, kind, wage_paid_on.isoformat(), ITEMS.dump_json(items))
+        whole = _payment_digest(period, kind, wage_paid_on, items)
         key = idempotency_key("payment", contract_no, period, kind, f"{whole}/{size}")
         first = b"".join(
             (
@@ -355,7 +361,7 @@ class DesClient:
         first = self.read_payment(payment_id)
         held = sorted((PaymentItem(tckn=i.tckn, policy_no=i.policy_no, amount=i.amount)
                        for i in iter_payment_items(self, payment_id, first=first)), key=lambda i: (i.tckn, i.policy_no))  # fmt: skip
-        digest = content_hash("payment", period, first.kind, first.wage_paid_on.isoformat(), ITEMS.dump_json(held))
+        digest = _payment_digest(period, first.kind, first.wage_paid_on, held)
         return next((r for r in unanswered if r.content_hash == digest), None)
 
     def _payment_difference(self, payment_id: str, items: list[PaymentItem], total: Decimal, wage_paid_on: date) -> str | None:

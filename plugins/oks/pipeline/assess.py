@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 
 from oks.rules.eligibility import AgeReference, assess_employee, employer_in_scope_from, headcount_decides_scope
 from oks.rules.lifecycle import REENROLMENT_YEARS, deduction_after_request, reenrolment_due_on, state_for_wage
+from oks.rules.parameters import period_start
 from oks.rules.vocabulary import Outcome
 from oks.store.bulk import bulk_insert, refresh_statistics
 from oks.store.enrolments import EventSpec, apply_events
@@ -281,7 +282,7 @@ def assess_eligibility(
                     reenrolment_years=reenrolment_years,
                     state_since=line.state_since,
                     state_before=line.state_before,
-                    period_starts_on=_period_start(line.period),
+                    period_starts_on=period_start(line.period),
                 )
                 outcomes[decision.outcome] += 1
                 reasons[f"{decision.outcome}:{decision.reason}"] += 1
@@ -301,7 +302,7 @@ def assess_eligibility(
                 )
                 if decision.reason == HEADCOUNT_MISSING:
                     refused.append(line)
-                if line.in_scope_since is None and line.headcount is not None:
+                if line.in_scope_since is None and line.headcount is not None and not _known_in_scope(in_scope, line):
                     _note_in_scope(in_scope, line)
                 if decision.resubmit:
                     resubmits[line.enrolment_id] = line.wage_paid_on
@@ -335,6 +336,11 @@ def assess_eligibility(
     return summary
 
 
+def _known_in_scope(in_scope: dict[int, date | None], line) -> bool:
+    since = in_scope.get(line.employer_id)
+    return since is not None and since <= line.wage_paid_on
+
+
 def _note_in_scope(in_scope: dict[int, date | None], line) -> None:
     """The employer's earliest wage day of the run on which it is in scope by its headcount."""
     starts = employer_in_scope_from(line.headcount, line.sector or "private", line.first_reached_five_on)
@@ -357,10 +363,6 @@ def _quarantine_without_headcount(conn, run_id: int, lines: list) -> None:
     if lines:
         log.warning("run %s: %d line(s) of %d employer(s) refused: no headcount to decide the employer's scope by", run_id, len(lines),
                     len({line.employer_id for line in lines}))  # fmt: skip
-
-
-def _period_start(period: str) -> date:
-    return date(int(period[:4]), int(period[5:7]), 1)
 
 
 def _check_every_valid_line_decided(conn, run_id: int, decided: int) -> None:

@@ -109,18 +109,18 @@ CLAIM_LEASE = timedelta(minutes=5)
 any channel takes to answer (the webhook's timeout is 10 s), far shorter than the watch's 15 minutes."""
 
 
-def deliver(engine: Engine, alert: OutgoingAlert, senders: Mapping[str, Sender], *, lease: timedelta = CLAIM_LEASE) -> tuple[int, int, list[str]]:
+def deliver(engine: Engine, alert: OutgoingAlert, senders: Mapping[str, Sender]) -> tuple[int, int, list[str]]:
     """Send ``alert`` on every channel that has not had it yet: (sent, already sent, failures).
 
     Each channel claims the alert under ``<dedupe key>:<channel>`` before sending and records it sent
     after; a send that fails releases the claim, so the next attempt retries exactly the channels that
-    missed it. A claim left unsent by a process that died in between expires after ``lease`` and is
+    missed it. A claim left unsent by a process that died in between expires after :data:`CLAIM_LEASE` and is
     claimed again: an alert is delivered at least once, under the same dedupe key, never lost."""
     sent = skipped = 0
     failures: list[str] = []
     for channel, send in senders.items():
         key = f"{alert.dedupe_key}:{channel}"
-        if not _claim(engine, key, alert, channel, lease):
+        if not _claim(engine, key, alert, channel):
             skipped += 1
             continue
         ok, failure = _send(engine, key, alert, channel, send)
@@ -141,11 +141,11 @@ def _send(engine: Engine, key: str, alert: OutgoingAlert, channel: str, send: Se
     return 1, None
 
 
-def redeliver_unsent(engine: Engine, senders: Mapping[str, Sender], *, lease: timedelta = CLAIM_LEASE) -> dict[str, Any]:
+def redeliver_unsent(engine: Engine, senders: Mapping[str, Sender]) -> dict[str, Any]:
     """Send again every alert claimed and never sent — its process died between the claim and the
     send, or the send failed — on the channels configured now, as it was claimed (level, subject, text,
     dedupe key). Payment instructions are among them: nothing else would send one again."""
-    cutoff = datetime.now(UTC) - lease
+    cutoff = datetime.now(UTC) - CLAIM_LEASE
     settled = sa.or_(
         sa.exists().where(payment_obligations.c.id == alerts.c.obligation_id, payment_obligations.c.state.in_(sorted(SETTLED))),
         sa.exists().where(refund_obligations.c.id == alerts.c.refund_id, refund_obligations.c.state == "paid"),
@@ -160,14 +160,15 @@ def redeliver_unsent(engine: Engine, senders: Mapping[str, Sender], *, lease: ti
     failures: list[str] = []
     for row in unsent:
         send = senders.get(row.channel)
-        if send is None or not _claim_again(engine, row.dedupe_key, lease):
+        if send is None or not _claim_again(engine, row.dedupe_key):
             continue
-        alert = OutgoingAlert(row.level, row.subject or row.message.split(". ", 1)[0][:200], row.message,
-                              row.dedupe_key.removesuffix(f":{row.channel}"), row.obligation_id, row.refund_id)  # fmt: skip
+        # Every claim since migration 0016 keeps its subject; rows from before were all sent.
+        alert = OutgoingAlert(row.level, row.subject, row.message, row.dedupe_key.removesuffix(f":{row.channel}"), row.obligation_id,
+                              row.refund_id)  # fmt: skip
         ok, failure = _send(engine, row.dedupe_key, alert, row.channel, send)
         sent += ok
         failures += [failure] if failure else []
-    return {"redelivered": sent, "failed": len(failures), "failures": failures}
+    return {"redelivered": sent, "failures": failures}
 
 
 def announce_payment_instructions(engine: Engine, instructions, senders: Mapping[str, Sender]) -> dict[str, int]:
@@ -196,7 +197,7 @@ def announce_correction(engine: Engine, obligation_id: int, senders: Mapping[str
     return {"sent": delivered, "already_sent": already, "failed": len(failures)}
 
 
-def _claim(engine: Engine, key: str, alert: OutgoingAlert, channel: str, lease: timedelta) -> bool:
+def _claim(engine: Engine, key: str, alert: OutgoingAlert, channel: str) -> bool:
     try:
         with engine.begin() as conn:
             conn.execute(
@@ -213,11 +214,11 @@ def _claim(engine: Engine, key: str, alert: OutgoingAlert, channel: str, lease: 
                 )
             )
     except IntegrityError:
-        return _claim_again(engine, key, lease)
+        return _claim_again(engine, key)
     return True
 
 
-def _claim_again(engine: Engine, key: str, lease: timedelta) -> bool:
+def _claim_again(engine: Engine, key: str) -> bool:
     """Take over a claim that was released, or whose lease has passed unsent; False when it was sent,
     or another process holds it now (one conditional UPDATE: only one of two racing processes wins)."""
     now = datetime.now(UTC)
@@ -225,7 +226,7 @@ def _claim_again(engine: Engine, key: str, lease: timedelta) -> bool:
         taken = conn.execute(
             sa.update(alerts)
             .where(alerts.c.dedupe_key == key, alerts.c.sent_at.is_(None),
-                   sa.or_(alerts.c.claimed_at.is_(None), alerts.c.claimed_at < now - lease))
+                   sa.or_(alerts.c.claimed_at.is_(None), alerts.c.claimed_at < now - CLAIM_LEASE))
             .values(claimed_at=now)
         )  # fmt: skip
     return taken.rowcount == 1

@@ -9,12 +9,12 @@ staff writes no history.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from oks.rules.parameters import period_start
 from oks.store.schema import contracts, employers, runs
 
 __all__ = ["upsert_employers", "rename_employer", "upsert_contracts", "upsert_employees", "TRACKED_EMPLOYEE_FIELDS"]
@@ -59,14 +59,9 @@ def upsert_employers(conn: Connection, run_id: int) -> int:
                 updated_at = CURRENT_TIMESTAMP
             """
         ).bindparams(sa.bindparam("period_starts_on", type_=sa.Date)),
-        {"run_id": run_id, "period_starts_on": _period_start(conn, run_id)},
+        {"run_id": run_id, "period_starts_on": period_start(conn.execute(sa.select(runs.c.period).where(runs.c.id == run_id)).scalar_one())},
     )
     return result.rowcount
-
-
-def _period_start(conn: Connection, run_id: int) -> date:
-    period = conn.execute(sa.select(runs.c.period).where(runs.c.id == run_id)).scalar_one()
-    return date(int(period[:4]), int(period[5:7]), 1)
 
 
 def rename_employer(conn: Connection, vkn: str, name: str) -> str | None:

@@ -18,10 +18,9 @@ from oks.rules.calendar import refund_deadline
 from oks.store.enrolments import refunds_owed
 from oks.store.schema import contracts, employees, enrolments, refund_obligations
 
-__all__ = ["REASON", "REASONS", "record_refunds", "open_refunds", "confirm_refund", "RefundNotFound"]
+__all__ = ["REASONS", "STOPS", "record_refunds", "open_refunds", "confirm_refund", "RefundNotFound"]
 
-REASON = "deducted_after_opt_out"
-REASONS = {"opted_out": REASON, "paused": "deducted_after_pause", "left": "deducted_after_leaving_the_plan"}
+REASONS = {"opted_out": "deducted_after_opt_out", "paused": "deducted_after_pause", "left": "deducted_after_leaving_the_plan"}
 """Why a deduction is owed back, by the stop that took effect before its wage."""
 STOPS = {REASONS[state]: words for state, words in (("opted_out", "opt-out"), ("paused", "pause"), ("left", "leave of the plan"))}
 """A refund's reason as people say the stop it follows."""
