@@ -79,6 +79,9 @@ class SimControl:
     def __init__(self, url: str) -> None:
         self.url = url
         self.http = requests.Session()
+        # A fresh connection per call: a pooled one left idle while a test waits (on a child process, say)
+        # is closed by the server's keep-alive timeout, and the next call on it dies with "connection reset".
+        self.http.headers["Connection"] = "close"
 
     def _call(self, method: str, path: str, **kw):
         response = self.http.request(method, self.url + path, timeout=30, **kw)
